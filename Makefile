@@ -1,0 +1,50 @@
+# lever - top-level entry points. The build itself is CMake, in build/.
+#   make          build everything
+#   make run      install what is missing, build, start leverd (embedded store)
+#   make test     install what is missing, build, run every test
+#   make bench    benchmarks side by side with the reference systems
+#   make fuzz     run each libFuzzer target for FUZZ_SECONDS (clang)
+
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 60
+LEVER_DATA ?= ./lever-data
+
+.PHONY: all build run test test-unit test-asan bench fuzz deps deps-test clean
+
+all: build
+
+deps:
+	@sh scripts/deps.sh build
+
+deps-test:
+	@sh scripts/deps.sh test
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@sh scripts/run.sh $(BUILD)/leverd "$(LEVER_DATA)"
+
+test: deps-test build
+	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@$(MAKE) --no-print-directory test-asan
+
+# The unit tests and fuzz corpora again, under AddressSanitizer and UBSan.
+test-asan:
+	@cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DLEVER_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(BUILD)-asan --output-on-failure -j $(JOBS)
+
+bench: build
+	@sh scripts/deps.sh bench
+	@sh bench/run.sh $(if $(QUICK),--quick,)
+
+fuzz: deps
+	@cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DLEVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS)
+	@sh scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -1,0 +1,101 @@
+/* sigv4.h - AWS Signature Version 4: signing (clients) and verification
+ * (leverd). Shared by leverd, liblever and lever-agent. */
+#ifndef LV_AUTH_SIGV4_H
+#define LV_AUTH_SIGV4_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+typedef struct lv_sigv4_header {
+    const char *name;   /* as received; compared case-insensitively */
+    size_t name_len;
+    const char *value;  /* raw value; trimmed/space-folded when canonicalised */
+    size_t value_len;
+} lv_sigv4_header;
+
+/* A request as it arrived (verification) or as it will be sent (signing). */
+typedef struct lv_sigv4_request {
+    const char *method;       /* "POST" */
+    const char *path;         /* raw path as on the wire, e.g. "/" */
+    const char *query;        /* raw query without '?', or NULL */
+    const lv_sigv4_header *headers;
+    size_t nheaders;
+    const void *body;
+    size_t body_len;
+} lv_sigv4_request;
+
+/* The parsed Authorization header / credential scope. */
+typedef struct lv_sigv4_auth {
+    char access_key[129];
+    char date[9];        /* YYYYMMDD from the credential scope */
+    char region[64];
+    char service[64];
+    char signed_headers[1024]; /* "content-type;host;x-amz-date" */
+    char signature[65];
+    char amz_date[17];   /* X-Amz-Date value, YYYYMMDDTHHMMSSZ */
+} lv_sigv4_auth;
+
+/* Secret lookup for verification: copy the secret of access_key into
+ * secret (NUL-terminated, at most cap bytes) and return LV_OK, or return
+ * LV_E_UNRECOGNIZED_CLIENT when the key is unknown or disabled. */
+typedef lv_err (*lv_sigv4_secret_fn)(void *ctx, const char *access_key,
+                                     char *secret, size_t cap);
+
+/* Per-thread cache of derived signing keys (key/date/region/service).
+ * Not thread-safe: give each thread its own. Zero-initialise to use. */
+typedef struct lv_sigv4_cache {
+    struct {
+        char id[129 + 9 + 64 + 64 + 4];
+        char secret_sha[65];
+        unsigned char key[32];
+        bool used;
+    } slot[8];
+    unsigned next;
+} lv_sigv4_cache;
+
+/* Verifies a header-signed request (Authorization: AWS4-HMAC-SHA256 ...).
+ * now is the server's clock; requests whose X-Amz-Date is more than 15
+ * minutes away fail. expected_service is "ssm" or "appconfig" etc.; a
+ * credential scope naming another service fails. cache may be NULL.
+ * On success fills *out (who signed, for which region). Errors, as AWS
+ * answers them:
+ *   LV_E_MISSING_AUTH           no Authorization header (and no presigned query)
+ *   LV_E_INCOMPLETE_SIGNATURE   malformed Authorization / missing X-Amz-Date
+ *   LV_E_UNRECOGNIZED_CLIENT    unknown access key
+ *   LV_E_INVALID_SIGNATURE      signature mismatch, tampered body, date skew
+ */
+lv_err lv_sigv4_verify(const lv_sigv4_request *req,
+                       const char *expected_service, time_t now,
+                       lv_sigv4_secret_fn secret_fn, void *secret_ctx,
+                       lv_sigv4_cache *cache, lv_sigv4_auth *out,
+                       lv_error *err);
+
+/* Parses an Authorization header value. */
+lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
+                                    lv_sigv4_auth *out, lv_error *err);
+
+/* Builds the canonical request (appended to out), as in the AWS test
+ * suite's header-canonical-request.txt. signed_headers is the
+ * ';'-separated lowercase list to include. normalize_path applies RFC 3986
+ * dot-segment removal (all services but S3). */
+lv_err lv_sigv4_canonical_request(const lv_sigv4_request *req,
+                                  const char *signed_headers,
+                                  const char *payload_hash,
+                                  bool normalize_path, lv_buf *out);
+
+/* Signs req: computes the signature for the given credentials, region,
+ * service and time (amz_date "YYYYMMDDTHHMMSSZ") over the headers named in
+ * signed_headers (which must include host and x-amz-date, and the request
+ * must carry them), and appends the full Authorization header value to
+ * authorization. session_token may be NULL. */
+lv_err lv_sigv4_sign(const lv_sigv4_request *req, const char *access_key,
+                     const char *secret_key, const char *region,
+                     const char *service, const char *amz_date,
+                     const char *signed_headers, lv_buf *authorization,
+                     lv_error *err);
+
+#endif
