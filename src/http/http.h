@@ -1,0 +1,70 @@
+/* http.h - the HTTP listener: accepts connections, reads whole requests
+ * (bounded), hands each to one handler function, writes its response.
+ * Built on libmicrohttpd; nothing above this file sees MHD types. */
+#ifndef LV_HTTP_HTTP_H
+#define LV_HTTP_HTTP_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+typedef struct lv_http_header {
+    const char *name;  /* as received */
+    const char *value;
+} lv_http_header;
+
+/* A complete request. Every pointer is valid only during the handler call. */
+typedef struct lv_http_request {
+    const char *method;
+    const char *path;          /* raw path, without the query */
+    const char *query;         /* raw query string without '?', or NULL */
+    const lv_http_header *headers;
+    size_t nheaders;
+    const char *body;          /* NUL-terminated for convenience */
+    size_t body_len;
+    const char *remote_addr;   /* "127.0.0.1" */
+} lv_http_request;
+
+/* What the handler fills. body is pre-initialised and empty. */
+typedef struct lv_http_response {
+    int status;
+    const char *content_type;  /* static string */
+    lv_http_header headers[8]; /* extra headers; static or handler-owned strings */
+    size_t nheaders;
+    char header_storage[512];  /* scratch for header values built per request */
+    lv_buf body;
+} lv_http_response;
+
+typedef void (*lv_http_handler_fn)(void *ctx, const lv_http_request *req,
+                                   lv_http_response *resp);
+
+typedef struct lv_http_config {
+    const char *listen;        /* "HOST:PORT"; port 0 picks a free port */
+    unsigned threads;          /* 0 = number of CPUs */
+    size_t max_body;           /* bytes; larger bodies get 413 */
+    unsigned max_connections;  /* 0 = 1024 */
+    unsigned timeout_seconds;  /* idle connection timeout; 0 = 60 */
+} lv_http_config;
+
+typedef struct lv_http_server lv_http_server;
+
+/* Starts listening and serving in background threads. */
+lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
+                     void *ctx, lv_http_server **out, lv_error *err);
+
+/* The port actually bound (useful with port 0). */
+unsigned lv_http_port(const lv_http_server *s);
+
+/* Stops accepting, finishes in-flight requests, frees s. */
+void lv_http_stop(lv_http_server *s);
+
+/* Finds a header by case-insensitive name; NULL when absent. */
+const char *lv_http_header_get(const lv_http_request *req, const char *name);
+
+/* Adds a response header; value is copied into header_storage when it
+ * fits, else the call fails with LV_E_TOO_BIG. */
+lv_err lv_http_response_header(lv_http_response *resp, const char *name,
+                               const char *value);
+
+#endif
