@@ -1,0 +1,254 @@
+/* router.c - from an HTTP request to a front-end call: /healthz, /metrics,
+ * then authentication (SigV4) and X-Amz-Target dispatch. Every answer
+ * carries x-amzn-RequestId; errors use the AWS JSON error shape. */
+#include "api/router.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "api/jw.h"
+#include "api/ssm.h"
+#include "auth/sigv4.h"
+
+#define JSON11 "application/x-amz-json-1.1"
+
+enum { MAX_OPS = 32 };
+
+struct lv_router {
+    lv_engine *engine;
+    char account[16];
+    lv_credentials root;
+    char root_arn[64];
+    atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
+    atomic_uint_fast64_t failed[MAX_OPS + 1];
+    atomic_uint_fast64_t auth_failed;
+    atomic_uint_fast64_t lat_bucket[8];     /* histogram of handling time */
+    atomic_uint_fast64_t lat_sum_us;
+    atomic_uint_fast64_t lat_count;
+};
+
+static const double lat_bounds_ms[] = {0.1, 0.5, 1, 5, 10, 50, 100};
+
+lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err)
+{
+    lv_router *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    r->engine = cfg->engine;
+    snprintf(r->account, sizeof r->account, "%s", cfg->account_id);
+    r->root = *cfg->root;
+    snprintf(r->root_arn, sizeof r->root_arn, "arn:aws:iam::%s:root", r->account);
+    *out = r;
+    return LV_OK;
+}
+
+void lv_router_free(lv_router *r)
+{
+    if (r != NULL) {
+        memset(&r->root, 0, sizeof r->root);
+        free(r);
+    }
+}
+
+/* A random version-4 UUID; a per-thread generator keeps this off any lock. */
+static void request_id(char out[37])
+{
+    static _Thread_local uint64_t s[2];
+    if (s[0] == 0 && s[1] == 0) {
+        if (getrandom(s, sizeof s, 0) != (ssize_t)sizeof s || (s[0] == 0 && s[1] == 0)) {
+            s[0] = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&s;
+            s[1] = 0x9E3779B97F4A7C15ULL;
+        }
+    }
+    unsigned char b[16];
+    for (int i = 0; i < 2; i++) {
+        /* xorshift128+ */
+        uint64_t x = s[0], y = s[1];
+        s[0] = y;
+        x ^= x << 23;
+        s[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+        uint64_t v = s[1] + y;
+        memcpy(b + 8 * i, &v, 8);
+    }
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    static const char hx[] = "0123456789abcdef";
+    int o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hx[b[i] >> 4];
+        out[o++] = hx[b[i] & 15];
+    }
+    out[o] = '\0';
+}
+
+static void answer_error(lv_http_response *resp, const lv_error *e)
+{
+    resp->status = lv_err_http_status(e->code);
+    resp->content_type = JSON11;
+    lv_buf_reset(&resp->body);
+    jw w;
+    jw_init(&w, &resp->body);
+    jw_obj(&w);
+    jw_kstr(&w, "__type", lv_err_aws_code(e->code));
+    jw_kstr(&w, "message", e->msg);
+    jw_obj_end(&w);
+}
+
+static lv_err lookup_secret(void *ctx, const char *akid, char *secret, size_t cap)
+{
+    lv_router *r = ctx;
+    if (strcmp(akid, r->root.access_key_id) != 0)
+        return LV_E_UNRECOGNIZED_CLIENT;
+    size_t n = strlen(r->root.secret_access_key);
+    if (n + 1 > cap)
+        return LV_E_UNRECOGNIZED_CLIENT;
+    memcpy(secret, r->root.secret_access_key, n + 1);
+    return LV_OK;
+}
+
+static void metrics(lv_router *r, lv_http_response *resp)
+{
+    lv_engine_stats st;
+    lv_engine_stats_get(r->engine, &st);
+    lv_buf *b = &resp->body;
+    resp->content_type = "text/plain; version=0.0.4";
+    lv_buf_puts(b, "# HELP lever_requests_total API requests by operation and outcome.\n"
+                   "# TYPE lever_requests_total counter\n");
+    for (int i = 0; i <= lv_ssm_op_count() && i <= MAX_OPS; i++) {
+        const char *name = i < lv_ssm_op_count() ? lv_ssm_op_name(i) : "unknown";
+        lv_buf_printf(b, "lever_requests_total{operation=\"%s\",outcome=\"ok\"} %llu\n", name,
+                      (unsigned long long)atomic_load(&r->ok[i < lv_ssm_op_count() ? i : MAX_OPS]));
+        lv_buf_printf(b, "lever_requests_total{operation=\"%s\",outcome=\"error\"} %llu\n", name,
+                      (unsigned long long)atomic_load(&r->failed[i < lv_ssm_op_count() ? i : MAX_OPS]));
+    }
+    lv_buf_printf(b, "# HELP lever_auth_failures_total Requests refused by authentication.\n"
+                     "# TYPE lever_auth_failures_total counter\nlever_auth_failures_total %llu\n",
+                  (unsigned long long)atomic_load(&r->auth_failed));
+    lv_buf_puts(b, "# HELP lever_request_duration_seconds Time to handle an API request.\n"
+                   "# TYPE lever_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < 7; i++) {
+        cum += atomic_load(&r->lat_bucket[i]);
+        lv_buf_printf(b, "lever_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                      lat_bounds_ms[i] / 1000.0, (unsigned long long)cum);
+    }
+    lv_buf_printf(b, "lever_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                  (unsigned long long)atomic_load(&r->lat_count));
+    lv_buf_printf(b, "lever_request_duration_seconds_sum %.6f\n",
+                  (double)atomic_load(&r->lat_sum_us) / 1e6);
+    lv_buf_printf(b, "lever_request_duration_seconds_count %llu\n",
+                  (unsigned long long)atomic_load(&r->lat_count));
+    lv_buf_printf(b,
+                  "# HELP lever_parameters Parameters held, all regions.\n# TYPE lever_parameters gauge\nlever_parameters %llu\n"
+                  "# HELP lever_revision Current global revision.\n# TYPE lever_revision gauge\nlever_revision %llu\n"
+                  "# HELP lever_commits_total Store transactions (group commits).\n# TYPE lever_commits_total counter\nlever_commits_total %llu\n"
+                  "# HELP lever_writes_total Writes handled by the writer.\n# TYPE lever_writes_total counter\nlever_writes_total %llu\n"
+                  "# HELP lever_write_errors_total Writes refused or failed.\n# TYPE lever_write_errors_total counter\nlever_write_errors_total %llu\n"
+                  "# HELP lever_expired_total Parameters deleted by an Expiration policy.\n# TYPE lever_expired_total counter\nlever_expired_total %llu\n",
+                  (unsigned long long)st.params, (unsigned long long)st.revision,
+                  (unsigned long long)st.commits, (unsigned long long)st.writes,
+                  (unsigned long long)st.write_errors, (unsigned long long)st.expired);
+}
+
+static void observe(lv_router *r, const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    uint64_t us = (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000u +
+                  (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000);
+    atomic_fetch_add(&r->lat_sum_us, us);
+    atomic_fetch_add(&r->lat_count, 1);
+    for (int i = 0; i < 7; i++)
+        if ((double)us / 1000.0 <= lat_bounds_ms[i]) {
+            atomic_fetch_add(&r->lat_bucket[i], 1);
+            break;
+        }
+}
+
+void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
+{
+    lv_router *r = ctx;
+    char rid[37];
+    request_id(rid);
+    lv_http_response_header(resp, "x-amzn-RequestId", rid);
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/healthz") == 0) {
+        resp->status = 200;
+        resp->content_type = "application/json";
+        lv_buf_printf(&resp->body, "{\"status\":\"ok\",\"revision\":%llu}",
+                      (unsigned long long)lv_engine_revision(r->engine));
+        return;
+    }
+    if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/metrics") == 0) {
+        resp->status = 200;
+        metrics(r, resp);
+        return;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    lv_error err;
+    lv_error_clear(&err);
+    const char *target = lv_http_header_get(req, "X-Amz-Target");
+    if (strcmp(req->method, "POST") != 0 || strcmp(req->path, "/") != 0 || target == NULL) {
+        lv_error_set(&err, LV_E_UNKNOWN_OPERATION,
+                     "lever serves AWS JSON 1.1 requests as POST / with an X-Amz-Target header.");
+        answer_error(resp, &err);
+        if (strcmp(req->path, "/") != 0)
+            resp->status = 404;
+        return;
+    }
+    const char *dot = strchr(target, '.');
+    const char *op = dot ? dot + 1 : "";
+    bool ssm = dot != NULL && (size_t)(dot - target) == 9 && strncmp(target, "AmazonSSM", 9) == 0;
+    int opi = ssm ? lv_ssm_op_index(op) : -1;
+    int slot = opi >= 0 && opi < MAX_OPS ? opi : MAX_OPS;
+
+    /* Authenticate before anything else looks at the body. */
+    static _Thread_local lv_sigv4_cache cache;
+    lv_sigv4_header hdrs[64];
+    size_t nh = req->nheaders < 64 ? req->nheaders : 64;
+    for (size_t i = 0; i < nh; i++) {
+        hdrs[i].name = req->headers[i].name;
+        hdrs[i].name_len = strlen(req->headers[i].name);
+        hdrs[i].value = req->headers[i].value;
+        hdrs[i].value_len = strlen(req->headers[i].value);
+    }
+    lv_sigv4_request sreq = {req->method, req->path, req->query, hdrs, nh, req->body, req->body_len};
+    lv_sigv4_auth auth;
+    lv_err rc = req->nheaders > 64
+                    ? lv_error_set(&err, LV_E_INCOMPLETE_SIGNATURE, "Too many request headers.")
+                    : lv_sigv4_verify(&sreq, "ssm", time(NULL), lookup_secret, r, &cache, &auth, &err);
+    if (rc != LV_OK) {
+        atomic_fetch_add(&r->auth_failed, 1);
+        atomic_fetch_add(&r->failed[slot], 1);
+        answer_error(resp, &err);
+        return;
+    }
+    if (!ssm) {
+        lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Operation %s is not supported.", target);
+        atomic_fetch_add(&r->failed[slot], 1);
+        answer_error(resp, &err);
+        return;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    lv_ssm_ctx c = {r->engine, r->account, auth.region, r->root_arn,
+                    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
+    resp->content_type = JSON11;
+    rc = lv_ssm_dispatch(&c, op, req->body, req->body_len, &resp->body, &err);
+    if (rc != LV_OK) {
+        if (err.code != rc)
+            lv_error_set(&err, rc, "%s", rc == LV_E_NOMEM ? "out of memory" : "internal error");
+        atomic_fetch_add(&r->failed[slot], 1);
+        answer_error(resp, &err);
+    } else {
+        atomic_fetch_add(&r->ok[slot], 1);
+        resp->status = 200;
+    }
+    observe(r, &t0);
+}

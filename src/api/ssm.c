@@ -1,0 +1,1260 @@
+/* ssm.c - Parameter Store operations: decode and check each request
+ * against the botocore shapes, call the engine, encode the answer. */
+#include "api/ssm.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/jreq.h"
+#include "api/jw.h"
+#include "api/policy_json.h"
+#include "core/name.h"
+#include "core/token.h"
+#include "crypto/crypto.h"
+
+/* ---------- shared helpers ---------- */
+
+static const char *const type_enum[] = {"String", "StringList", "SecureString", NULL};
+static const char *const tier_enum[] = {"Standard", "Advanced", "Intelligent-Tiering", NULL};
+static const char *const resource_type_enum[] = {
+    "Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline",
+    "OpsItem", "OpsMetadata", "Automation", "Association", NULL};
+
+static lv_err not_found(lv_error *err, const char *name)
+{
+    return lv_error_set(err, LV_E_PARAM_NOT_FOUND, "Parameter %s not found.", name);
+}
+
+/* Writes the Value field: plaintext, or for a SecureString either the
+ * decrypted value or the base64 envelope. */
+static lv_err put_value(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_version *v,
+                        bool decrypt, lv_error *err)
+{
+    jw_key(w, "Value");
+    if (v->type != LV_TYPE_SECURE_STRING) {
+        jw_strn(w, v->value, v->value_len);
+        return LV_OK;
+    }
+    lv_buf tmp = LV_BUF_INIT;
+    lv_err rc = decrypt ? lv_engine_decrypt(c->engine, p, v, &tmp, err)
+                        : lv_base64_encode(v->value, v->value_len, &tmp);
+    if (rc == LV_OK)
+        jw_strn(w, tmp.data ? tmp.data : "", tmp.len);
+    else if (decrypt)
+        rc = lv_error_set(err, LV_E_INTERNAL, "The value of %s could not be decrypted.", p->name);
+    lv_buf_free(&tmp);
+    return rc;
+}
+
+static void put_arn(const lv_ssm_ctx *c, jw *w, const lv_param *p)
+{
+    lv_buf arn = LV_BUF_INIT;
+    if (lv_name_arn(p->region, c->account, p->name, &arn) != LV_OK) {
+        w->rc = LV_E_NOMEM;
+        return;
+    }
+    jw_kstr(w, "ARN", arn.data);
+    lv_buf_free(&arn);
+}
+
+/* The Parameter shape of GetParameter / GetParameters / GetParametersByPath. */
+static lv_err put_parameter(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_version *v,
+                            const char *selector, bool decrypt, lv_error *err)
+{
+    jw_obj(w);
+    jw_kstr(w, "Name", p->name);
+    jw_kstr(w, "Type", lv_ptype_name(v->type));
+    lv_err rc = put_value(c, w, p, v, decrypt, err);
+    if (rc != LV_OK)
+        return rc;
+    jw_kint(w, "Version", v->version);
+    if (selector != NULL)
+        jw_kstr(w, "Selector", selector);
+    jw_key(w, "LastModifiedDate");
+    jw_time(w, v->modified_ms);
+    put_arn(c, w, p);
+    jw_kstr(w, "DataType", v->data_type ? v->data_type : "text");
+    jw_obj_end(w);
+    return LV_OK;
+}
+
+static void put_policies(jw *w, const lv_version *v)
+{
+    jw_key(w, "Policies");
+    jw_arr(w);
+    if (v->policy != NULL && v->policies != NULL) {
+        /* Each policy is reported with its text; the document as sent is
+         * split per element so PolicyText is one policy, as AWS does. */
+        json_t *doc = json_loads(v->policies, 0, NULL);
+        for (unsigned i = 0; i < v->policy->n; i++) {
+            jw_obj(w);
+            char *text = NULL;
+            json_t *item = doc ? json_array_get(doc, i) : NULL;
+            if (item)
+                text = json_dumps(item, JSON_COMPACT);
+            jw_kstr(w, "PolicyText", text ? text : "");
+            free(text);
+            jw_kstr(w, "PolicyType", lv_policy_type_name(v->policy->p[i].type));
+            jw_kstr(w, "PolicyStatus", "Pending");
+            jw_obj_end(w);
+        }
+        json_decref(doc);
+    }
+    jw_arr_end(w);
+}
+
+/* Copies a client-supplied name into buf and returns its canonical form. */
+static lv_err canon(const char *in, size_t len, lv_buf *out, lv_error *err)
+{
+    return lv_name_canonical(in, len, out, err);
+}
+
+static bool name_equal_ci(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
+
+/* ---------- PutParameter ---------- */
+
+static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t nlen = 0, vlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    const char *value = jreq_str(r, NULL, "Value", true, 0, 0, &vlen);
+    const char *desc = jreq_str(r, NULL, "Description", false, 0, 1024, NULL);
+    const char *type = jreq_enum(r, NULL, "Type", false, type_enum);
+    const char *key_id = jreq_str(r, NULL, "KeyId", false, 1, 256, NULL);
+    const char *pattern = jreq_str(r, NULL, "AllowedPattern", false, 0, 1024, NULL);
+    const char *tier = jreq_enum(r, NULL, "Tier", false, tier_enum);
+    size_t plen = 0;
+    const char *policies = jreq_str(r, NULL, "Policies", false, 1, 4096, &plen);
+    const char *data_type = jreq_str(r, NULL, "DataType", false, 0, 128, NULL);
+    bool overwrite = false;
+    jreq_bool(r, NULL, "Overwrite", &overwrite);
+    json_t *tags = jreq_array(r, NULL, "Tags", false, 0, 1000);
+    if (key_id != NULL) {
+        for (const char *k = key_id; *k; k++)
+            if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+                  strchr(":/_-", *k))) {
+                jreq_fail(r, key_id, "keyId", "Member must satisfy regular expression pattern: ^([a-zA-Z0-9:/_-]+)$");
+                break;
+            }
+    }
+    size_t ntags = tags ? json_array_size(tags) : 0;
+    lv_tag_in *tin = ntags ? calloc(ntags, sizeof *tin) : NULL;
+    if (ntags && tin == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < ntags; i++) {
+        json_t *t = json_array_get(tags, i);
+        if (!json_is_object(t)) {
+            jreq_fail(r, "(not an object)", "tags", "Member must be a list of Tag objects");
+            break;
+        }
+        tin[i].key = jreq_str(r, t, "Key", true, 1, 128, NULL);
+        tin[i].value = jreq_str(r, t, "Value", true, 0, 256, NULL);
+    }
+    lv_err rc = jreq_finish(r, err);
+    lv_buf cn = LV_BUF_INIT;
+    lv_policy_set pset;
+    if (rc == LV_OK)
+        rc = canon(name, nlen, &cn, err);
+    if (rc == LV_OK && policies != NULL)
+        rc = lv_policy_parse(policies, plen, &pset, err);
+    if (rc == LV_OK) {
+        lv_put_input in = {0};
+        in.value = value;
+        in.value_len = vlen;
+        if (type != NULL) {
+            in.has_type = true;
+            lv_ptype_parse(type, &in.type);
+        }
+        in.description = desc;
+        in.key_id = key_id;
+        in.allowed_pattern = pattern;
+        in.data_type = data_type;
+        in.policies_text = policies;
+        in.policies = policies ? &pset : NULL;
+        in.overwrite = overwrite;
+        if (tier != NULL) {
+            in.has_tier = true;
+            lv_tier_parse(tier, &in.tier);
+        }
+        in.tags = tin;
+        in.ntags = (unsigned)ntags;
+        in.user = c->user_arn;
+        in.now_ms = c->now_ms;
+        lv_write wr;
+        memset(&wr, 0, sizeof wr);
+        wr.kind = LV_WRITE_PUT;
+        wr.region = c->region;
+        wr.name = cn.data;
+        wr.u.put.in = &in;
+        lv_engine_write(c->engine, &wr, 1);
+        rc = wr.rc;
+        if (rc != LV_OK) {
+            *err = wr.err;
+        } else {
+            jw_obj(w);
+            jw_kint(w, "Version", wr.u.put.res.version);
+            jw_kstr(w, "Tier", lv_tier_name(wr.u.put.res.tier));
+            jw_obj_end(w);
+        }
+    }
+    lv_buf_free(&cn);
+    free(tin);
+    return rc;
+}
+
+/* ---------- GetParameter / GetParameters ---------- */
+
+/* Resolves "name[:selector]" to a parameter and version under the read
+ * lock. *selector_out points into buf (":3" / ":label") or is NULL. */
+static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *buf, lv_buf *cn,
+                      const lv_param **pp, const lv_version **vp, const char **selector_out,
+                      lv_error *err)
+{
+    lv_buf_reset(buf);
+    lv_err rc = lv_buf_append(buf, in, len);
+    if (rc != LV_OK)
+        return rc;
+    size_t name_len;
+    lv_selector sel;
+    if ((rc = lv_selector_split(buf->data, len, &name_len, &sel, err)) != LV_OK)
+        return rc;
+    if ((rc = canon(buf->data, name_len, cn, err)) != LV_OK)
+        return rc;
+    *selector_out = sel.has_selector ? buf->data + name_len : NULL;
+    if (sel.has_selector)
+        buf->data[name_len] = ':'; /* restore for the Selector field */
+    const lv_param *p = lv_engine_get(c->engine, c->region, cn->data);
+    if (p == NULL)
+        return not_found(err, cn->data);
+    const lv_version *v;
+    if (!sel.has_selector)
+        v = lv_param_latest(p);
+    else if (sel.is_version)
+        v = lv_param_find_version(p, sel.version);
+    else
+        v = lv_param_find_label(p, sel.label);
+    if (v == NULL) {
+        if (sel.is_version)
+            return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
+                                "Systems Manager could not find version %u of %s. Verify the version and try again.",
+                                sel.version, cn->data);
+        return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
+                            "Systems Manager could not find label %s of %s. Verify the label and try again.",
+                            sel.label, cn->data);
+    }
+    *pp = p;
+    *vp = v;
+    return LV_OK;
+}
+
+static lv_err op_get_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t nlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    bool decrypt = false;
+    jreq_bool(r, NULL, "WithDecryption", &decrypt);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT;
+    const lv_param *p;
+    const lv_version *v;
+    const char *sel;
+    lv_engine_rdlock(c->engine);
+    rc = resolve(c, name, nlen, &buf, &cn, &p, &v, &sel, err);
+    if (rc == LV_OK) {
+        jw_obj(w);
+        jw_key(w, "Parameter");
+        rc = put_parameter(c, w, p, v, sel, decrypt, err);
+        jw_obj_end(w);
+    }
+    lv_engine_rdunlock(c->engine);
+    if (rc == LV_E_VALIDATION) /* a malformed name is simply not there */
+        rc = not_found(err, name);
+    lv_buf_free(&buf);
+    lv_buf_free(&cn);
+    return rc;
+}
+
+static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    json_t *names = jreq_array(r, NULL, "Names", true, 1, 10);
+    bool decrypt = false;
+    jreq_bool(r, NULL, "WithDecryption", &decrypt);
+    size_t n = names ? json_array_size(names) : 0;
+    for (size_t i = 0; i < n; i++)
+        jreq_elem_str(r, names, i, "names", 1, LV_NAME_WIRE_MAX);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT, invalid = LV_BUF_INIT;
+    jw inv;
+    jw_init(&inv, &invalid);
+    jw_arr(&inv);
+    jw_obj(w);
+    jw_key(w, "Parameters");
+    jw_arr(w);
+    lv_engine_rdlock(c->engine);
+    for (size_t i = 0; i < n && rc == LV_OK; i++) {
+        json_t *e = json_array_get(names, i);
+        const char *s = json_string_value(e);
+        size_t sl = json_string_length(e);
+        bool dup = false;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = strcmp(json_string_value(json_array_get(names, j)), s) == 0;
+        if (dup)
+            continue;
+        const lv_param *p;
+        const lv_version *v;
+        const char *sel;
+        lv_error e2;
+        lv_err r2 = resolve(c, s, sl, &buf, &cn, &p, &v, &sel, &e2);
+        if (r2 == LV_OK)
+            rc = put_parameter(c, w, p, v, sel, decrypt, err);
+        else if (r2 == LV_E_NOMEM)
+            rc = lv_error_set(err, r2, "out of memory");
+        else
+            jw_strn(&inv, s, sl);
+    }
+    lv_engine_rdunlock(c->engine);
+    jw_arr_end(w);
+    jw_arr_end(&inv);
+    jw_key(w, "InvalidParameters");
+    jw_raw(w, invalid.data, invalid.len);
+    jw_obj_end(w);
+    lv_buf_free(&buf);
+    lv_buf_free(&cn);
+    lv_buf_free(&invalid);
+    return rc;
+}
+
+/* ---------- filters (GetParametersByPath, DescribeParameters) ---------- */
+
+enum fkey { K_NAME, K_PATH, K_TYPE, K_KEYID, K_TIER, K_DATATYPE, K_LABEL, K_TAG };
+enum fopt { O_EQUALS, O_BEGINS, O_CONTAINS, O_RECURSIVE, O_ONELEVEL };
+
+typedef struct pfilter {
+    enum fkey key;
+    const char *tag;          /* K_TAG: the tag key */
+    enum fopt opt;
+    const char *values[50];
+    unsigned nvalues;
+} pfilter;
+
+enum { MAX_FILTERS = 20 };
+
+static const char *key_names[] = {"Name", "Path", "Type", "KeyId", "Tier", "DataType", "Label"};
+
+static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsigned *nf,
+                            lv_error *err)
+{
+    *nf = 0;
+    size_t n = arr ? json_array_size(arr) : 0;
+    if (n > MAX_FILTERS)
+        return lv_error_set(err, LV_E_VALIDATION, "At most %d parameter filters are allowed.", MAX_FILTERS);
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(arr, i);
+        if (!json_is_object(o))
+            return lv_error_set(err, LV_E_SERIALIZATION, "ParameterFilters must be a list of objects.");
+        const char *key = jreq_str(r, o, "Key", true, 1, 132, NULL);
+        const char *opt = jreq_str(r, o, "Option", false, 1, 10, NULL);
+        json_t *vals = jreq_array(r, o, "Values", false, 1, 50);
+        lv_err rc = jreq_finish(r, err);
+        if (rc != LV_OK)
+            return rc;
+        pfilter *pf = &f[*nf];
+        memset(pf, 0, sizeof *pf);
+        bool known = false;
+        if (strncmp(key, "tag:", 4) == 0 && key[4] != '\0') {
+            pf->key = K_TAG;
+            pf->tag = key + 4;
+            known = true;
+        }
+        for (unsigned k = 0; !known && k < sizeof key_names / sizeof *key_names; k++)
+            if (strcmp(key, key_names[k]) == 0) {
+                pf->key = (enum fkey)k;
+                known = true;
+            }
+        if (!known)
+            return lv_error_set(err, LV_E_INVALID_FILTER_KEY, "The following filter key is not valid: %s.", key);
+        if (by_path && (pf->key == K_NAME || pf->key == K_PATH || pf->key == K_TIER))
+            return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
+                                "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId, Label, DataType, tag:<key>].", key);
+        if (!by_path && pf->key == K_LABEL)
+            return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
+                                "The following filter key is not valid: Label. Valid filter keys include: [Path, Name, Type, KeyId, Tier, DataType, tag:<key>].");
+        for (unsigned j = 0; j < *nf; j++)
+            if (f[j].key == pf->key && (pf->key != K_TAG || strcmp(f[j].tag, pf->tag) == 0))
+                return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
+                                    "The following filter is duplicated in the request: %s. A request can contain only one occurrence of a specific filter.", key);
+        if (opt == NULL)
+            pf->opt = pf->key == K_PATH ? O_ONELEVEL : O_EQUALS;
+        else if (strcmp(opt, "Equals") == 0)
+            pf->opt = O_EQUALS;
+        else if (strcmp(opt, "BeginsWith") == 0)
+            pf->opt = O_BEGINS;
+        else if (strcmp(opt, "Contains") == 0)
+            pf->opt = O_CONTAINS;
+        else if (strcmp(opt, "Recursive") == 0)
+            pf->opt = O_RECURSIVE;
+        else if (strcmp(opt, "OneLevel") == 0)
+            pf->opt = O_ONELEVEL;
+        else
+            return lv_error_set(err, LV_E_INVALID_FILTER_OPTION, "The following filter option is not valid: %s.", opt);
+        bool ok;
+        switch (pf->key) {
+        case K_PATH: ok = pf->opt == O_RECURSIVE || pf->opt == O_ONELEVEL; break;
+        case K_NAME: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS || pf->opt == O_CONTAINS; break;
+        case K_KEYID: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
+        case K_TAG: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
+        default: ok = pf->opt == O_EQUALS; break;
+        }
+        if (!ok)
+            return lv_error_set(err, LV_E_INVALID_FILTER_OPTION,
+                                "The following filter option is not valid: %s for filter key %s.", opt, key);
+        size_t nv = vals ? json_array_size(vals) : 0;
+        if (nv == 0 && pf->key != K_TAG)
+            return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
+                                "The following filter values are missing : null for filter key %s.", key);
+        for (size_t j = 0; j < nv; j++) {
+            const char *v = jreq_elem_str(r, vals, j, "values", 1, 1024);
+            if ((rc = jreq_finish(r, err)) != LV_OK)
+                return rc;
+            if (pf->key == K_TYPE) {
+                lv_ptype t;
+                if (!lv_ptype_parse(v, &t))
+                    return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
+                                        "The following filter value is not valid: %s. Valid values include: [String, StringList, SecureString].", v);
+            }
+            if (pf->key == K_TIER) {
+                lv_tier t;
+                if (!lv_tier_parse(v, &t))
+                    return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
+                                        "The following filter value is not valid: %s. Valid values include: [Standard, Advanced, Intelligent-Tiering].", v);
+            }
+            if (pf->key == K_PATH && (v[0] != '/' || strstr(v, "//") != NULL))
+                return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
+                                    "The following filter value is not valid: %s. A path must begin with '/' and contain no empty levels.", v);
+            pf->values[pf->nvalues++] = v;
+        }
+        (*nf)++;
+    }
+    return LV_OK;
+}
+
+/* Name as filters see it: always with a leading slash. */
+static bool path_match(const char *name, const char *path, bool recursive)
+{
+    size_t pl = strlen(path);
+    while (pl > 1 && path[pl - 1] == '/')
+        pl--;
+    const char *rel;
+    if (pl == 1 && path[0] == '/') {
+        rel = name[0] == '/' ? name + 1 : name;
+    } else {
+        if (name[0] != '/' || strncmp(name, path, pl) != 0 || name[pl] != '/')
+            return false;
+        rel = name + pl + 1;
+    }
+    return recursive || strchr(rel, '/') == NULL;
+}
+
+static bool str_match(const char *have, const pfilter *f)
+{
+    for (unsigned i = 0; i < f->nvalues; i++) {
+        const char *v = f->values[i];
+        switch (f->opt) {
+        case O_EQUALS: if (strcmp(have, v) == 0) return true; break;
+        case O_BEGINS: if (strncmp(have, v, strlen(v)) == 0) return true; break;
+        case O_CONTAINS: if (strstr(have, v) != NULL) return true; break;
+        default: break;
+        }
+    }
+    return false;
+}
+
+/* Whether p passes every filter; *vp is the version to report (the
+ * labelled one under a Label filter, else the latest). */
+static bool filters_match(const lv_param *p, const pfilter *f, unsigned nf, const lv_version **vp)
+{
+    const lv_version *v = lv_param_latest(p);
+    for (unsigned i = 0; i < nf; i++) {
+        const pfilter *x = &f[i];
+        switch (x->key) {
+        case K_NAME: {
+            /* Names compare with a leading slash, so "/x" and "x" agree. */
+            char tmp[LV_NAME_MAX + 2];
+            const char *nm = p->name;
+            if (x->opt != O_CONTAINS && nm[0] != '/') {
+                tmp[0] = '/';
+                strncpy(tmp + 1, nm, sizeof tmp - 2);
+                tmp[sizeof tmp - 1] = '\0';
+                nm = tmp;
+            }
+            bool any = false;
+            for (unsigned j = 0; j < x->nvalues && !any; j++) {
+                const char *val = x->values[j];
+                char vt[1100];
+                if (x->opt != O_CONTAINS && val[0] != '/') {
+                    vt[0] = '/';
+                    strncpy(vt + 1, val, sizeof vt - 2);
+                    vt[sizeof vt - 1] = '\0';
+                    val = vt;
+                }
+                pfilter one = *x;
+                one.values[0] = val;
+                one.nvalues = 1;
+                any = str_match(nm, &one);
+            }
+            if (!any)
+                return false;
+            break;
+        }
+        case K_PATH: {
+            bool any = false;
+            for (unsigned j = 0; j < x->nvalues && !any; j++)
+                any = path_match(p->name, x->values[j], x->opt == O_RECURSIVE);
+            if (!any)
+                return false;
+            break;
+        }
+        case K_TYPE:
+            if (!str_match(lv_ptype_name(v->type), x))
+                return false;
+            break;
+        case K_KEYID:
+            if (v->key_id == NULL || !str_match(v->key_id, x))
+                return false;
+            break;
+        case K_TIER:
+            if (!str_match(lv_tier_name(v->tier), x))
+                return false;
+            break;
+        case K_DATATYPE:
+            if (!str_match(v->data_type ? v->data_type : "text", x))
+                return false;
+            break;
+        case K_LABEL: {
+            const lv_version *lv = NULL;
+            for (unsigned j = 0; j < x->nvalues && lv == NULL; j++)
+                lv = lv_param_find_label(p, x->values[j]);
+            if (lv == NULL)
+                return false;
+            v = lv;
+            break;
+        }
+        case K_TAG: {
+            const lv_tag *t = lv_param_find_tag(p, x->tag);
+            if (t == NULL || (x->nvalues > 0 && !str_match(t->value, x)))
+                return false;
+            break;
+        }
+        }
+    }
+    *vp = v;
+    return true;
+}
+
+/* Walks the parameters of region whose names lie under path (canonical,
+ * ending in '/'), in name order, starting after `after` (a full key) when
+ * given. Calls visit for each one passing the filters until it returns
+ * false. One-level walks jump over whole subtrees, so they cost
+ * O((k + children) log n), never a scan of the tree below. */
+typedef bool (*visit_fn)(void *ctx, const lv_param *p, const lv_version *v);
+
+static lv_err walk(const lv_ssm_ctx *c, const char *path, bool recursive, const pfilter *f,
+                   unsigned nf, const lv_buf *after, visit_fn visit, void *ctx)
+{
+    lv_buf prefix = LV_BUF_INIT, seek = LV_BUF_INIT;
+    size_t rl = strlen(c->region);
+    bool root = strcmp(path, "/") == 0;
+    lv_err rc = lv_buf_append(&prefix, c->region, rl + 1);
+    if (rc == LV_OK && !root)
+        rc = lv_buf_puts(&prefix, path);
+    if (rc != LV_OK)
+        goto done;
+    const lv_index *ix = lv_engine_index(c->engine);
+    const lv_index_node *n;
+    if (after != NULL && after->len > 0) {
+        if (after->len < prefix.len || memcmp(after->data, prefix.data, prefix.len) != 0) {
+            rc = LV_E_INVALID_NEXT_TOKEN;
+            goto done;
+        }
+        n = lv_index_seek(ix, after->data, after->len);
+        if (n != NULL) {
+            const lv_param *p = lv_index_node_param(n);
+            if (p->key_len == after->len && memcmp(p->key, after->data, after->len) == 0)
+                n = lv_index_next(n);
+        }
+    } else {
+        n = lv_index_seek(ix, prefix.data, prefix.len);
+    }
+    while (n != NULL) {
+        const lv_param *p = lv_index_node_param(n);
+        if (p->key_len < prefix.len || memcmp(p->key, prefix.data, prefix.len) != 0)
+            break;
+        const char *rel = p->key + prefix.len;
+        if (root && rel[0] == '/')
+            rel++;
+        const char *slash = recursive ? NULL : strchr(rel, '/');
+        if (slash != NULL) {
+            /* Skip everything below this child: seek to the first key
+             * after "<child>/", i.e. "<child>0" ('0' follows '/'). */
+            lv_buf_reset(&seek);
+            size_t upto = (size_t)(slash - p->key);
+            if ((rc = lv_buf_append(&seek, p->key, upto)) != LV_OK || (rc = lv_buf_putc(&seek, '0')) != LV_OK)
+                goto done;
+            n = lv_index_seek(ix, seek.data, seek.len);
+            continue;
+        }
+        const lv_version *v;
+        if (filters_match(p, f, nf, &v) && !visit(ctx, p, v))
+            break;
+        n = lv_index_next(n);
+    }
+done:
+    lv_buf_free(&prefix);
+    lv_buf_free(&seek);
+    return rc;
+}
+
+/* ---------- GetParametersByPath ---------- */
+
+typedef struct page_ctx {
+    const lv_ssm_ctx *c;
+    jw *w;
+    bool decrypt;
+    int64_t max;
+    int64_t count;
+    lv_buf last;        /* key of the last item written */
+    bool more;
+    lv_err rc;
+    lv_error *err;
+    int mode;           /* 0 = Parameter shape, 1 = ParameterMetadata */
+} page_ctx;
+
+static void put_metadata(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_version *v)
+{
+    jw_obj(w);
+    jw_kstr(w, "Name", p->name);
+    put_arn(c, w, p);
+    jw_kstr(w, "Type", lv_ptype_name(v->type));
+    if (v->key_id)
+        jw_kstr(w, "KeyId", v->key_id);
+    jw_key(w, "LastModifiedDate");
+    jw_time(w, v->modified_ms);
+    if (v->modified_user)
+        jw_kstr(w, "LastModifiedUser", v->modified_user);
+    if (v->description)
+        jw_kstr(w, "Description", v->description);
+    if (v->allowed_pattern)
+        jw_kstr(w, "AllowedPattern", v->allowed_pattern);
+    jw_kint(w, "Version", v->version);
+    jw_kstr(w, "Tier", lv_tier_name(v->tier));
+    put_policies(w, v);
+    jw_kstr(w, "DataType", v->data_type ? v->data_type : "text");
+    jw_obj_end(w);
+}
+
+static bool page_visit(void *ctx, const lv_param *p, const lv_version *v)
+{
+    page_ctx *pc = ctx;
+    if (pc->count == pc->max) {
+        pc->more = true;
+        return false;
+    }
+    if (pc->mode == 0)
+        pc->rc = put_parameter(pc->c, pc->w, p, v, NULL, pc->decrypt, pc->err);
+    else
+        put_metadata(pc->c, pc->w, p, v);
+    if (pc->rc == LV_OK) {
+        lv_buf_reset(&pc->last);
+        pc->rc = lv_buf_append(&pc->last, p->key, p->key_len);
+    }
+    pc->count++;
+    return pc->rc == LV_OK;
+}
+
+static lv_err finish_page(page_ctx *pc, char kind, uint32_t qh, lv_err rc)
+{
+    jw_arr_end(pc->w);
+    if (rc == LV_OK && pc->more) {
+        lv_buf tok = LV_BUF_INIT;
+        rc = lv_token_encode(kind, qh, pc->last.data, pc->last.len, &tok);
+        if (rc == LV_OK)
+            jw_kstr(pc->w, "NextToken", tok.data);
+        lv_buf_free(&tok);
+    }
+    jw_obj_end(pc->w);
+    return rc;
+}
+
+static lv_err op_get_parameters_by_path(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t plen = 0, tlen = 0;
+    const char *path = jreq_str(r, NULL, "Path", true, 1, LV_NAME_WIRE_MAX, &plen);
+    bool recursive = false, decrypt = false;
+    jreq_bool(r, NULL, "Recursive", &recursive);
+    jreq_bool(r, NULL, "WithDecryption", &decrypt);
+    int64_t max = 10;
+    jreq_int(r, NULL, "MaxResults", false, 1, 10, &max);
+    const char *token = jreq_str(r, NULL, "NextToken", false, 0, 0, &tlen);
+    json_t *filters = jreq_array(r, NULL, "ParameterFilters", false, 0, 0);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    pfilter f[MAX_FILTERS];
+    unsigned nf;
+    if ((rc = parse_filters(r, filters, true, f, &nf, err)) != LV_OK)
+        return rc;
+    lv_buf cp = LV_BUF_INIT, after = LV_BUF_INIT;
+    if ((rc = lv_path_canonical(path, plen, &cp, err)) != LV_OK)
+        goto out;
+    uint32_t qh = lv_token_hash(lv_token_hash(0, c->region, strlen(c->region) + 1), cp.data, cp.len);
+    qh = lv_token_hash(qh, recursive ? "r" : "o", 1);
+    if (token != NULL && tlen > 0 && (rc = lv_token_decode('P', qh, token, tlen, &after, err)) != LV_OK)
+        goto out;
+    page_ctx pc = {c, w, decrypt, max, 0, LV_BUF_INIT, false, LV_OK, err, 0};
+    jw_obj(w);
+    jw_key(w, "Parameters");
+    jw_arr(w);
+    lv_engine_rdlock(c->engine);
+    rc = walk(c, cp.data, recursive, f, nf, token ? &after : NULL, page_visit, &pc);
+    lv_engine_rdunlock(c->engine);
+    if (rc == LV_OK)
+        rc = pc.rc;
+    if (rc == LV_E_INVALID_NEXT_TOKEN)
+        lv_error_set(err, rc, "The specified token isn't valid.");
+    rc = finish_page(&pc, 'P', qh, rc);
+    lv_buf_free(&pc.last);
+out:
+    lv_buf_free(&cp);
+    lv_buf_free(&after);
+    return rc;
+}
+
+/* ---------- DescribeParameters ---------- */
+
+static lv_err op_describe_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t tlen = 0;
+    json_t *legacy = jreq_array(r, NULL, "Filters", false, 0, 0);
+    json_t *filters = jreq_array(r, NULL, "ParameterFilters", false, 0, 0);
+    int64_t max = 50;
+    jreq_int(r, NULL, "MaxResults", false, 1, 50, &max);
+    const char *token = jreq_str(r, NULL, "NextToken", false, 0, 0, &tlen);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    if (legacy && filters && json_array_size(legacy) && json_array_size(filters))
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "You can use either Filters or ParameterFilters in a single request.");
+    pfilter f[MAX_FILTERS];
+    unsigned nf = 0;
+    if (legacy != NULL) {
+        /* The older Filters shape: Key Name|Type|KeyId; Name matches a prefix. */
+        size_t n = json_array_size(legacy);
+        if (n > MAX_FILTERS)
+            return lv_error_set(err, LV_E_VALIDATION, "Too many filters.");
+        for (size_t i = 0; i < n; i++) {
+            json_t *o = json_array_get(legacy, i);
+            if (!json_is_object(o))
+                return lv_error_set(err, LV_E_SERIALIZATION, "Filters must be a list of objects.");
+            static const char *const lkeys[] = {"Name", "Type", "KeyId", NULL};
+            const char *key = jreq_enum(r, o, "Key", true, lkeys);
+            json_t *vals = jreq_array(r, o, "Values", true, 1, 50);
+            if ((rc = jreq_finish(r, err)) != LV_OK)
+                return rc;
+            pfilter *pf = &f[nf++];
+            memset(pf, 0, sizeof *pf);
+            pf->key = strcmp(key, "Name") == 0 ? K_NAME : strcmp(key, "Type") == 0 ? K_TYPE : K_KEYID;
+            pf->opt = pf->key == K_NAME ? O_BEGINS : O_EQUALS;
+            for (size_t j = 0; j < json_array_size(vals); j++) {
+                const char *v = jreq_elem_str(r, vals, j, "values", 1, 1024);
+                if ((rc = jreq_finish(r, err)) != LV_OK)
+                    return rc;
+                pf->values[pf->nvalues++] = v;
+            }
+        }
+    } else if ((rc = parse_filters(r, filters, false, f, &nf, err)) != LV_OK) {
+        return rc;
+    }
+    /* A single Path filter value narrows the walk; otherwise walk the
+     * region and let the filters decide. */
+    const char *walk_path = "/";
+    bool recursive = true;
+    lv_buf cp = LV_BUF_INIT, after = LV_BUF_INIT;
+    for (unsigned i = 0; i < nf; i++)
+        if (f[i].key == K_PATH && f[i].nvalues == 1 && strcmp(f[i].values[0], "/") != 0) {
+            if ((rc = lv_path_canonical(f[i].values[0], strlen(f[i].values[0]), &cp, err)) != LV_OK)
+                return rc;
+            walk_path = cp.data;
+            recursive = f[i].opt == O_RECURSIVE;
+        }
+    uint32_t qh = lv_token_hash(0, c->region, strlen(c->region) + 1);
+    if (token != NULL && tlen > 0 && (rc = lv_token_decode('D', qh, token, tlen, &after, err)) != LV_OK)
+        goto out;
+    page_ctx pc = {c, w, false, max, 0, LV_BUF_INIT, false, LV_OK, err, 1};
+    jw_obj(w);
+    jw_key(w, "Parameters");
+    jw_arr(w);
+    lv_engine_rdlock(c->engine);
+    rc = walk(c, walk_path, recursive, f, nf, token ? &after : NULL, page_visit, &pc);
+    lv_engine_rdunlock(c->engine);
+    if (rc == LV_OK)
+        rc = pc.rc;
+    if (rc == LV_E_INVALID_NEXT_TOKEN)
+        lv_error_set(err, rc, "The specified token isn't valid.");
+    rc = finish_page(&pc, 'D', qh, rc);
+    lv_buf_free(&pc.last);
+out:
+    lv_buf_free(&cp);
+    lv_buf_free(&after);
+    return rc;
+}
+
+/* ---------- GetParameterHistory ---------- */
+
+static lv_err op_get_parameter_history(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t nlen = 0, tlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    bool decrypt = false;
+    jreq_bool(r, NULL, "WithDecryption", &decrypt);
+    int64_t max = 50;
+    jreq_int(r, NULL, "MaxResults", false, 1, 50, &max);
+    const char *token = jreq_str(r, NULL, "NextToken", false, 0, 0, &tlen);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_buf cn = LV_BUF_INIT, pos = LV_BUF_INIT;
+    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+        lv_buf_free(&cn);
+        return not_found(err, name);
+    }
+    uint32_t qh = lv_token_hash(lv_token_hash(0, c->region, strlen(c->region) + 1), cn.data, cn.len);
+    uint32_t start_after = 0;
+    if (token != NULL && tlen > 0) {
+        if ((rc = lv_token_decode('H', qh, token, tlen, &pos, err)) != LV_OK)
+            goto out;
+        if (pos.len != 4) {
+            rc = lv_error_set(err, LV_E_INVALID_NEXT_TOKEN, "The specified token isn't valid.");
+            goto out;
+        }
+        const unsigned char *b = (const unsigned char *)pos.data;
+        start_after = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    }
+    lv_engine_rdlock(c->engine);
+    const lv_param *p = lv_engine_get(c->engine, c->region, cn.data);
+    if (p == NULL) {
+        rc = not_found(err, cn.data);
+    } else {
+        jw_obj(w);
+        jw_key(w, "Parameters");
+        jw_arr(w);
+        int64_t count = 0;
+        uint32_t last = 0;
+        bool more = false;
+        for (unsigned i = 0; i < p->nversions && rc == LV_OK; i++) {
+            const lv_version *v = p->versions[i];
+            if (v->version <= start_after)
+                continue;
+            if (count == max) {
+                more = true;
+                break;
+            }
+            jw_obj(w);
+            jw_kstr(w, "Name", p->name);
+            jw_kstr(w, "Type", lv_ptype_name(v->type));
+            if (v->key_id)
+                jw_kstr(w, "KeyId", v->key_id);
+            jw_key(w, "LastModifiedDate");
+            jw_time(w, v->modified_ms);
+            if (v->modified_user)
+                jw_kstr(w, "LastModifiedUser", v->modified_user);
+            if (v->description)
+                jw_kstr(w, "Description", v->description);
+            rc = put_value(c, w, p, v, decrypt, err);
+            if (v->allowed_pattern)
+                jw_kstr(w, "AllowedPattern", v->allowed_pattern);
+            jw_kint(w, "Version", v->version);
+            jw_key(w, "Labels");
+            jw_arr(w);
+            for (unsigned j = 0; j < v->nlabels; j++)
+                jw_str(w, v->labels[j]);
+            jw_arr_end(w);
+            jw_kstr(w, "Tier", lv_tier_name(v->tier));
+            put_policies(w, v);
+            jw_kstr(w, "DataType", v->data_type ? v->data_type : "text");
+            jw_obj_end(w);
+            last = v->version;
+            count++;
+        }
+        jw_arr_end(w);
+        if (rc == LV_OK && more) {
+            unsigned char b[4] = {(unsigned char)(last >> 24), (unsigned char)(last >> 16),
+                                  (unsigned char)(last >> 8), (unsigned char)last};
+            lv_buf tok = LV_BUF_INIT;
+            rc = lv_token_encode('H', qh, b, 4, &tok);
+            if (rc == LV_OK)
+                jw_kstr(w, "NextToken", tok.data);
+            lv_buf_free(&tok);
+        }
+        jw_obj_end(w);
+    }
+    lv_engine_rdunlock(c->engine);
+out:
+    lv_buf_free(&cn);
+    lv_buf_free(&pos);
+    return rc;
+}
+
+/* ---------- DeleteParameter(s) ---------- */
+
+static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t nlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_buf cn = LV_BUF_INIT;
+    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+        lv_buf_free(&cn);
+        return not_found(err, name);
+    }
+    lv_write wr;
+    memset(&wr, 0, sizeof wr);
+    wr.kind = LV_WRITE_DELETE;
+    wr.region = c->region;
+    wr.name = cn.data;
+    lv_engine_write(c->engine, &wr, 1);
+    rc = wr.rc;
+    if (rc != LV_OK)
+        *err = wr.err;
+    else {
+        jw_obj(w);
+        jw_obj_end(w);
+    }
+    lv_buf_free(&cn);
+    return rc;
+}
+
+static lv_err op_delete_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    json_t *names = jreq_array(r, NULL, "Names", true, 1, 10);
+    size_t n = names ? json_array_size(names) : 0;
+    for (size_t i = 0; i < n; i++)
+        jreq_elem_str(r, names, i, "names", 1, LV_NAME_WIRE_MAX);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_write wr[10];
+    lv_buf cn[10];
+    bool valid[10];
+    size_t nw = 0;
+    memset(wr, 0, sizeof wr);
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(names, i);
+        cn[i] = (lv_buf)LV_BUF_INIT;
+        valid[i] = canon(json_string_value(e), json_string_length(e), &cn[i], NULL) == LV_OK;
+        for (size_t j = 0; j < i && valid[i]; j++)
+            if (valid[j] && strcmp(cn[j].data, cn[i].data) == 0)
+                valid[i] = false; /* duplicate: reported once */
+        if (valid[i]) {
+            wr[nw].kind = LV_WRITE_DELETE;
+            wr[nw].region = c->region;
+            wr[nw].name = cn[i].data;
+            nw++;
+        }
+    }
+    lv_engine_write(c->engine, wr, nw);
+    jw_obj(w);
+    jw_key(w, "DeletedParameters");
+    jw_arr(w);
+    for (size_t i = 0; i < nw; i++)
+        if (wr[i].rc == LV_OK)
+            jw_str(w, wr[i].name);
+    jw_arr_end(w);
+    jw_key(w, "InvalidParameters");
+    jw_arr(w);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(names, i);
+        if (!valid[i]) {
+            bool dup = false;
+            for (size_t j = 0; j < i; j++)
+                dup = dup || strcmp(json_string_value(json_array_get(names, j)), json_string_value(e)) == 0;
+            if (!dup)
+                jw_strn(w, json_string_value(e), json_string_length(e));
+        } else {
+            if (wr[k].rc == LV_E_PARAM_NOT_FOUND)
+                jw_strn(w, json_string_value(e), json_string_length(e));
+            else if (wr[k].rc != LV_OK && rc == LV_OK) {
+                rc = wr[k].rc;
+                *err = wr[k].err;
+            }
+            k++;
+        }
+        lv_buf_free(&cn[i]);
+    }
+    jw_arr_end(w);
+    jw_obj_end(w);
+    return rc;
+}
+
+/* ---------- labels ---------- */
+
+static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, bool unlabel)
+{
+    size_t nlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    int64_t version = 0;
+    bool has_version = jreq_int(r, NULL, "ParameterVersion", unlabel, INT64_MIN, INT64_MAX, &version);
+    json_t *labels = jreq_array(r, NULL, "Labels", true, 1, 10);
+    size_t n = labels ? json_array_size(labels) : 0;
+    const char *lab[10];
+    for (size_t i = 0; i < n && i < 10; i++)
+        lab[i] = jreq_elem_str(r, labels, i, "labels", 1, 100);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    if (has_version && (version < 1 || version > UINT32_MAX))
+        return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
+                            "Systems Manager could not find version %lld of %s. Verify the version and try again.",
+                            (long long)version, name);
+    lv_buf cn = LV_BUF_INIT;
+    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+        lv_buf_free(&cn);
+        return not_found(err, name);
+    }
+    lv_write wr;
+    memset(&wr, 0, sizeof wr);
+    wr.kind = unlabel ? LV_WRITE_UNLABEL : LV_WRITE_LABEL;
+    wr.region = c->region;
+    wr.name = cn.data;
+    wr.u.label.version = has_version ? (uint32_t)version : 0;
+    wr.u.label.labels = lab;
+    wr.u.label.n = (unsigned)n;
+    lv_engine_write(c->engine, &wr, 1);
+    rc = wr.rc;
+    if (rc != LV_OK) {
+        *err = wr.err;
+    } else {
+        const lv_label_result *res = &wr.u.label.res;
+        jw_obj(w);
+        if (unlabel) {
+            jw_key(w, "RemovedLabels");
+            jw_arr(w);
+            for (unsigned i = 0; i < res->nremoved; i++)
+                jw_str(w, res->removed[i]);
+            jw_arr_end(w);
+        }
+        jw_key(w, "InvalidLabels");
+        jw_arr(w);
+        for (unsigned i = 0; i < res->ninvalid; i++)
+            jw_str(w, res->invalid[i]);
+        jw_arr_end(w);
+        if (!unlabel)
+            jw_kint(w, "ParameterVersion", res->version);
+        jw_obj_end(w);
+    }
+    lv_buf_free(&cn);
+    return rc;
+}
+
+static lv_err op_label(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    return label_common(c, r, w, err, false);
+}
+
+static lv_err op_unlabel(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    return label_common(c, r, w, err, true);
+}
+
+/* ---------- tags ---------- */
+
+static lv_err tag_target(const lv_ssm_ctx *c, jreq *r, lv_buf *cn, lv_error *err)
+{
+    (void)c;
+    const char *rt = jreq_enum(r, NULL, "ResourceType", true, resource_type_enum);
+    size_t idlen = 0;
+    const char *id = jreq_str(r, NULL, "ResourceId", true, 0, 0, &idlen);
+    lv_err rc = jreq_finish(r, err);
+    if (rc != LV_OK)
+        return rc;
+    if (!name_equal_ci(rt, "Parameter") || strcmp(rt, "Parameter") != 0)
+        return lv_error_set(err, LV_E_INVALID_RESOURCE_TYPE,
+                            "The resource type isn't supported by lever: only Parameter resources have tags here.");
+    if (canon(id, idlen, cn, NULL) != LV_OK)
+        return lv_error_set(err, LV_E_INVALID_RESOURCE_ID,
+                            "The resource ID \"%s\" is not valid. Verify the ID and try again.", id);
+    return LV_OK;
+}
+
+static lv_err op_add_tags(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    json_t *tags = jreq_array(r, NULL, "Tags", true, 0, 1000);
+    size_t n = tags ? json_array_size(tags) : 0;
+    lv_tag_in *tin = n ? calloc(n, sizeof *tin) : NULL;
+    if (n && tin == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *t = json_array_get(tags, i);
+        if (!json_is_object(t)) {
+            jreq_fail(r, "(not an object)", "tags", "Member must be a list of Tag objects");
+            break;
+        }
+        tin[i].key = jreq_str(r, t, "Key", true, 1, 128, NULL);
+        tin[i].value = jreq_str(r, t, "Value", true, 0, 256, NULL);
+    }
+    lv_buf cn = LV_BUF_INIT;
+    lv_err rc = tag_target(c, r, &cn, err);
+    if (rc == LV_OK) {
+        lv_write wr;
+        memset(&wr, 0, sizeof wr);
+        wr.kind = LV_WRITE_ADD_TAGS;
+        wr.region = c->region;
+        wr.name = cn.data;
+        wr.u.tags.tags = tin;
+        wr.u.tags.n = (unsigned)n;
+        lv_engine_write(c->engine, &wr, 1);
+        rc = wr.rc;
+        if (rc != LV_OK)
+            *err = wr.err;
+        else {
+            jw_obj(w);
+            jw_obj_end(w);
+        }
+    }
+    lv_buf_free(&cn);
+    free(tin);
+    return rc;
+}
+
+static lv_err op_remove_tags(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    json_t *keys = jreq_array(r, NULL, "TagKeys", true, 0, 0);
+    size_t n = keys ? json_array_size(keys) : 0;
+    const char **k = n ? calloc(n, sizeof *k) : NULL;
+    if (n && k == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        k[i] = jreq_elem_str(r, keys, i, "tagKeys", 1, 128);
+    lv_buf cn = LV_BUF_INIT;
+    lv_err rc = tag_target(c, r, &cn, err);
+    if (rc == LV_OK) {
+        lv_write wr;
+        memset(&wr, 0, sizeof wr);
+        wr.kind = LV_WRITE_REMOVE_TAGS;
+        wr.region = c->region;
+        wr.name = cn.data;
+        wr.u.untag.keys = k;
+        wr.u.untag.n = (unsigned)n;
+        lv_engine_write(c->engine, &wr, 1);
+        rc = wr.rc;
+        if (rc != LV_OK)
+            *err = wr.err;
+        else {
+            jw_obj(w);
+            jw_obj_end(w);
+        }
+    }
+    lv_buf_free(&cn);
+    free(k);
+    return rc;
+}
+
+static lv_err op_list_tags(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    lv_buf cn = LV_BUF_INIT;
+    lv_err rc = tag_target(c, r, &cn, err);
+    if (rc == LV_OK) {
+        lv_engine_rdlock(c->engine);
+        const lv_param *p = lv_engine_get(c->engine, c->region, cn.data);
+        if (p == NULL) {
+            rc = lv_error_set(err, LV_E_INVALID_RESOURCE_ID,
+                              "The resource ID \"%s\" is not valid. Verify the ID and try again.", cn.data);
+        } else {
+            jw_obj(w);
+            jw_key(w, "TagList");
+            jw_arr(w);
+            for (unsigned i = 0; i < p->ntags; i++) {
+                jw_obj(w);
+                jw_kstr(w, "Key", p->tags[i].key);
+                jw_kstr(w, "Value", p->tags[i].value);
+                jw_obj_end(w);
+            }
+            jw_arr_end(w);
+            jw_obj_end(w);
+        }
+        lv_engine_rdunlock(c->engine);
+    }
+    lv_buf_free(&cn);
+    return rc;
+}
+
+/* ---------- dispatch ---------- */
+
+typedef lv_err (*op_fn)(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err);
+
+static const struct {
+    const char *name;
+    op_fn fn;
+} ops[] = {
+    {"PutParameter", op_put_parameter},
+    {"GetParameter", op_get_parameter},
+    {"GetParameters", op_get_parameters},
+    {"GetParametersByPath", op_get_parameters_by_path},
+    {"DeleteParameter", op_delete_parameter},
+    {"DeleteParameters", op_delete_parameters},
+    {"DescribeParameters", op_describe_parameters},
+    {"GetParameterHistory", op_get_parameter_history},
+    {"LabelParameterVersion", op_label},
+    {"UnlabelParameterVersion", op_unlabel},
+    {"AddTagsToResource", op_add_tags},
+    {"ListTagsForResource", op_list_tags},
+    {"RemoveTagsFromResource", op_remove_tags},
+};
+
+int lv_ssm_op_count(void)
+{
+    return (int)(sizeof ops / sizeof *ops);
+}
+
+const char *lv_ssm_op_name(int i)
+{
+    return i >= 0 && i < lv_ssm_op_count() ? ops[i].name : "unknown";
+}
+
+int lv_ssm_op_index(const char *op)
+{
+    for (int i = 0; i < lv_ssm_op_count(); i++)
+        if (strcmp(op, ops[i].name) == 0)
+            return i;
+    return -1;
+}
+
+lv_err lv_ssm_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, size_t len,
+                       lv_buf *out, lv_error *err)
+{
+    int i = lv_ssm_op_index(op);
+    if (i < 0)
+        return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation %s is not supported.", op);
+    jreq r;
+    lv_err rc = jreq_parse(&r, body, len, err);
+    if (rc != LV_OK)
+        return rc;
+    jw w;
+    jw_init(&w, out);
+    rc = ops[i].fn(c, &r, &w, err);
+    if (rc == LV_OK && w.rc != LV_OK)
+        rc = lv_error_set(err, w.rc, "The response could not be built.");
+    jreq_free(&r);
+    return rc;
+}

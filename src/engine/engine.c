@@ -1,0 +1,828 @@
+/* engine.c - index ownership, group commit, revisions and policy timers.
+ *
+ * One writer thread drains a queue of writes in batches. For each write it
+ * runs the core rules against the newest state (the batch's own earlier
+ * results first, then the index), turns the difference between old and new
+ * state into store operations, and after one durable commit swaps the new
+ * states into the index under the write lock. Readers therefore only ever
+ * see committed data, and N concurrent writers cost one fsync. */
+#include "engine/engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/record.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+enum { MAX_BATCH = 512 };
+
+typedef struct timer_entry {
+    char *key;
+    size_t key_len;
+    uint32_t version;
+    lv_change_kind event; /* EXPIRE or one of the notifications */
+    int64_t due_ms;
+    bool submitted;
+} timer_entry;
+
+struct lv_engine {
+    lv_store *store;
+    unsigned char master[LV_MASTER_KEY_LEN];
+    lv_index *index;
+    lv_changelog log;
+    uint64_t revision;
+    pthread_rwlock_t lock;       /* index + log + revision */
+
+    pthread_mutex_t qlock;       /* queue, done flags, timers, stats */
+    pthread_cond_t qcond;        /* writer waits for work */
+    pthread_cond_t done_cond;    /* submitters wait for results */
+    lv_write *qhead, *qtail;
+    bool stopping;
+    pthread_t writer;
+    pthread_t timer;
+    pthread_cond_t timer_cond;
+    unsigned timer_interval_ms;
+    timer_entry *timers;
+    size_t ntimers, timers_cap;
+    lv_engine_stats stats;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------- SecureString sealing ---------- */
+
+static lv_err build_aad(const char *region, const char *name, uint32_t version, lv_buf *aad)
+{
+    unsigned char v[4] = {(unsigned char)(version >> 24), (unsigned char)(version >> 16),
+                          (unsigned char)(version >> 8), (unsigned char)version};
+    lv_err rc = lv_buf_append(aad, region, strlen(region) + 1);
+    if (rc == LV_OK)
+        rc = lv_buf_append(aad, name, strlen(name) + 1);
+    if (rc == LV_OK)
+        rc = lv_buf_append(aad, v, 4);
+    return rc;
+}
+
+static lv_err seal_value(void *ctx, const char *region, const char *name, uint32_t version,
+                         const char *key_id, const char *pt, size_t pt_len, char **out,
+                         size_t *out_len, lv_error *err)
+{
+    lv_engine *e = ctx;
+    lv_buf aad = LV_BUF_INIT, env = LV_BUF_INIT;
+    lv_err rc = build_aad(region, name, version, &aad);
+    if (rc == LV_OK)
+        rc = lv_crypto_seal(e->master, key_id, aad.data, aad.len, pt, pt_len, &env, err);
+    lv_buf_free(&aad);
+    if (rc != LV_OK) {
+        lv_buf_free(&env);
+        return rc;
+    }
+    *out = lv_buf_steal(&env, out_len);
+    return *out ? LV_OK : LV_E_NOMEM;
+}
+
+lv_err lv_engine_decrypt(lv_engine *e, const lv_param *p, const lv_version *v, lv_buf *out,
+                         lv_error *err)
+{
+    lv_buf aad = LV_BUF_INIT;
+    lv_err rc = build_aad(p->region, p->name, v->version, &aad);
+    if (rc == LV_OK)
+        rc = lv_crypto_open(e->master, v->key_id ? v->key_id : LV_DEFAULT_KEY_ID, aad.data,
+                            aad.len, v->value, v->value_len, out, err);
+    lv_buf_free(&aad);
+    return rc;
+}
+
+/* ---------- loading ---------- */
+
+typedef struct load_ctx {
+    lv_engine *e;
+    lv_error *err;
+} load_ctx;
+
+static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    load_ctx *lc = ctx;
+    lv_engine *e = lc->e;
+    const char *k = key;
+    if (klen < 1)
+        return lv_error_set(lc->err, LV_E_CORRUPT, "empty key in store");
+    if (k[0] == 'M') {
+        if (klen == 9 && memcmp(k, "Mrevision", 9) == 0) {
+            if (vlen != 8)
+                return lv_error_set(lc->err, LV_E_CORRUPT, "bad revision record");
+            e->revision = lv_record_get_u64(val);
+        }
+        return LV_OK;
+    }
+    if (k[0] == 'P') {
+        lv_param *p, *old;
+        lv_err rc = lv_record_decode_param(k + 1, klen - 1, val, vlen, &p, lc->err);
+        if (rc != LV_OK)
+            return rc;
+        if ((rc = lv_index_put(e->index, p, &old)) != LV_OK) {
+            lv_param_free(p);
+            return rc;
+        }
+        lv_param_free(old);
+        return LV_OK;
+    }
+    if (k[0] == 'V') {
+        size_t pkl;
+        uint32_t version;
+        lv_err rc = lv_record_split_version_key(k + 1, klen - 1, &pkl, &version, lc->err);
+        if (rc != LV_OK)
+            return rc;
+        lv_param *p = lv_index_get(e->index, k + 1, pkl);
+        if (p == NULL)
+            return lv_error_set(lc->err, LV_E_CORRUPT, "version record without its parameter");
+        lv_version *v;
+        if ((rc = lv_record_decode_version(val, vlen, &v, lc->err)) != LV_OK)
+            return rc;
+        const lv_version *last = lv_param_latest(p);
+        if (v->version != version || (last && last->version >= version) ||
+            p->nversions >= LV_MAX_VERSIONS) {
+            lv_version_unref(v);
+            return lv_error_set(lc->err, LV_E_CORRUPT, "version records out of order for %s", p->name);
+        }
+        if ((rc = lv_param_append_version(p, v)) != LV_OK)
+            lv_version_unref(v);
+        return rc;
+    }
+    return LV_OK; /* a record kind from a newer lever */
+}
+
+/* ---------- policy timers (engine qlock held) ---------- */
+
+static void timers_drop_key(lv_engine *e, const char *key, size_t key_len)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < e->ntimers; i++) {
+        timer_entry *t = &e->timers[i];
+        if (t->key_len == key_len && memcmp(t->key, key, key_len) == 0) {
+            free(t->key);
+            continue;
+        }
+        e->timers[j++] = *t;
+    }
+    e->ntimers = j;
+}
+
+static void timers_add_param(lv_engine *e, const lv_param *p)
+{
+    const lv_version *v = lv_param_latest(p);
+    if (v == NULL || v->policy == NULL)
+        return;
+    for (unsigned i = 0; i < v->policy->n; i++) {
+        if (e->ntimers == e->timers_cap) {
+            size_t cap = e->timers_cap ? e->timers_cap * 2 : 16;
+            timer_entry *nt = realloc(e->timers, cap * sizeof *nt);
+            if (nt == NULL) {
+                fprintf(stderr, "leverd: out of memory scheduling policy of %s\n", p->name);
+                return;
+            }
+            e->timers = nt;
+            e->timers_cap = cap;
+        }
+        timer_entry *t = &e->timers[e->ntimers];
+        t->key = malloc(p->key_len);
+        if (t->key == NULL)
+            return;
+        memcpy(t->key, p->key, p->key_len);
+        t->key_len = p->key_len;
+        t->version = v->version;
+        t->due_ms = lv_policy_due(v->policy, i, v->modified_ms);
+        t->submitted = false;
+        switch (v->policy->p[i].type) {
+        case LV_POLICY_EXPIRATION: t->event = LV_CHANGE_EXPIRE; break;
+        case LV_POLICY_EXPIRATION_NOTIFICATION: t->event = LV_CHANGE_EXPIRATION_NOTIFICATION; break;
+        case LV_POLICY_NO_CHANGE_NOTIFICATION: t->event = LV_CHANGE_NO_CHANGE_NOTIFICATION; break;
+        }
+        e->ntimers++;
+    }
+}
+
+/* Each tick, hands due policies to the writer as ordinary writes, so expiry
+ * is ordered, durable and logged like any other change. The list holds only
+ * parameters with policies, not every parameter. */
+static void *timer_main(void *arg)
+{
+    lv_engine *e = arg;
+    pthread_mutex_lock(&e->qlock);
+    while (!e->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)e->timer_interval_ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&e->timer_cond, &e->qlock, &ts);
+        if (e->stopping)
+            break;
+        int64_t now = now_ms();
+        for (size_t i = 0; i < e->ntimers && !e->stopping; i++) {
+            timer_entry *t = &e->timers[i];
+            if (t->submitted || t->due_ms > now)
+                continue;
+            t->submitted = true;
+            char *key = malloc(t->key_len + 1);
+            if (key == NULL)
+                continue;
+            memcpy(key, t->key, t->key_len);
+            key[t->key_len] = '\0';
+            lv_write w;
+            memset(&w, 0, sizeof w);
+            w.kind = t->event == LV_CHANGE_EXPIRE ? LV_WRITE_EXPIRE : LV_WRITE_NOTIFY;
+            w.region = key;
+            w.name = key + strlen(key) + 1;
+            w.u.timer.version = t->version;
+            w.u.timer.event = t->event;
+            pthread_mutex_unlock(&e->qlock);
+            lv_engine_write(e, &w, 1);
+            pthread_mutex_lock(&e->qlock);
+            free(key);
+            /* The timer list may have changed while unlocked: restart. */
+            i = (size_t)-1;
+            now = now_ms();
+        }
+    }
+    pthread_mutex_unlock(&e->qlock);
+    return NULL;
+}
+
+/* ---------- the writer ---------- */
+
+typedef struct overlay_entry {
+    char *key;            /* borrowed from orig or state */
+    size_t key_len;
+    lv_param *orig;       /* what the index held (may be NULL) */
+    lv_param *state;      /* newest state in this batch (NULL = deleted) */
+    bool fresh;           /* state was built in this batch */
+} overlay_entry;
+
+typedef struct batch {
+    overlay_entry *ov;
+    size_t nov, cap_ov;
+    lv_store_op *ops;
+    lv_buf *bufs;         /* storage for op keys/values */
+    size_t nops, cap_ops;
+    lv_change *changes;
+    size_t nchanges, cap_changes;
+    lv_param **garbage;   /* intermediate states to free after the batch */
+    size_t ngarbage, cap_garbage;
+} batch;
+
+static lv_err grow_arr(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return LV_OK;
+    size_t nc = *cap ? *cap * 2 : 16;
+    while (nc < need)
+        nc *= 2;
+    void *np = realloc(*p, nc * elem);
+    if (np == NULL)
+        return LV_E_NOMEM;
+    memset((char *)np + *cap * elem, 0, (nc - *cap) * elem);
+    *p = np;
+    *cap = nc;
+    return LV_OK;
+}
+
+static overlay_entry *overlay_find(batch *b, const char *key, size_t len)
+{
+    for (size_t i = 0; i < b->nov; i++)
+        if (b->ov[i].key_len == len && memcmp(b->ov[i].key, key, len) == 0)
+            return &b->ov[i];
+    return NULL;
+}
+
+/* Appends a store op; key/value bytes are copied into the batch. */
+static lv_err add_op(batch *b, const lv_buf *key, const lv_buf *val)
+{
+    size_t oldcap = b->cap_ops;
+    lv_err rc = grow_arr((void **)&b->ops, &b->cap_ops, b->nops + 1, sizeof *b->ops);
+    if (rc != LV_OK)
+        return rc;
+    if (b->cap_ops != oldcap) {
+        size_t c = oldcap;
+        rc = grow_arr((void **)&b->bufs, &c, b->cap_ops * 2, sizeof *b->bufs);
+        if (rc != LV_OK)
+            return rc;
+    }
+    lv_buf *kb = &b->bufs[b->nops * 2], *vb = &b->bufs[b->nops * 2 + 1];
+    lv_buf_reset(kb);
+    lv_buf_reset(vb);
+    if ((rc = lv_buf_append(kb, key->data, key->len)) != LV_OK)
+        return rc;
+    if (val != NULL && (rc = lv_buf_append(vb, val->data ? val->data : "", val->len)) != LV_OK)
+        return rc;
+    b->ops[b->nops].key = kb->data;
+    b->ops[b->nops].klen = kb->len;
+    b->ops[b->nops].val = val ? (vb->data ? vb->data : "") : NULL;
+    b->ops[b->nops].vlen = val ? vb->len : 0;
+    b->nops++;
+    return LV_OK;
+}
+
+static bool tags_equal(const lv_param *a, const lv_param *b)
+{
+    if (a->ntags != b->ntags)
+        return false;
+    for (unsigned i = 0; i < a->ntags; i++)
+        if (strcmp(a->tags[i].key, b->tags[i].key) != 0 ||
+            strcmp(a->tags[i].value, b->tags[i].value) != 0)
+            return false;
+    return true;
+}
+
+/* Store ops that turn old into new (either may be NULL). */
+static lv_err emit_diff(batch *b, const lv_param *old, const lv_param *nw)
+{
+    lv_buf k = LV_BUF_INIT, v = LV_BUF_INIT;
+    lv_err rc = LV_OK;
+    const lv_param *any = nw ? nw : old;
+    if (nw == NULL || old == NULL || !tags_equal(old, nw)) {
+        rc = lv_record_param_key(any, &k);
+        if (rc == LV_OK && nw != NULL)
+            rc = lv_record_encode_param(nw, &v);
+        if (rc == LV_OK)
+            rc = add_op(b, &k, nw ? &v : NULL);
+    }
+    unsigned i = 0, j = 0;
+    unsigned on = old ? old->nversions : 0, nn = nw ? nw->nversions : 0;
+    while (rc == LV_OK && (i < on || j < nn)) {
+        const lv_version *ov = i < on ? old->versions[i] : NULL;
+        const lv_version *nv = j < nn ? nw->versions[j] : NULL;
+        if (nv == NULL || (ov != NULL && ov->version < nv->version)) {
+            rc = lv_record_version_key(any, ov->version, &k);
+            if (rc == LV_OK)
+                rc = add_op(b, &k, NULL);
+            i++;
+        } else {
+            bool same = ov != NULL && ov->version == nv->version;
+            if (!same || ov != nv) {
+                rc = lv_record_version_key(any, nv->version, &k);
+                if (rc == LV_OK)
+                    rc = lv_record_encode_version(nv, &v);
+                if (rc == LV_OK)
+                    rc = add_op(b, &k, &v);
+            }
+            if (same)
+                i++;
+            j++;
+        }
+    }
+    lv_buf_free(&k);
+    lv_buf_free(&v);
+    return rc;
+}
+
+static lv_err add_change(batch *b, lv_change_kind kind, const lv_param *p, uint32_t version)
+{
+    lv_err rc = grow_arr((void **)&b->changes, &b->cap_changes, b->nchanges + 1, sizeof *b->changes);
+    if (rc != LV_OK)
+        return rc;
+    lv_change *c = &b->changes[b->nchanges++];
+    c->kind = kind;
+    c->key = p->key; /* copied by the change log */
+    c->key_len = p->key_len;
+    c->version = version;
+    c->time_ms = now_ms();
+    return LV_OK;
+}
+
+static lv_err add_garbage(batch *b, lv_param *p)
+{
+    lv_err rc = grow_arr((void **)&b->garbage, &b->cap_garbage, b->ngarbage + 1, sizeof *b->garbage);
+    if (rc == LV_OK)
+        b->garbage[b->ngarbage++] = p;
+    return rc;
+}
+
+/* Runs the rules for one write against the batch's view. On success the
+ * new state is recorded in the overlay along with its store ops. */
+static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
+{
+    size_t klen;
+    char *key = lv_param_make_key(w->region, w->name, &klen);
+    if (key == NULL)
+        return LV_E_NOMEM;
+    overlay_entry *oe = overlay_find(b, key, klen);
+    const lv_param *cur = oe ? oe->state : lv_index_get(e->index, key, klen);
+    free(key);
+    lv_param *next = NULL;
+    lv_err rc = LV_OK;
+    lv_change_kind kind = LV_CHANGE_PUT;
+    uint32_t version = 0;
+    bool changed = true;
+
+    switch (w->kind) {
+    case LV_WRITE_PUT:
+        rc = lv_plan_put(cur, w->region, w->name, w->u.put.in, seal_value, e, &next,
+                         &w->u.put.res, err);
+        version = w->u.put.res.version;
+        break;
+    case LV_WRITE_DELETE:
+        if (cur == NULL)
+            return lv_error_set(err, LV_E_PARAM_NOT_FOUND, "Parameter %s not found.", w->name);
+        kind = LV_CHANGE_DELETE;
+        break;
+    case LV_WRITE_LABEL:
+        rc = lv_plan_label(cur, w->u.label.version, w->u.label.labels, w->u.label.n, &next,
+                           &w->u.label.res, err);
+        kind = LV_CHANGE_LABEL;
+        version = w->u.label.res.version;
+        changed = rc == LV_OK && w->u.label.res.changed;
+        break;
+    case LV_WRITE_UNLABEL:
+        rc = lv_plan_unlabel(cur, w->u.label.version, w->u.label.labels, w->u.label.n, &next,
+                             &w->u.label.res, err);
+        kind = LV_CHANGE_UNLABEL;
+        version = w->u.label.res.version;
+        changed = rc == LV_OK && w->u.label.res.changed;
+        break;
+    case LV_WRITE_ADD_TAGS:
+    case LV_WRITE_REMOVE_TAGS:
+        if (cur == NULL)
+            return lv_error_set(err, LV_E_INVALID_RESOURCE_ID,
+                                "The resource ID \"%s\" is not valid. Verify the ID and try again.",
+                                w->name);
+        if (w->kind == LV_WRITE_ADD_TAGS)
+            rc = lv_plan_add_tags(cur, w->u.tags.tags, w->u.tags.n, &next, err);
+        else
+            rc = lv_plan_remove_tags(cur, w->u.untag.keys, w->u.untag.n, &next, err);
+        kind = LV_CHANGE_TAG;
+        break;
+    case LV_WRITE_EXPIRE:
+    case LV_WRITE_NOTIFY: {
+        const lv_version *lv = cur ? lv_param_latest(cur) : NULL;
+        if (lv == NULL || lv->version != w->u.timer.version)
+            return LV_OK; /* changed since the timer was set: nothing to do */
+        kind = w->u.timer.event;
+        version = lv->version;
+        if (w->kind == LV_WRITE_NOTIFY)
+            return add_change(b, kind, cur, version);
+        break;
+    }
+    }
+    if (rc != LV_OK) {
+        lv_param_free(next);
+        return rc;
+    }
+    if (!changed) {
+        lv_param_free(next);
+        return LV_OK;
+    }
+    if ((rc = emit_diff(b, cur, next)) != LV_OK || (rc = add_change(b, kind, cur ? cur : next, version)) != LV_OK) {
+        lv_param_free(next);
+        return rc;
+    }
+    if (oe == NULL) {
+        if ((rc = grow_arr((void **)&b->ov, &b->cap_ov, b->nov + 1, sizeof *b->ov)) != LV_OK) {
+            lv_param_free(next);
+            return rc;
+        }
+        oe = &b->ov[b->nov++];
+        oe->orig = (lv_param *)cur;
+        oe->fresh = false;
+    } else if (oe->fresh && oe->state != NULL) {
+        /* Superseded within the batch; its key is still referenced by the
+         * change just recorded, so free it after the batch. */
+        if ((rc = add_garbage(b, oe->state)) != LV_OK) {
+            lv_param_free(next);
+            return rc;
+        }
+    }
+    oe->state = next;
+    oe->fresh = true;
+    const lv_param *kp = next ? next : (oe->orig ? oe->orig : cur);
+    oe->key = kp->key;
+    oe->key_len = kp->key_len;
+    if (w->kind == LV_WRITE_EXPIRE)
+        e->stats.expired++;
+    return LV_OK;
+}
+
+static void batch_reset(batch *b)
+{
+    b->nov = b->nops = b->nchanges = b->ngarbage = 0;
+}
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->cap_ops * 2; i++)
+        lv_buf_free(&b->bufs[i]);
+    free(b->bufs);
+    free(b->ops);
+    free(b->ov);
+    free(b->changes);
+    free(b->garbage);
+}
+
+static void process_batch(lv_engine *e, batch *b, lv_write *list)
+{
+    batch_reset(b);
+    size_t nplanned = 0;
+    for (lv_write *w = list; w; w = w->next) {
+        lv_error_clear(&w->err);
+        size_t before = b->nchanges;
+        w->rc = plan_one(e, b, w, &w->err);
+        if (w->rc != LV_OK && w->err.msg[0] == '\0')
+            lv_error_set(&w->err, w->rc, "%s", w->rc == LV_E_NOMEM ? "out of memory" : "internal error");
+        w->revision = b->nchanges > before ? e->revision + b->nchanges : 0;
+        nplanned += w->rc == LV_OK;
+    }
+    lv_err rc = LV_OK;
+    lv_error cerr;
+    lv_error_clear(&cerr);
+    if (b->nchanges > 0) {
+        unsigned char rev[8];
+        lv_record_put_u64(rev, e->revision + b->nchanges);
+        lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rev, 8, 0, 0};
+        rc = add_op(b, &k, &v);
+        if (rc == LV_OK)
+            rc = lv_store_commit(e->store, b->ops, b->nops, &cerr);
+    }
+    if (rc != LV_OK) {
+        fprintf(stderr, "leverd: commit of %zu changes failed: %s\n", b->nchanges, cerr.msg);
+        for (lv_write *w = list; w; w = w->next)
+            if (w->rc == LV_OK && w->revision != 0) {
+                w->rc = LV_E_INTERNAL;
+                lv_error_set(&w->err, LV_E_INTERNAL, "The change could not be stored: %s", cerr.msg);
+                w->revision = 0;
+            }
+        for (size_t i = 0; i < b->nov; i++)
+            if (b->ov[i].fresh)
+                lv_param_free(b->ov[i].state);
+    } else {
+        lv_param **old = calloc(b->nov ? b->nov : 1, sizeof *old);
+        pthread_rwlock_wrlock(&e->lock);
+        for (size_t i = 0; i < b->nov; i++) {
+            overlay_entry *oe = &b->ov[i];
+            lv_param *prev = NULL;
+            if (oe->state != NULL) {
+                if (lv_index_put(e->index, oe->state, &prev) != LV_OK) {
+                    /* The change is durable; the next start will load it. */
+                    fprintf(stderr, "leverd: out of memory applying a committed change\n");
+                    prev = NULL;
+                }
+            } else if (oe->orig != NULL) {
+                prev = lv_index_remove(e->index, oe->orig->key, oe->orig->key_len);
+            }
+            if (old)
+                old[i] = prev;
+        }
+        for (size_t i = 0; i < b->nchanges; i++) {
+            b->changes[i].revision = ++e->revision;
+            if (lv_changelog_append(&e->log, &b->changes[i]) != LV_OK)
+                fprintf(stderr, "leverd: out of memory in the change log\n");
+        }
+        pthread_rwlock_unlock(&e->lock);
+        pthread_mutex_lock(&e->qlock);
+        for (size_t i = 0; i < b->nov; i++) {
+            overlay_entry *oe = &b->ov[i];
+            const lv_param *p = oe->state ? oe->state : oe->orig;
+            if (p == NULL)
+                continue;
+            timers_drop_key(e, p->key, p->key_len);
+            if (oe->state)
+                timers_add_param(e, oe->state);
+        }
+        e->stats.commits += b->nchanges > 0;
+        e->stats.commit_ops += b->nops;
+        pthread_mutex_unlock(&e->qlock);
+        for (size_t i = 0; old && i < b->nov; i++)
+            lv_param_free(old[i]);
+        free(old);
+    }
+    for (size_t i = 0; i < b->ngarbage; i++)
+        lv_param_free(b->garbage[i]);
+    pthread_mutex_lock(&e->qlock);
+    for (lv_write *w = list; w; w = w->next) {
+        e->stats.writes++;
+        e->stats.write_errors += w->rc != LV_OK;
+    }
+    (void)nplanned;
+    pthread_mutex_unlock(&e->qlock);
+}
+
+static void *writer_main(void *arg)
+{
+    lv_engine *e = arg;
+    batch b;
+    memset(&b, 0, sizeof b);
+    pthread_mutex_lock(&e->qlock);
+    for (;;) {
+        while (e->qhead == NULL && !e->stopping)
+            pthread_cond_wait(&e->qcond, &e->qlock);
+        if (e->qhead == NULL && e->stopping)
+            break;
+        lv_write *list = e->qhead, *last = list;
+        size_t n = 1;
+        while (last->next != NULL && n < MAX_BATCH) {
+            last = last->next;
+            n++;
+        }
+        e->qhead = last->next;
+        if (e->qhead == NULL)
+            e->qtail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&e->qlock);
+        process_batch(e, &b, list);
+        pthread_mutex_lock(&e->qlock);
+        for (lv_write *w = list; w;) {
+            lv_write *next = w->next;
+            w->done = true;
+            w = next;
+        }
+        pthread_cond_broadcast(&e->done_cond);
+    }
+    pthread_mutex_unlock(&e->qlock);
+    batch_free(&b);
+    return NULL;
+}
+
+lv_err lv_engine_write(lv_engine *e, lv_write *w, size_t n)
+{
+    pthread_mutex_lock(&e->qlock);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->qlock);
+        for (size_t i = 0; i < n; i++)
+            w[i].rc = lv_error_set(&w[i].err, LV_E_UNAVAILABLE, "The server is shutting down.");
+        return LV_E_UNAVAILABLE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        w[i].done = false;
+        w[i].next = NULL;
+        if (e->qtail)
+            e->qtail->next = &w[i];
+        else
+            e->qhead = &w[i];
+        e->qtail = &w[i];
+    }
+    pthread_cond_signal(&e->qcond);
+    for (size_t i = 0; i < n; i++)
+        while (!w[i].done)
+            pthread_cond_wait(&e->done_cond, &e->qlock);
+    pthread_mutex_unlock(&e->qlock);
+    return LV_OK;
+}
+
+/* ---------- lifecycle ---------- */
+
+lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *err)
+{
+    lv_engine *e = calloc(1, sizeof *e);
+    if (e == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    lv_err rc = lv_crypto_master_key_load(cfg->master_key_path, e->master, err);
+    if (rc != LV_OK)
+        goto fail_free;
+    if ((rc = lv_changelog_init(&e->log, cfg->changelog_cap ? cfg->changelog_cap : 100000)) != LV_OK)
+        goto fail_free;
+    e->index = lv_index_new();
+    if (e->index == NULL) {
+        rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
+        goto fail_log;
+    }
+    if ((rc = lv_store_open(cfg->store_uri, &e->store, err)) != LV_OK)
+        goto fail_index;
+    load_ctx lc = {e, err};
+    if ((rc = lv_store_load(e->store, load_pair, &lc, err)) != LV_OK)
+        goto fail_store;
+    /* Every parameter needs at least one version. */
+    for (const lv_index_node *n = lv_index_seek(e->index, "", 0); n; n = lv_index_next(n)) {
+        const lv_param *p = lv_index_node_param(n);
+        if (p->nversions == 0) {
+            rc = lv_error_set(err, LV_E_CORRUPT, "parameter %s has no versions in the store", p->name);
+            goto fail_store;
+        }
+        timers_add_param(e, p);
+    }
+    e->timer_interval_ms = cfg->timer_interval_ms ? cfg->timer_interval_ms : 250;
+    pthread_rwlock_init(&e->lock, NULL);
+    pthread_mutex_init(&e->qlock, NULL);
+    pthread_cond_init(&e->qcond, NULL);
+    pthread_cond_init(&e->done_cond, NULL);
+    pthread_cond_init(&e->timer_cond, NULL);
+    if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
+        rc = lv_error_set(err, LV_E_INTERNAL, "cannot start the writer thread");
+        goto fail_store;
+    }
+    if (pthread_create(&e->timer, NULL, timer_main, e) != 0) {
+        pthread_mutex_lock(&e->qlock);
+        e->stopping = true;
+        pthread_cond_broadcast(&e->qcond);
+        pthread_mutex_unlock(&e->qlock);
+        pthread_join(e->writer, NULL);
+        rc = lv_error_set(err, LV_E_INTERNAL, "cannot start the timer thread");
+        goto fail_store;
+    }
+    *out = e;
+    return LV_OK;
+fail_store:
+    lv_store_close(e->store);
+fail_index:
+    lv_index_free(e->index);
+fail_log:
+    lv_changelog_free(&e->log);
+fail_free:
+    for (size_t i = 0; i < e->ntimers; i++)
+        free(e->timers[i].key);
+    free(e->timers);
+    free(e);
+    return rc;
+}
+
+void lv_engine_close(lv_engine *e)
+{
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&e->qlock);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->qcond);
+    pthread_cond_broadcast(&e->timer_cond);
+    pthread_mutex_unlock(&e->qlock);
+    pthread_join(e->timer, NULL);
+    pthread_join(e->writer, NULL);
+    lv_store_close(e->store);
+    lv_index_free(e->index);
+    lv_changelog_free(&e->log);
+    for (size_t i = 0; i < e->ntimers; i++)
+        free(e->timers[i].key);
+    free(e->timers);
+    pthread_rwlock_destroy(&e->lock);
+    pthread_mutex_destroy(&e->qlock);
+    pthread_cond_destroy(&e->qcond);
+    pthread_cond_destroy(&e->done_cond);
+    pthread_cond_destroy(&e->timer_cond);
+    memset(e->master, 0, sizeof e->master);
+    free(e);
+}
+
+void lv_engine_rdlock(lv_engine *e)
+{
+    pthread_rwlock_rdlock(&e->lock);
+}
+
+void lv_engine_rdunlock(lv_engine *e)
+{
+    pthread_rwlock_unlock(&e->lock);
+}
+
+const lv_param *lv_engine_get(lv_engine *e, const char *region, const char *name)
+{
+    char stackkey[512];
+    size_t rl = strlen(region), nl = strlen(name);
+    if (rl + nl + 2 <= sizeof stackkey) {
+        memcpy(stackkey, region, rl + 1);
+        memcpy(stackkey + rl + 1, name, nl + 1);
+        return lv_index_get(e->index, stackkey, rl + 1 + nl);
+    }
+    size_t kl;
+    char *k = lv_param_make_key(region, name, &kl);
+    if (k == NULL)
+        return NULL;
+    const lv_param *p = lv_index_get(e->index, k, kl);
+    free(k);
+    return p;
+}
+
+const lv_index *lv_engine_index(lv_engine *e)
+{
+    return e->index;
+}
+
+const lv_changelog *lv_engine_changelog(lv_engine *e)
+{
+    return &e->log;
+}
+
+uint64_t lv_engine_revision(lv_engine *e)
+{
+    return e->revision;
+}
+
+void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out)
+{
+    pthread_mutex_lock(&e->qlock);
+    *out = e->stats;
+    pthread_mutex_unlock(&e->qlock);
+    pthread_rwlock_rdlock(&e->lock);
+    out->params = lv_index_count(e->index);
+    out->revision = e->revision;
+    pthread_rwlock_unlock(&e->lock);
+}
+
+lv_err lv_engine_backup(lv_engine *e, const char *path, lv_error *err)
+{
+    return lv_store_backup(e->store, path, err);
+}

@@ -1,0 +1,99 @@
+/* engine.h - the one orchestrator: owns the in-memory index, the store,
+ * the writer thread (group commit), the revision counter, the change log
+ * and the policy timers. Front-ends call it with typed requests.
+ *
+ * Reads: take the read lock, look at the index, release. Nothing a reader
+ * sees is ever mutated: writers build new parameter states and swap them
+ * in under the write lock, after they are durable.
+ * Writes: lv_engine_write blocks until the change is durable and visible
+ * (or refused); concurrent writers share one store transaction. */
+#ifndef LV_ENGINE_ENGINE_H
+#define LV_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/changelog.h"
+#include "core/err.h"
+#include "core/index.h"
+#include "core/param.h"
+#include "core/plan.h"
+
+typedef struct lv_engine lv_engine;
+
+typedef struct lv_engine_config {
+    const char *store_uri;        /* "sqlite:/path/lever.db" */
+    const char *master_key_path;  /* created when missing */
+    size_t changelog_cap;         /* 0 = 100000 */
+    unsigned timer_interval_ms;   /* policy timer tick; 0 = 250 */
+} lv_engine_config;
+
+lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *err);
+/* Stops the writer and timer threads (after finishing queued writes) and
+ * closes the store. */
+void lv_engine_close(lv_engine *e);
+
+/* ---- reads ---- */
+void lv_engine_rdlock(lv_engine *e);
+void lv_engine_rdunlock(lv_engine *e);
+/* Under the read lock. */
+const lv_param *lv_engine_get(lv_engine *e, const char *region, const char *name);
+const lv_index *lv_engine_index(lv_engine *e);
+const lv_changelog *lv_engine_changelog(lv_engine *e);
+uint64_t lv_engine_revision(lv_engine *e);
+/* Decrypts a SecureString version of p into out (appends). */
+lv_err lv_engine_decrypt(lv_engine *e, const lv_param *p, const lv_version *v,
+                         lv_buf *out, lv_error *err);
+
+/* ---- writes ---- */
+typedef enum lv_write_kind {
+    LV_WRITE_PUT,
+    LV_WRITE_DELETE,
+    LV_WRITE_LABEL,
+    LV_WRITE_UNLABEL,
+    LV_WRITE_ADD_TAGS,
+    LV_WRITE_REMOVE_TAGS,
+    LV_WRITE_EXPIRE,   /* timer: delete if the Expiration policy is still due */
+    LV_WRITE_NOTIFY,   /* timer: record a notification event */
+} lv_write_kind;
+
+typedef struct lv_write {
+    lv_write_kind kind;
+    const char *region;
+    const char *name;
+    union {
+        struct { const lv_put_input *in; lv_put_result res; } put;
+        struct { uint32_t version; const char *const *labels; unsigned n; lv_label_result res; } label;
+        struct { const lv_tag_in *tags; unsigned n; } tags;
+        struct { const char *const *keys; unsigned n; } untag;
+        struct { uint32_t version; lv_change_kind event; } timer;
+    } u;
+    /* results */
+    lv_err rc;
+    lv_error err;
+    uint64_t revision;     /* the change's revision when it changed something */
+    /* engine-private */
+    bool done;
+    struct lv_write *next;
+} lv_write;
+
+/* Applies n writes (each independently: one failing does not stop the
+ * others) and returns once all are durable or refused; each w[i].rc says
+ * which. Returns LV_OK unless the engine is shutting down. */
+lv_err lv_engine_write(lv_engine *e, lv_write *w, size_t n);
+
+/* Counters for /metrics. */
+typedef struct lv_engine_stats {
+    uint64_t commits, commit_ops, writes, write_errors;
+    uint64_t params;
+    uint64_t revision;
+    uint64_t expired;
+} lv_engine_stats;
+void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out);
+
+/* Consistent copy of the store to path. */
+lv_err lv_engine_backup(lv_engine *e, const char *path, lv_error *err);
+
+#endif

@@ -1,0 +1,497 @@
+/* http.c - libmicrohttpd glue: bounded request reading, one handler call per request. */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum {
+    LV_HTTP_DEFAULT_MAX_CONNECTIONS = 1024,
+    LV_HTTP_DEFAULT_TIMEOUT = 60,
+    /* MHD keeps the request line, headers and its read/write buffers in
+     * this per-connection pool; SigV4 headers plus a session token fit
+     * comfortably, and 1024 connections stay under 64 MiB. */
+    LV_HTTP_CONN_MEMORY = 64 * 1024,
+    /* Headers beyond this count go to a heap array instead of the stack. */
+    LV_HTTP_STACK_HEADERS = 32,
+};
+
+#define LV_HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
+
+struct lv_http_server {
+    struct MHD_Daemon *daemon;
+    lv_http_handler_fn fn;
+    void *ctx;
+    size_t max_body;
+    unsigned port;
+};
+
+/* Per-request state, owned here rather than by MHD so a later
+ * suspend/resume API (long-poll watch) can park a request and find
+ * everything it needs again. MHD creates it through the URI log callback
+ * (the only place the undecoded URI is visible) and we free it in the
+ * completion callback. */
+typedef struct lv_http_exchange {
+    lv_http_server *srv;
+    char *raw_uri;     /* as received: path and query, undecoded */
+    lv_buf body;
+    int started;       /* first access-handler call (headers only) seen */
+    int too_big;       /* body exceeded max_body: discard, answer 413 */
+    int failed;        /* allocation failed while reading: answer 500 */
+} lv_http_exchange;
+
+static void http_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    /* MHD's messages carry their own newline. */
+    fputs("leverd: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)c;
+    lv_http_exchange *x = calloc(1, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    x->raw_uri = strdup(uri ? uri : "");
+    if (x->raw_uri == NULL) {
+        free(x);
+        return NULL;
+    }
+    x->srv = cls;
+    x->body.max = x->srv->max_body;
+    return x;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    lv_http_exchange *x = *con_cls;
+    if (x == NULL)
+        return;
+    lv_buf_free(&x->body);
+    free(x->raw_uri);
+    free(x);
+    *con_cls = NULL;
+}
+
+static enum MHD_Result queue_copy(struct MHD_Connection *c, unsigned status,
+                                  const char *body, int close_conn)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (r == NULL)
+        return MHD_NO;
+    enum MHD_Result ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                 "application/json");
+    if (ok == MHD_YES && close_conn)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (ok == MHD_YES)
+        ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result queue_too_big(struct MHD_Connection *c, size_t max,
+                                     int close_conn)
+{
+    char msg[128];
+    snprintf(msg, sizeof msg,
+             "{\"__type\":\"ValidationException\","
+             "\"message\":\"Request body exceeds %zu bytes\"}",
+             max);
+    return queue_copy(c, MHD_HTTP_CONTENT_TOO_LARGE, msg, close_conn);
+}
+
+static enum MHD_Result queue_internal(struct MHD_Connection *c)
+{
+    return queue_copy(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                      "{\"__type\":\"InternalServerError\","
+                      "\"message\":\"out of memory\"}",
+                      1);
+}
+
+/* Strict decimal, so a malformed Content-Length is left to MHD to reject
+ * rather than read as a small number. */
+static int parse_size(const char *s, size_t *out)
+{
+    size_t v = 0;
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return 0;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (SIZE_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+typedef struct header_sink {
+    lv_http_header *h;
+    size_t n, cap;
+} header_sink;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
+                                      const char *key, const char *value)
+{
+    (void)kind;
+    header_sink *s = cls;
+    if (s->n >= s->cap)
+        return MHD_NO;
+    s->h[s->n].name = key;
+    s->h[s->n].value = value ? value : "";
+    s->n++;
+    return MHD_YES;
+}
+
+static void remote_text(struct MHD_Connection *c, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, out, (socklen_t)cap);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)cap);
+    }
+}
+
+static int status_ok(int status)
+{
+    return status >= 100 && status <= 599;
+}
+
+/* Runs the handler on a complete request and queues what it produced. */
+static enum MHD_Result dispatch(lv_http_exchange *x, struct MHD_Connection *c,
+                                const char *method)
+{
+    lv_http_server *s = x->srv;
+
+    /* Split the raw URI in place: it is ours and only read from here on. */
+    char *query = strchr(x->raw_uri, '?');
+    if (query != NULL)
+        *query++ = '\0';
+
+    lv_http_header stack_headers[LV_HTTP_STACK_HEADERS];
+    header_sink sink = {stack_headers, 0, LV_HTTP_STACK_HEADERS};
+    int n = MHD_get_connection_values(c, MHD_HEADER_KIND, NULL, NULL);
+    if (n > LV_HTTP_STACK_HEADERS) {
+        sink.h = calloc((size_t)n, sizeof *sink.h);
+        if (sink.h == NULL)
+            return queue_internal(c);
+        sink.cap = (size_t)n;
+    }
+    MHD_get_connection_values(c, MHD_HEADER_KIND, collect_header, &sink);
+
+    char remote[INET6_ADDRSTRLEN];
+    remote_text(c, remote, sizeof remote);
+
+    lv_http_request req = {
+        .method = method,
+        .path = x->raw_uri,
+        .query = query,
+        .headers = sink.h,
+        .nheaders = sink.n,
+        .body = x->body.data ? x->body.data : "",
+        .body_len = x->body.len,
+        .remote_addr = remote,
+    };
+    lv_http_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.status = 200;
+    resp.content_type = "application/json";
+
+    s->fn(s->ctx, &req, &resp);
+
+    if (sink.h != stack_headers)
+        free(sink.h);
+
+    size_t len = 0;
+    char *data = lv_buf_steal(&resp.body, &len);
+    if (data == NULL)
+        return queue_internal(c);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(data);
+        return queue_internal(c);
+    }
+    enum MHD_Result ok = MHD_YES;
+    if (resp.content_type != NULL)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                     resp.content_type);
+    size_t nh = resp.nheaders < 8 ? resp.nheaders : 8;
+    for (size_t i = 0; ok == MHD_YES && i < nh; i++) {
+        if (resp.headers[i].name == NULL || resp.headers[i].value == NULL)
+            continue;
+        ok = MHD_add_response_header(r, resp.headers[i].name,
+                                     resp.headers[i].value);
+    }
+    if (ok != MHD_YES || !status_ok(resp.status)) {
+        /* A handler bug (bad header, bad status) must not become a
+         * malformed response on the wire. */
+        fprintf(stderr, "leverd: http: handler produced an invalid response "
+                        "(status %d)\n", resp.status);
+        MHD_destroy_response(r);
+        return queue_copy(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "{\"__type\":\"InternalServerError\","
+                          "\"message\":\"invalid response\"}",
+                          0);
+    }
+    ok = MHD_queue_response(c, (unsigned)resp.status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)url;
+    (void)version;
+    lv_http_exchange *x = *con_cls;
+    if (x == NULL) {
+        (void)cls;
+        /* on_uri could not allocate; nothing to serve the request with. */
+        return queue_internal(c);
+    }
+
+    if (!x->started) {
+        /* Headers only. Refusing here, before MHD sends "100 Continue" or
+         * reads the body, spares reading an upload we will not take; MHD
+         * closes the connection after such an early response. */
+        x->started = 1;
+        size_t clen;
+        const char *cl = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl != NULL && parse_size(cl, &clen)) {
+            if (clen > x->srv->max_body) {
+                x->too_big = 1;
+                return queue_too_big(c, x->srv->max_body, 1);
+            }
+            /* One allocation for the whole body instead of doublings. */
+            if (clen > 0 && lv_buf_reserve(&x->body, clen) != LV_OK)
+                x->failed = 1;
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size != 0) {
+        if (!x->too_big && !x->failed) {
+            lv_err rc = lv_buf_append(&x->body, upload_data, *upload_data_size);
+            if (rc == LV_E_TOO_BIG) {
+                /* Chunked upload past the cap: drop what we hold and
+                 * discard the rest, so memory stays bounded. */
+                x->too_big = 1;
+                lv_buf_free(&x->body);
+            } else if (rc != LV_OK) {
+                x->failed = 1;
+                lv_buf_free(&x->body);
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    if (x->too_big)
+        return queue_too_big(c, x->srv->max_body, 0);
+    if (x->failed)
+        return queue_internal(c);
+    return dispatch(x, c, method);
+}
+
+/* Parses "HOST:PORT" (dotted IPv4, "localhost", "*" or empty for any,
+ * "[v6]") into ss. */
+static lv_err parse_listen(const char *listen, struct sockaddr_storage *ss,
+                           int *is_v6, lv_error *err)
+{
+    memset(ss, 0, sizeof *ss);
+    *is_v6 = 0;
+    if (listen == NULL)
+        return lv_error_set(err, LV_E_VALIDATION, "listen address missing");
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "listen address '%s' is not HOST:PORT", listen);
+    size_t port = 0;
+    if (!parse_size(colon + 1, &port) || port > 65535)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "listen address '%s' has a bad port", listen);
+
+    char host[64];
+    size_t hlen = (size_t)(colon - listen);
+    if (hlen >= sizeof host)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "listen address '%s': host too long", listen);
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        host[hlen - 1] = '\0';
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+            return lv_error_set(err, LV_E_VALIDATION,
+                                "listen address '%s': bad IPv6 address", listen);
+        *is_v6 = 1;
+        return LV_OK;
+    }
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    if (hlen == 0 || strcmp(host, "*") == 0)
+        in->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (strcmp(host, "localhost") == 0)
+        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "listen address '%s': host must be dotted IPv4, "
+                            "localhost or [IPv6]", listen);
+    return LV_OK;
+}
+
+lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
+                     void *ctx, lv_http_server **out, lv_error *err)
+{
+    *out = NULL;
+    if (cfg == NULL || fn == NULL)
+        return lv_error_set(err, LV_E_INTERNAL, "lv_http_start: no config or handler");
+
+    struct sockaddr_storage ss;
+    int is_v6;
+    lv_err rc = parse_listen(cfg->listen, &ss, &is_v6, err);
+    if (rc != LV_OK)
+        return rc;
+
+    unsigned threads = cfg->threads;
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (unsigned)n : 1;
+    }
+    unsigned max_conn = cfg->max_connections ? cfg->max_connections
+                                             : LV_HTTP_DEFAULT_MAX_CONNECTIONS;
+    /* MHD splits the limit among the pool's threads; each needs one. */
+    if (max_conn < threads)
+        max_conn = threads;
+    unsigned timeout = cfg->timeout_seconds ? cfg->timeout_seconds
+                                            : LV_HTTP_DEFAULT_TIMEOUT;
+
+    lv_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    s->fn = fn;
+    s->ctx = ctx;
+    s->max_body = cfg->max_body ? cfg->max_body : LV_HTTP_DEFAULT_MAX_BODY;
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
+                 ? MHD_USE_EPOLL
+                 : MHD_USE_AUTO;
+    if (is_v6)
+        flags |= MHD_USE_IPv6;
+
+    /* The logger goes first so MHD routes even option-parsing messages
+     * through it; a pool size of 1 is left out because MHD warns that it
+     * ignores it. */
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)LV_HTTP_CONN_MEMORY, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+         (intptr_t)threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (s->daemon == NULL) {
+        int e = errno;
+        free(s);
+        return lv_error_set(err, LV_E_IO, "cannot listen on %s: %s",
+                            cfg->listen, e ? strerror(e) : "MHD_start_daemon failed");
+    }
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : 0;
+    *out = s;
+    return LV_OK;
+}
+
+unsigned lv_http_port(const lv_http_server *s)
+{
+    return s ? s->port : 0;
+}
+
+void lv_http_stop(lv_http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}
+
+const char *lv_http_header_get(const lv_http_request *req, const char *name)
+{
+    for (size_t i = 0; i < req->nheaders; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+lv_err lv_http_response_header(lv_http_response *resp, const char *name,
+                               const char *value)
+{
+    if (resp->nheaders >= sizeof resp->headers / sizeof resp->headers[0])
+        return LV_E_TOO_BIG;
+    /* CR/LF in a value would let it forge headers of its own. */
+    if (strpbrk(value, "\r\n") != NULL || strpbrk(name, "\r\n:") != NULL)
+        return LV_E_VALIDATION;
+    size_t used = 0;
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        /* Integer compare: values may point anywhere (static strings). */
+        uintptr_t v = (uintptr_t)resp->headers[i].value;
+        uintptr_t base = (uintptr_t)resp->header_storage;
+        if (v >= base && v < base + sizeof resp->header_storage) {
+            size_t end = (size_t)(v - base) + strlen(resp->headers[i].value) + 1;
+            if (end > used)
+                used = end;
+        }
+    }
+    size_t n = strlen(value) + 1;
+    if (n > sizeof resp->header_storage - used)
+        return LV_E_TOO_BIG;
+    char *dst = resp->header_storage + used;
+    memcpy(dst, value, n);
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders].value = dst;
+    resp->nheaders++;
+    return LV_OK;
+}
