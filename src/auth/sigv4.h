@@ -57,16 +57,29 @@ typedef struct lv_sigv4_cache {
     unsigned next;
 } lv_sigv4_cache;
 
-/* Verifies a header-signed request (Authorization: AWS4-HMAC-SHA256 ...).
- * now is the server's clock; requests whose X-Amz-Date is more than 15
- * minutes away fail. expected_service is "ssm" or "appconfig" etc.; a
- * credential scope naming another service fails. cache may be NULL.
+/* Verifies a header-signed request (Authorization: AWS4-HMAC-SHA256 ...)
+ * or, when there is no Authorization header, a presigned one (X-Amz-
+ * Algorithm, -Credential, -Date, -Expires, -SignedHeaders, -Signature in
+ * the query; payload hash of the body, or UNSIGNED-PAYLOAD when the body
+ * is empty). now is the server's clock; requests whose X-Amz-Date is more
+ * than 15 minutes away (presigned: outside [date - 15 min, date +
+ * expires]) fail. The path is canonicalised normalised (as SDKs do for
+ * all services but S3) and, failing that, as sent, so signers that do not
+ * normalise are accepted too. An X-Amz-Content-Sha256 header must equal
+ * the body's hash (UNSIGNED-PAYLOAD only for an empty body).
+ * expected_service is "ssm" or "appconfig" etc.; a credential scope naming
+ * another service fails. The region is not checked here: compare
+ * out->region if it matters. cache may be NULL.
  * On success fills *out (who signed, for which region). Errors, as AWS
  * answers them:
  *   LV_E_MISSING_AUTH           no Authorization header (and no presigned query)
  *   LV_E_INCOMPLETE_SIGNATURE   malformed Authorization / missing X-Amz-Date
+ *                               / malformed credential scope / host unsigned
  *   LV_E_UNRECOGNIZED_CLIENT    unknown access key
- *   LV_E_INVALID_SIGNATURE      signature mismatch, tampered body, date skew
+ *   LV_E_INVALID_SIGNATURE      signature mismatch, tampered body, date skew,
+ *                               well-formed scope naming another service or
+ *                               a date other than X-Amz-Date's (as AWS)
+ * Other codes (NOMEM...) pass through from allocation or secret_fn.
  */
 lv_err lv_sigv4_verify(const lv_sigv4_request *req,
                        const char *expected_service, time_t now,
@@ -74,14 +87,17 @@ lv_err lv_sigv4_verify(const lv_sigv4_request *req,
                        lv_sigv4_cache *cache, lv_sigv4_auth *out,
                        lv_error *err);
 
-/* Parses an Authorization header value. */
+/* Parses an Authorization header value (fills all but amz_date).
+ * Errors: LV_E_INCOMPLETE_SIGNATURE. */
 lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
                                     lv_sigv4_auth *out, lv_error *err);
 
 /* Builds the canonical request (appended to out), as in the AWS test
  * suite's header-canonical-request.txt. signed_headers is the
  * ';'-separated lowercase list to include. normalize_path applies RFC 3986
- * dot-segment removal (all services but S3). */
+ * dot-segment removal (all services but S3). Errors: LV_E_VALIDATION (a
+ * listed header is absent or the list is malformed), LV_E_NOMEM,
+ * LV_E_TOO_BIG. */
 lv_err lv_sigv4_canonical_request(const lv_sigv4_request *req,
                                   const char *signed_headers,
                                   const char *payload_hash,
@@ -91,11 +107,30 @@ lv_err lv_sigv4_canonical_request(const lv_sigv4_request *req,
  * service and time (amz_date "YYYYMMDDTHHMMSSZ") over the headers named in
  * signed_headers (which must include host and x-amz-date, and the request
  * must carry them), and appends the full Authorization header value to
- * authorization. session_token may be NULL. */
+ * authorization. signed_headers is sorted and lowercased first, as SDKs
+ * send it. A session token is an X-Amz-Security-Token header the caller
+ * adds to req and names in signed_headers. The payload hash is the
+ * request's X-Amz-Content-Sha256 header if any, else SHA-256 of the body.
+ * The path is normalised unless service is "s3". Errors: LV_E_VALIDATION
+ * (bad arguments), LV_E_NOMEM, LV_E_TOO_BIG. */
 lv_err lv_sigv4_sign(const lv_sigv4_request *req, const char *access_key,
                      const char *secret_key, const char *region,
                      const char *service, const char *amz_date,
                      const char *signed_headers, lv_buf *authorization,
                      lv_error *err);
+
+/* lv_sigv4_sign with the path normalisation chosen by the caller (the AWS
+ * test suite signs some non-S3 requests unnormalised). */
+lv_err lv_sigv4_sign_ex(const lv_sigv4_request *req, const char *access_key,
+                        const char *secret_key, const char *region,
+                        const char *service, const char *amz_date,
+                        const char *signed_headers, bool normalize_path,
+                        lv_buf *authorization, lv_error *err);
+
+/* Appends the string to sign ("AWS4-HMAC-SHA256\n<amz_date>\n<scope>\n
+ * <hex sha256 of canonical>") for scope date/region/service. */
+lv_err lv_sigv4_string_to_sign(const char *amz_date, const char *region,
+                               const char *service, const char *canonical,
+                               size_t canonical_len, lv_buf *out);
 
 #endif

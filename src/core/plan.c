@@ -154,7 +154,7 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
         return rc;
     bool has_policies = in->policies_text ? (in->policies && in->policies->n > 0)
                                           : (prev && prev->policy && prev->policy->n > 0);
-    lv_tier tier;
+    lv_tier tier = LV_TIER_STANDARD;
     if ((rc = choose_tier(cur, in, in->value_len, has_policies, &tier, err)) != LV_OK)
         return rc;
     for (unsigned i = 0; i < in->ntags; i++)
