@@ -24,7 +24,7 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: build
+run: deps-test build
 	@sh scripts/run.sh $(BUILD)/leverd "$(LEVER_DATA)"
 
 test: deps-test build

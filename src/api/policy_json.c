@@ -3,6 +3,7 @@
 #include "api/policy_json.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,10 @@ lv_err lv_parse_iso8601(const char *s, int64_t *ms)
     tm.tm_hour = h;
     tm.tm_min = m;
     tm.tm_sec = sec;
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > mdays[M - 1] + (M == 2 && leap))
+        return LV_E_VALIDATION;
     time_t t = timegm(&tm);
     if (t == (time_t)-1)
         return LV_E_VALIDATION;
@@ -87,8 +92,8 @@ static lv_err amount(json_t *attrs, const char *field, const char *type, int64_t
     if (json_is_string(v)) {
         char *end;
         const char *s = json_string_value(v);
-        n = strtoll(s, &end, 10);
-        if (*s == '\0' || *end != '\0')
+        n = s[0] >= '0' && s[0] <= '9' ? strtoll(s, &end, 10) : -1;
+        if (n >= 0 && *end != '\0')
             n = -1;
     } else if (json_is_integer(v)) {
         n = json_integer_value(v);
@@ -97,7 +102,11 @@ static lv_err amount(json_t *attrs, const char *field, const char *type, int64_t
         return lv_error_set(err, LV_E_INVALID_POLICY_ATTRIBUTE,
                             "A policy attribute or its value is invalid: %s of %s must be a positive whole number.",
                             field, type);
-    const char *unit = json_is_string(u) ? json_string_value(u) : "Days";
+    if (u != NULL && !json_is_string(u))
+        return lv_error_set(err, LV_E_INVALID_POLICY_ATTRIBUTE,
+                            "A policy attribute or its value is invalid: Unit of %s must be Days or Hours.",
+                            type);
+    const char *unit = u != NULL ? json_string_value(u) : "Days";
     int64_t mult;
     if (strcmp(unit, "Days") == 0)
         mult = 86400000;
