@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "api/jw.h"
+#include "api/lever.h"
 #include "api/ssm.h"
 #include "auth/sigv4.h"
 
@@ -205,6 +206,8 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     const char *dot = strchr(target, '.');
     const char *op = dot ? dot + 1 : "";
     bool ssm = dot != NULL && (size_t)(dot - target) == 9 && strncmp(target, "AmazonSSM", 9) == 0;
+    bool lever = dot != NULL && (size_t)(dot - target) == 5 && strncmp(target, "Lever", 5) == 0 &&
+                 lv_lever_op_known(op);
     int opi = ssm ? lv_ssm_op_index(op) : -1;
     int slot = opi >= 0 && opi < MAX_OPS ? opi : MAX_OPS;
 
@@ -229,7 +232,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         answer_error(resp, &err);
         return;
     }
-    if (!ssm) {
+    if (!ssm && !lever) {
         lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Operation %s is not supported.", target);
         atomic_fetch_add(&r->failed[slot], 1);
         answer_error(resp, &err);
@@ -240,6 +243,19 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     lv_ssm_ctx c = {r->engine, r->account, auth.region, r->root_arn,
                     (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
     resp->content_type = JSON11;
+    /* The revision before the read: a client that lists and then watches
+     * from here may see a change twice but never misses one. */
+    char revbuf[24];
+    snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
+    lv_http_response_header(resp, "x-lever-revision", revbuf);
+    if (lever) {
+        rc = lv_lever_dispatch(&c, op, req->body, req->body_len, resp, &err);
+        if (rc != LV_OK) {
+            atomic_fetch_add(&r->failed[MAX_OPS], 1);
+            answer_error(resp, &err);
+        }
+        return;
+    }
     rc = lv_ssm_dispatch(&c, op, req->body, req->body_len, &resp->body, &err);
     if (rc != LV_OK) {
         if (err.code != rc)

@@ -29,6 +29,13 @@ typedef struct timer_entry {
     bool submitted;
 } timer_entry;
 
+typedef struct watcher {
+    lv_watch_spec spec;       /* key_prefix owned */
+    lv_watch_fn fn;
+    void *ctx;
+    struct watcher *next;
+} watcher;
+
 struct lv_engine {
     lv_store *store;
     unsigned char master[LV_MASTER_KEY_LEN];
@@ -42,6 +49,7 @@ struct lv_engine {
     pthread_cond_t done_cond;    /* submitters wait for results */
     lv_write *qhead, *qtail;
     bool stopping;
+    bool stopping_watch;
     pthread_t writer;
     pthread_t timer;
     pthread_cond_t timer_cond;
@@ -49,6 +57,9 @@ struct lv_engine {
     timer_entry *timers;
     size_t ntimers, timers_cap;
     lv_engine_stats stats;
+    pthread_mutex_t wlock;       /* watchers */
+    watcher *watchers;
+    size_t nwatchers;
 };
 
 static int64_t now_ms(void)
@@ -161,6 +172,8 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
     return LV_OK; /* a record kind from a newer lever */
 }
 
+static void expire_watchers(lv_engine *e, int64_t now);
+
 /* ---------- policy timers (engine qlock held) ---------- */
 
 static void timers_drop_key(lv_engine *e, const char *key, size_t key_len)
@@ -227,6 +240,11 @@ static void *timer_main(void *arg)
         pthread_cond_timedwait(&e->timer_cond, &e->qlock, &ts);
         if (e->stopping)
             break;
+        pthread_mutex_unlock(&e->qlock);
+        expire_watchers(e, now_ms());
+        pthread_mutex_lock(&e->qlock);
+        if (e->stopping)
+            break;
         int64_t now = now_ms();
         for (size_t i = 0; i < e->ntimers && !e->stopping; i++) {
             timer_entry *t = &e->timers[i];
@@ -256,6 +274,141 @@ static void *timer_main(void *arg)
     }
     pthread_mutex_unlock(&e->qlock);
     return NULL;
+}
+
+/* ---------- watchers ---------- */
+
+bool lv_watch_matches(const lv_watch_spec *spec, const char *key, size_t key_len)
+{
+    if (key_len < spec->prefix_len || memcmp(key, spec->key_prefix, spec->prefix_len) != 0)
+        return false;
+    if (spec->recursive)
+        return true;
+    const char *rel = key + spec->prefix_len;
+    size_t rl = key_len - spec->prefix_len;
+    if (spec->root && rl > 0 && rel[0] == '/') {
+        rel++;
+        rl--;
+    }
+    return memchr(rel, '/', rl) == NULL;
+}
+
+bool lv_engine_watch(lv_engine *e, const lv_watch_spec *spec, uint64_t since, lv_watch_fn fn,
+                     void *ctx, lv_error *err)
+{
+    watcher *w = calloc(1, sizeof *w);
+    char *prefix = w ? malloc(spec->prefix_len + 1) : NULL;
+    if (prefix == NULL) {
+        free(w);
+        lv_error_set(err, LV_E_NOMEM, "out of memory");
+        return false;
+    }
+    memcpy(prefix, spec->key_prefix, spec->prefix_len);
+    prefix[spec->prefix_len] = '\0';
+    w->spec = *spec;
+    w->spec.key_prefix = prefix;
+    w->fn = fn;
+    w->ctx = ctx;
+    pthread_mutex_lock(&e->wlock);
+    /* Commits bump the revision before they notify under wlock, so either
+     * we see the new revision here or the notifier sees this watcher. */
+    pthread_rwlock_rdlock(&e->lock);
+    uint64_t rev = e->revision;
+    pthread_rwlock_unlock(&e->lock);
+    bool registered = rev <= since && !e->stopping_watch;
+    if (registered) {
+        w->next = e->watchers;
+        e->watchers = w;
+        e->nwatchers++;
+    }
+    pthread_mutex_unlock(&e->wlock);
+    if (!registered) {
+        free(prefix);
+        free(w);
+        lv_error_clear(err);
+    }
+    return registered;
+}
+
+/* Unlinks the watchers for which pick() says yes and returns them. */
+static watcher *take_watchers(lv_engine *e, bool (*pick)(const watcher *, void *), void *arg)
+{
+    watcher *fired = NULL, **pp = &e->watchers;
+    while (*pp) {
+        watcher *w = *pp;
+        if (pick(w, arg)) {
+            *pp = w->next;
+            w->next = fired;
+            fired = w;
+            e->nwatchers--;
+        } else {
+            pp = &w->next;
+        }
+    }
+    return fired;
+}
+
+static void fire(watcher *list)
+{
+    while (list) {
+        watcher *next = list->next;
+        list->fn(list->ctx);
+        free((char *)list->spec.key_prefix);
+        free(list);
+        list = next;
+    }
+}
+
+typedef struct change_span {
+    const lv_change *c;
+    size_t n;
+} change_span;
+
+static bool pick_changed(const watcher *w, void *arg)
+{
+    const change_span *sp = arg;
+    for (size_t i = 0; i < sp->n; i++)
+        if (lv_watch_matches(&w->spec, sp->c[i].key, sp->c[i].key_len))
+            return true;
+    return false;
+}
+
+static bool pick_expired(const watcher *w, void *arg)
+{
+    return w->spec.deadline_ms <= *(const int64_t *)arg;
+}
+
+static bool pick_all(const watcher *w, void *arg)
+{
+    (void)w;
+    (void)arg;
+    return true;
+}
+
+void lv_engine_watch_fire_all(lv_engine *e)
+{
+    pthread_mutex_lock(&e->wlock);
+    e->stopping_watch = true;
+    watcher *list = take_watchers(e, pick_all, NULL);
+    pthread_mutex_unlock(&e->wlock);
+    fire(list);
+}
+
+static void notify_changes(lv_engine *e, const lv_change *c, size_t n)
+{
+    change_span sp = {c, n};
+    pthread_mutex_lock(&e->wlock);
+    watcher *list = e->nwatchers ? take_watchers(e, pick_changed, &sp) : NULL;
+    pthread_mutex_unlock(&e->wlock);
+    fire(list);
+}
+
+static void expire_watchers(lv_engine *e, int64_t now)
+{
+    pthread_mutex_lock(&e->wlock);
+    watcher *list = e->nwatchers ? take_watchers(e, pick_expired, &now) : NULL;
+    pthread_mutex_unlock(&e->wlock);
+    fire(list);
 }
 
 /* ---------- the writer ---------- */
@@ -581,7 +734,9 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
                 old[i] = prev;
         }
         for (size_t i = 0; i < b->nchanges; i++) {
-            b->changes[i].revision = ++e->revision;
+            b->changes[i].revision = e->revision + 1;
+            /* Read without the lock by lv_engine_revision. */
+            __atomic_store_n(&e->revision, e->revision + 1, __ATOMIC_RELEASE);
             if (lv_changelog_append(&e->log, &b->changes[i]) != LV_OK)
                 fprintf(stderr, "leverd: out of memory in the change log\n");
         }
@@ -602,6 +757,8 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         for (size_t i = 0; old && i < b->nov; i++)
             lv_param_free(old[i]);
         free(old);
+        if (b->nchanges > 0)
+            notify_changes(e, b->changes, b->nchanges);
     }
     for (size_t i = 0; i < b->ngarbage; i++)
         lv_param_free(b->garbage[i]);
@@ -713,6 +870,7 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
     pthread_cond_init(&e->qcond, NULL);
     pthread_cond_init(&e->done_cond, NULL);
     pthread_cond_init(&e->timer_cond, NULL);
+    pthread_mutex_init(&e->wlock, NULL);
     if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
         rc = lv_error_set(err, LV_E_INTERNAL, "cannot start the writer thread");
         goto fail_store;
@@ -753,6 +911,7 @@ void lv_engine_close(lv_engine *e)
     pthread_mutex_unlock(&e->qlock);
     pthread_join(e->timer, NULL);
     pthread_join(e->writer, NULL);
+    lv_engine_watch_fire_all(e);
     lv_store_close(e->store);
     lv_index_free(e->index);
     lv_changelog_free(&e->log);
@@ -764,6 +923,7 @@ void lv_engine_close(lv_engine *e)
     pthread_cond_destroy(&e->qcond);
     pthread_cond_destroy(&e->done_cond);
     pthread_cond_destroy(&e->timer_cond);
+    pthread_mutex_destroy(&e->wlock);
     memset(e->master, 0, sizeof e->master);
     free(e);
 }
@@ -808,7 +968,7 @@ const lv_changelog *lv_engine_changelog(lv_engine *e)
 
 uint64_t lv_engine_revision(lv_engine *e)
 {
-    return e->revision;
+    return __atomic_load_n(&e->revision, __ATOMIC_ACQUIRE);
 }
 
 void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out)

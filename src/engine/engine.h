@@ -42,6 +42,7 @@ void lv_engine_rdunlock(lv_engine *e);
 const lv_param *lv_engine_get(lv_engine *e, const char *region, const char *name);
 const lv_index *lv_engine_index(lv_engine *e);
 const lv_changelog *lv_engine_changelog(lv_engine *e);
+/* Safe with or without the read lock. */
 uint64_t lv_engine_revision(lv_engine *e);
 /* Decrypts a SecureString version of p into out (appends). */
 lv_err lv_engine_decrypt(lv_engine *e, const lv_param *p, const lv_version *v,
@@ -92,6 +93,36 @@ typedef struct lv_engine_stats {
     uint64_t expired;
 } lv_engine_stats;
 void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out);
+
+/* ---- watchers ---- */
+
+/* Called exactly once per watcher, from an engine thread, when a change
+ * under its prefix has been committed, its deadline has passed, or the
+ * engine is stopping. It must be quick and must not call back into the
+ * watcher API. */
+typedef void (*lv_watch_fn)(void *ctx);
+
+typedef struct lv_watch_spec {
+    const char *key_prefix;   /* "<region>\0<path>", path "/" means all */
+    size_t prefix_len;
+    bool root;                /* path was "/" */
+    bool recursive;
+    int64_t deadline_ms;      /* epoch ms */
+} lv_watch_spec;
+
+/* Whether the change key (region\0name) falls under spec. */
+bool lv_watch_matches(const lv_watch_spec *spec, const char *key, size_t key_len);
+
+/* Registers a watcher for changes after revision `since`, unless the
+ * current revision is already past it, in which case nothing is
+ * registered and false is returned so the caller re-reads the change log.
+ * Returns true when registered (spec is copied). On allocation failure
+ * returns false with err set. */
+bool lv_engine_watch(lv_engine *e, const lv_watch_spec *spec, uint64_t since,
+                     lv_watch_fn fn, void *ctx, lv_error *err);
+
+/* Fires every watcher now (shutdown of the listener). */
+void lv_engine_watch_fire_all(lv_engine *e);
 
 /* Consistent copy of the store to path. */
 lv_err lv_engine_backup(lv_engine *e, const char *path, lv_error *err);

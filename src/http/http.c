@@ -47,7 +47,16 @@ typedef struct lv_http_exchange {
     int started;       /* first access-handler call (headers only) seen */
     int too_big;       /* body exceeded max_body: discard, answer 413 */
     int failed;        /* allocation failed while reading: answer 500 */
+    struct MHD_Connection *conn;
+    int deferred;      /* handler parked the request (lv_http_defer) */
+    int resumed;       /* lv_http_resume was called: queue `later` */
+    lv_http_response later; /* the deferred answer */
 } lv_http_exchange;
+
+/* The handle of a deferred request is its exchange. */
+struct lv_http_deferred {
+    lv_http_exchange x;
+};
 
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
@@ -83,6 +92,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (x == NULL)
         return;
     lv_buf_free(&x->body);
+    lv_buf_free(&x->later.body);
     free(x->raw_uri);
     free(x);
     *con_cls = NULL;
@@ -183,6 +193,46 @@ static int status_ok(int status)
     return status >= 100 && status <= 599;
 }
 
+/* Turns a filled lv_http_response into the MHD response and queues it. */
+static enum MHD_Result queue_response(struct MHD_Connection *c, lv_http_response *resp)
+{
+    size_t len = 0;
+    char *data = lv_buf_steal(&resp->body, &len);
+    if (data == NULL)
+        return queue_internal(c);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL) {
+        free(data);
+        return queue_internal(c);
+    }
+    enum MHD_Result ok = MHD_YES;
+    if (resp->content_type != NULL)
+        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                     resp->content_type);
+    size_t nh = resp->nheaders < 8 ? resp->nheaders : 8;
+    for (size_t i = 0; ok == MHD_YES && i < nh; i++) {
+        if (resp->headers[i].name == NULL || resp->headers[i].value == NULL)
+            continue;
+        ok = MHD_add_response_header(r, resp->headers[i].name,
+                                     resp->headers[i].value);
+    }
+    if (ok != MHD_YES || !status_ok(resp->status)) {
+        /* A handler bug (bad header, bad status) must not become a
+         * malformed response on the wire. */
+        fprintf(stderr, "leverd: http: handler produced an invalid response "
+                        "(status %d)\n", resp->status);
+        MHD_destroy_response(r);
+        return queue_copy(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                          "{\"__type\":\"InternalServerError\","
+                          "\"message\":\"invalid response\"}",
+                          0);
+    }
+    ok = MHD_queue_response(c, (unsigned)resp->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
 /* Runs the handler on a complete request and queues what it produced. */
 static enum MHD_Result dispatch(lv_http_exchange *x, struct MHD_Connection *c,
                                 const char *method)
@@ -222,47 +272,20 @@ static enum MHD_Result dispatch(lv_http_exchange *x, struct MHD_Connection *c,
     memset(&resp, 0, sizeof resp);
     resp.status = 200;
     resp.content_type = "application/json";
+    resp.exchange_ = x;
+    x->conn = c;
 
     s->fn(s->ctx, &req, &resp);
 
     if (sink.h != stack_headers)
         free(sink.h);
 
-    size_t len = 0;
-    char *data = lv_buf_steal(&resp.body, &len);
-    if (data == NULL)
-        return queue_internal(c);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-    if (r == NULL) {
-        free(data);
-        return queue_internal(c);
+    if (x->deferred) {
+        /* Parked by the handler (already suspended in lv_http_defer). */
+        lv_buf_free(&resp.body);
+        return MHD_YES;
     }
-    enum MHD_Result ok = MHD_YES;
-    if (resp.content_type != NULL)
-        ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                     resp.content_type);
-    size_t nh = resp.nheaders < 8 ? resp.nheaders : 8;
-    for (size_t i = 0; ok == MHD_YES && i < nh; i++) {
-        if (resp.headers[i].name == NULL || resp.headers[i].value == NULL)
-            continue;
-        ok = MHD_add_response_header(r, resp.headers[i].name,
-                                     resp.headers[i].value);
-    }
-    if (ok != MHD_YES || !status_ok(resp.status)) {
-        /* A handler bug (bad header, bad status) must not become a
-         * malformed response on the wire. */
-        fprintf(stderr, "leverd: http: handler produced an invalid response "
-                        "(status %d)\n", resp.status);
-        MHD_destroy_response(r);
-        return queue_copy(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
-                          "{\"__type\":\"InternalServerError\","
-                          "\"message\":\"invalid response\"}",
-                          0);
-    }
-    ok = MHD_queue_response(c, (unsigned)resp.status, r);
-    MHD_destroy_response(r);
-    return ok;
+    return queue_response(c, &resp);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
@@ -316,6 +339,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         return MHD_YES;
     }
 
+    if (x->resumed)
+        return queue_response(c, &x->later);
+    if (x->deferred)
+        return MHD_YES; /* spurious call while parked */
     if (x->too_big)
         return queue_too_big(c, x->srv->max_body, 0);
     if (x->failed)
@@ -494,4 +521,46 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
     resp->headers[resp->nheaders].value = dst;
     resp->nheaders++;
     return LV_OK;
+}
+
+/* Moves src into dst, re-pointing header values that live in src's own
+ * header_storage. */
+static void move_response(lv_http_response *dst, lv_http_response *src)
+{
+    *dst = *src;
+    uintptr_t base = (uintptr_t)src->header_storage;
+    for (size_t i = 0; i < dst->nheaders; i++) {
+        uintptr_t v = (uintptr_t)dst->headers[i].value;
+        if (v >= base && v < base + sizeof src->header_storage)
+            dst->headers[i].value = dst->header_storage + (v - base);
+    }
+    src->body = (lv_buf)LV_BUF_INIT;
+    src->nheaders = 0;
+}
+
+lv_http_deferred *lv_http_defer(lv_http_response *resp)
+{
+    lv_http_exchange *x = resp->exchange_;
+    if (x == NULL || x->deferred)
+        return NULL;
+    x->deferred = 1;
+    move_response(&x->later, resp);
+    resp->exchange_ = NULL;
+    /* Suspending from inside the access handler is what MHD supports; a
+     * resume from another thread, even before the handler returns, is then
+     * processed by the daemon afterwards. */
+    MHD_suspend_connection(x->conn);
+    return (lv_http_deferred *)x;
+}
+
+lv_http_response *lv_http_deferred_response(lv_http_deferred *d)
+{
+    return &((lv_http_exchange *)d)->later;
+}
+
+void lv_http_resume(lv_http_deferred *d)
+{
+    lv_http_exchange *x = (lv_http_exchange *)d;
+    x->resumed = 1;
+    MHD_resume_connection(x->conn);
 }

@@ -34,6 +34,7 @@ typedef struct lv_http_response {
     size_t nheaders;
     char header_storage[512];  /* scratch for header values built per request */
     lv_buf body;
+    void *exchange_;           /* private to http.c */
 } lv_http_response;
 
 typedef void (*lv_http_handler_fn)(void *ctx, const lv_http_request *req,
@@ -66,5 +67,17 @@ const char *lv_http_header_get(const lv_http_request *req, const char *name);
  * fits, else the call fails with LV_E_TOO_BIG. */
 lv_err lv_http_response_header(lv_http_response *resp, const char *name,
                                const char *value);
+
+/* Long polls. A handler that cannot answer yet calls lv_http_defer(resp)
+ * and returns: the connection is parked (no thread is held) and what the
+ * handler put in resp so far (status, headers) moves to the deferred
+ * response. Later, any thread fills lv_http_deferred_response(d) and calls
+ * lv_http_resume(d) exactly once; after that d must not be used. Every
+ * deferred request must be resumed before lv_http_stop. */
+typedef struct lv_http_deferred lv_http_deferred;
+
+lv_http_deferred *lv_http_defer(lv_http_response *resp);
+lv_http_response *lv_http_deferred_response(lv_http_deferred *d);
+void lv_http_resume(lv_http_deferred *d);
 
 #endif

@@ -179,6 +179,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&sigs, &sig);
     fprintf(stderr, "leverd: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    lv_engine_watch_fire_all(engine); /* parked watchers answer before the listener stops */
     lv_http_stop(http);
     lv_router_free(router);
     lv_engine_close(engine);
