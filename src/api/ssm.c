@@ -104,11 +104,26 @@ static void put_policies(jw *w, const lv_version *v)
     jw_arr_end(w);
 }
 
-/* Copies a client-supplied name into buf and returns its canonical form. */
-static lv_err canon(const char *in, size_t len, lv_buf *out, lv_error *err)
+/* The canonical form of a client-supplied name. An ARN must name this
+ * account and the region the request is signed for: another account's or
+ * region's parameter is not here. */
+static lv_err canon_in(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *out, lv_error *err)
 {
+    if (len >= 4 && memcmp(in, "arn:", 4) == 0) {
+        lv_buf want = LV_BUF_INIT;
+        lv_err rc = lv_buf_printf(&want, "arn:aws:ssm:%s:%s:parameter/", c->region, c->account);
+        bool ok = rc == LV_OK && len > want.len && memcmp(in, want.data, want.len) == 0;
+        lv_buf_free(&want);
+        if (rc != LV_OK)
+            return lv_error_set(err, rc, "out of memory");
+        if (!ok)
+            return lv_error_set(err, LV_E_VALIDATION,
+                                "The ARN does not name a parameter of account %s in %s.", c->account,
+                                c->region);
+    }
     return lv_name_canonical(in, len, out, err);
 }
+
 
 static bool name_equal_ci(const char *a, const char *b)
 {
@@ -158,7 +173,7 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
     lv_buf cn = LV_BUF_INIT;
     lv_policy_set pset;
     if (rc == LV_OK)
-        rc = canon(name, nlen, &cn, err);
+        rc = canon_in(c, name, nlen, &cn, err);
     if (rc == LV_OK && policies != NULL)
         rc = lv_policy_parse(policies, plen, &pset, err);
     if (rc == LV_OK) {
@@ -222,7 +237,7 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
     lv_selector sel;
     if ((rc = lv_selector_split(buf->data, len, &name_len, &sel, err)) != LV_OK)
         return rc;
-    if ((rc = canon(buf->data, name_len, cn, err)) != LV_OK)
+    if ((rc = canon_in(c, buf->data, name_len, cn, err)) != LV_OK)
         return rc;
     *selector_out = sel.has_selector ? buf->data + name_len : NULL;
     if (sel.has_selector)
@@ -381,9 +396,9 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
             }
         if (!known)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY, "The following filter key is not valid: %s.", key);
-        if (by_path && (pf->key == K_NAME || pf->key == K_PATH || pf->key == K_TIER))
+        if (by_path && pf->key != K_TYPE && pf->key != K_KEYID && pf->key != K_LABEL)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
-                                "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId, Label, DataType, tag:<key>].", key);
+                                "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId, Label].", key);
         if (!by_path && pf->key == K_LABEL)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
                                 "The following filter key is not valid: Label. Valid filter keys include: [Path, Name, Type, KeyId, Tier, DataType, tag:<key>].");
@@ -832,7 +847,7 @@ static lv_err op_get_parameter_history(const lv_ssm_ctx *c, jreq *r, jw *w, lv_e
     if (rc != LV_OK)
         return rc;
     lv_buf cn = LV_BUF_INIT, pos = LV_BUF_INIT;
-    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+    if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
         return not_found(err, name);
     }
@@ -923,7 +938,7 @@ static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error 
     if (rc != LV_OK)
         return rc;
     lv_buf cn = LV_BUF_INIT;
-    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+    if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
         return not_found(err, name);
     }
@@ -961,7 +976,7 @@ static lv_err op_delete_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(names, i);
         cn[i] = (lv_buf)LV_BUF_INIT;
-        valid[i] = canon(json_string_value(e), json_string_length(e), &cn[i], NULL) == LV_OK;
+        valid[i] = canon_in(c, json_string_value(e), json_string_length(e), &cn[i], NULL) == LV_OK;
         for (size_t j = 0; j < i && valid[i]; j++)
             if (valid[j] && strcmp(cn[j].data, cn[i].data) == 0)
                 valid[i] = false; /* duplicate: reported once */
@@ -1028,7 +1043,7 @@ static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, b
                             "Systems Manager could not find version %lld of %s. Verify the version and try again.",
                             (long long)version, name);
     lv_buf cn = LV_BUF_INIT;
-    if ((rc = canon(name, nlen, &cn, err)) != LV_OK) {
+    if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
         return not_found(err, name);
     }
@@ -1081,7 +1096,6 @@ static lv_err op_unlabel(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
 
 static lv_err tag_target(const lv_ssm_ctx *c, jreq *r, lv_buf *cn, lv_error *err)
 {
-    (void)c;
     const char *rt = jreq_enum(r, NULL, "ResourceType", true, resource_type_enum);
     size_t idlen = 0;
     const char *id = jreq_str(r, NULL, "ResourceId", true, 0, 0, &idlen);
@@ -1091,7 +1105,7 @@ static lv_err tag_target(const lv_ssm_ctx *c, jreq *r, lv_buf *cn, lv_error *err
     if (!name_equal_ci(rt, "Parameter") || strcmp(rt, "Parameter") != 0)
         return lv_error_set(err, LV_E_INVALID_RESOURCE_TYPE,
                             "The resource type isn't supported by lever: only Parameter resources have tags here.");
-    if (canon(id, idlen, cn, NULL) != LV_OK)
+    if (canon_in(c, id, idlen, cn, NULL) != LV_OK)
         return lv_error_set(err, LV_E_INVALID_RESOURCE_ID,
                             "The resource ID \"%s\" is not valid. Verify the ID and try again.", id);
     return LV_OK;

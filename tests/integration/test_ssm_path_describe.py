@@ -397,7 +397,7 @@ class HistoryTest(LeverTestCase):
     def test_history_securestring(self):
         name = self.n("hs")
         self.put(name, "one", "SecureString")
-        self.put(name, "two", Overwrite=True)
+        self.put(name, "two", "SecureString", Overwrite=True)
         h = self.ssm.get_parameter_history(Name=name, WithDecryption=True)["Parameters"]
         self.assertEqual([x["Value"] for x in h], ["one", "two"])
         self.assertEqual([x.get("KeyId") for x in h], ["alias/aws/ssm"] * 2)
