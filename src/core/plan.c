@@ -56,6 +56,60 @@ lv_err lv_tag_check(const char *key, const char *value, lv_error *err)
     return LV_OK;
 }
 
+static bool hexes(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+            return false;
+    return true;
+}
+
+/* A KMS key id: 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex>. */
+static bool key_uuid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 36)
+        return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && hexes(s, 8) &&
+               hexes(s + 9, 4) && hexes(s + 14, 4) && hexes(s + 19, 4) && hexes(s + 24, 12);
+    return n == 4 + 32 && strncmp(s, "mrk-", 4) == 0 && hexes(s + 4, 32);
+}
+
+static bool alias_name(const char *s)
+{
+    if (strncmp(s, "alias/", 6) != 0 || s[6] == '\0')
+        return false;
+    for (s += 6; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '/' || *s == '_' || *s == '-'))
+            return false;
+    return true;
+}
+
+lv_err lv_key_id_check(const char *key_id, lv_error *err)
+{
+    const char *k = key_id;
+    if (strncmp(k, "arn:aws:kms:", 12) == 0) {
+        /* arn:aws:kms:<region>:<account>:key/<id> or :alias/<name> */
+        const char *p = k + 12;
+        p = strchr(p, ':');
+        const char *q = p ? strchr(p + 1, ':') : NULL;
+        if (q == NULL || q - p != 13)
+            goto bad;
+        k = q + 1;
+        if (strncmp(k, "key/", 4) == 0 && key_uuid(k + 4))
+            return LV_OK;
+        if (alias_name(k))
+            return LV_OK;
+        goto bad;
+    }
+    if (alias_name(k) || key_uuid(k))
+        return LV_OK;
+bad:
+    return lv_error_set(err, LV_E_INVALID_KEY_ID,
+                        "The query key ID isn't valid: %s is not a KMS key id, key ARN, alias name or alias ARN.",
+                        key_id);
+}
+
 static lv_err choose_tier(const lv_param *cur, const lv_put_input *in, size_t value_len,
                           bool has_policies, lv_tier *tier, lv_error *err)
 {
@@ -132,6 +186,8 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
     if (in->key_id != NULL && type != LV_TYPE_SECURE_STRING)
         return lv_error_set(err, LV_E_VALIDATION,
                             "KeyId is only valid for parameters of type SecureString.");
+    if (in->key_id != NULL && (rc = lv_key_id_check(in->key_id, err)) != LV_OK)
+        return rc;
 
     const char *pattern = in->allowed_pattern ? in->allowed_pattern
                                               : (prev ? prev->allowed_pattern : NULL);

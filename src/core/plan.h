@@ -92,6 +92,11 @@ lv_err lv_plan_remove_tags(const lv_param *cur, const char *const *keys,
 lv_err lv_data_type_check(const char *data_type, const char *value,
                           size_t len, lv_error *err);
 
+/* KeyId forms KMS accepts: key id, key ARN, alias name, alias ARN
+ * (LV_E_INVALID_KEY_ID otherwise). There is no KMS behind them: every
+ * well-formed KeyId names a key derived from the master key. */
+lv_err lv_key_id_check(const char *key_id, lv_error *err);
+
 /* Tag key/value rules (lengths and characters). */
 lv_err lv_tag_check(const char *key, const char *value, lv_error *err);
 

@@ -26,6 +26,7 @@ typedef struct config {
     const char *region;
     const char *account;
     unsigned threads;
+    size_t changelog;
 } config;
 
 static void usage(FILE *f)
@@ -42,6 +43,7 @@ static void usage(FILE *f)
           "                      requests use the region they are signed for\n"
           "  --account-id N      account id in ARNs (LEVER_ACCOUNT_ID, default 000000000000)\n"
           "  --threads N         HTTP worker threads (LEVER_THREADS, default: CPUs)\n"
+          "  --changelog-size N  changes kept for watchers (LEVER_CHANGELOG_SIZE, default 100000)\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
@@ -68,6 +70,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"region", required_argument, NULL, 'r'},
         {"account-id", required_argument, NULL, 'a'},
         {"threads", required_argument, NULL, 't'},
+        {"changelog-size", required_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -78,6 +81,7 @@ static int parse_args(int argc, char **argv, config *c)
     c->region = env_or("LEVER_REGION", "us-east-1");
     c->account = env_or("LEVER_ACCOUNT_ID", "000000000000");
     const char *threads = env_or("LEVER_THREADS", "0");
+    const char *changelog = env_or("LEVER_CHANGELOG_SIZE", "100000");
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -87,6 +91,7 @@ static int parse_args(int argc, char **argv, config *c)
         case 'r': c->region = optarg; break;
         case 'a': c->account = optarg; break;
         case 't': threads = optarg; break;
+        case 'c': changelog = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -104,6 +109,12 @@ static int parse_args(int argc, char **argv, config *c)
         return -1;
     }
     c->threads = (unsigned)t;
+    long long cl = strtoll(changelog, &end, 10);
+    if (*end != '\0' || cl < 1 || cl > 100000000) {
+        fprintf(stderr, "leverd: --changelog-size must be a number from 1 to 100000000\n");
+        return -1;
+    }
+    c->changelog = (size_t)cl;
     size_t al = strlen(c->account);
     if (al != 12 || strspn(c->account, "0123456789") != al) {
         fprintf(stderr, "leverd: --account-id must be 12 digits\n");
@@ -146,7 +157,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "leverd: root credentials: %s\n", err.msg);
         return 1;
     }
-    lv_engine_config ecfg = {cfg.store, master, 0, 0};
+    lv_engine_config ecfg = {cfg.store, master, cfg.changelog, 0};
     lv_engine *engine;
     if (lv_engine_open(&ecfg, &engine, &err) != LV_OK) {
         fprintf(stderr, "leverd: cannot open store %s: %s\n", cfg.store, err.msg);
