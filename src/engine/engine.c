@@ -683,7 +683,6 @@ static void batch_free(batch *b)
 static void process_batch(lv_engine *e, batch *b, lv_write *list)
 {
     batch_reset(b);
-    size_t nplanned = 0;
     for (lv_write *w = list; w; w = w->next) {
         lv_error_clear(&w->err);
         size_t before = b->nchanges;
@@ -691,12 +690,16 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         if (w->rc != LV_OK && w->err.msg[0] == '\0')
             lv_error_set(&w->err, w->rc, "%s", w->rc == LV_E_NOMEM ? "out of memory" : "internal error");
         w->revision = b->nchanges > before ? e->revision + b->nchanges : 0;
-        nplanned += w->rc == LV_OK;
     }
     lv_err rc = LV_OK;
     lv_error cerr;
     lv_error_clear(&cerr);
-    if (b->nchanges > 0) {
+    /* Room for the replaced states, taken before the commit: after it, an
+     * allocation failure could only leak them. */
+    lv_param **old = calloc(b->nov ? b->nov : 1, sizeof *old);
+    if (old == NULL)
+        rc = lv_error_set(&cerr, LV_E_NOMEM, "out of memory");
+    if (rc == LV_OK && b->nchanges > 0) {
         unsigned char rev[8];
         lv_record_put_u64(rev, e->revision + b->nchanges);
         lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rev, 8, 0, 0};
@@ -716,7 +719,6 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
             if (b->ov[i].fresh)
                 lv_param_free(b->ov[i].state);
     } else {
-        lv_param **old = calloc(b->nov ? b->nov : 1, sizeof *old);
         pthread_rwlock_wrlock(&e->lock);
         for (size_t i = 0; i < b->nov; i++) {
             overlay_entry *oe = &b->ov[i];
@@ -730,8 +732,7 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
             } else if (oe->orig != NULL) {
                 prev = lv_index_remove(e->index, oe->orig->key, oe->orig->key_len);
             }
-            if (old)
-                old[i] = prev;
+            old[i] = prev;
         }
         for (size_t i = 0; i < b->nchanges; i++) {
             b->changes[i].revision = e->revision + 1;
@@ -754,12 +755,12 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         e->stats.commits += b->nchanges > 0;
         e->stats.commit_ops += b->nops;
         pthread_mutex_unlock(&e->qlock);
-        for (size_t i = 0; old && i < b->nov; i++)
+        for (size_t i = 0; i < b->nov; i++)
             lv_param_free(old[i]);
-        free(old);
         if (b->nchanges > 0)
             notify_changes(e, b->changes, b->nchanges);
     }
+    free(old);
     for (size_t i = 0; i < b->ngarbage; i++)
         lv_param_free(b->garbage[i]);
     pthread_mutex_lock(&e->qlock);
@@ -767,7 +768,6 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         e->stats.writes++;
         e->stats.write_errors += w->rc != LV_OK;
     }
-    (void)nplanned;
     pthread_mutex_unlock(&e->qlock);
 }
 
