@@ -67,11 +67,12 @@ static bool hexes(const char *s, size_t n)
 /* A KMS key id: 1234abcd-12ab-34cd-56ef-1234567890ab or mrk-<32 hex>. */
 static bool key_uuid(const char *s)
 {
-    size_t n = strlen(s);
-    if (n == 36)
-        return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && hexes(s, 8) &&
-               hexes(s + 9, 4) && hexes(s + 14, 4) && hexes(s + 19, 4) && hexes(s + 24, 12);
-    return n == 4 + 32 && strncmp(s, "mrk-", 4) == 0 && hexes(s + 4, 32);
+    if (strlen(s) != 36)
+        return false;
+    if (strncmp(s, "mrk-", 4) == 0)
+        return hexes(s + 4, 32);
+    return s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-' && hexes(s, 8) &&
+           hexes(s + 9, 4) && hexes(s + 14, 4) && hexes(s + 19, 4) && hexes(s + 24, 12);
 }
 
 static bool alias_name(const char *s)

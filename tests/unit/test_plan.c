@@ -571,11 +571,28 @@ static void test_put_secure_string(void **state)
     assert_int_equal(g_seal.calls, 2);
     assert_int_equal(g_seal.version, 2);
     assert_string_equal(lv_param_latest(p2)->key_id, LV_DEFAULT_KEY_ID);
-    in.key_id = "arn:aws:kms:us-east-1:000000000000:key/1234";
+    in.key_id = "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     lv_param *p3 = put_ok(p2, "/sec", &in);
-    assert_string_equal(g_seal.key_id, "arn:aws:kms:us-east-1:000000000000:key/1234");
-    assert_string_equal(lv_param_latest(p3)->key_id, "arn:aws:kms:us-east-1:000000000000:key/1234");
+    assert_string_equal(g_seal.key_id, "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    assert_string_equal(lv_param_latest(p3)->key_id, "arn:aws:kms:us-east-1:000000000000:key/1234abcd-12ab-34cd-56ef-1234567890ab");
     assert_memory_equal(lv_param_latest(p3)->value, "dnoces", 6);
+
+    /* KeyIds must have a KMS form: key id, key ARN, alias, alias ARN. */
+    static const char *const bad_ids[] = {"mykey", "key/1234", "alias/", "1234abcd-12ab-34cd-56ef",
+                                          "arn:aws:kms:us-east-1:1:key/x", "arn:aws:kms:x"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        lv_param *bp;
+        in = input("x");
+        in.overwrite = true;
+        in.key_id = bad_ids[i];
+        assert_int_equal(put(p3, "/sec", &in, &bp, NULL), LV_E_INVALID_KEY_ID);
+    }
+    static const char *const good_ids[] = {"alias/app/key_1", "mrk-1234abcd12ab34cd56ef1234567890ab",
+                                           "arn:aws:kms:eu-west-1:111122223333:alias/app"};
+    for (size_t i = 0; i < sizeof good_ids / sizeof *good_ids; i++) {
+        lv_error e2;
+        assert_int_equal(lv_key_id_check(good_ids[i], &e2), LV_OK);
+    }
 
     /* A refusal of the seal function is passed on. */
     g_seal.fail = true;
