@@ -48,8 +48,6 @@
     X(INVALID_POLICY_ATTRIBUTE, "InvalidPolicyAttributeException", 400)       \
     X(POLICIES_LIMIT, "PoliciesLimitExceededException", 400)                  \
     X(INCOMPATIBLE_POLICY, "IncompatiblePolicyException", 400)                \
-    X(UNSUPPORTED_DATA_TYPE, "UnsupportedParameterType", 400)                 \
-    X(INVALID_DATA_TYPE, "InvalidDataTypeException", 400)                     \
     X(COMPACTED, "RevisionCompactedException", 400)                           \
     X(TOO_BIG, "ValidationException", 400)
 
