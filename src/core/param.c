@@ -170,13 +170,34 @@ static void version_free(lv_version *v)
     free(v->description);
     free(v->allowed_pattern);
     free(v->key_id);
-    free(v->data_type);
     free(v->policies);
     free(v->policy);
     free(v->modified_user);
     for (unsigned i = 0; i < v->nlabels; i++)
         free(v->labels[i]);
+    free(v->labels);
     free(v);
+}
+
+lv_err lv_version_add_label(lv_version *v, const char *label)
+{
+    if (v->nlabels >= LV_MAX_LABELS_PER_VERSION)
+        return LV_E_PARAM_VERSION_LABEL_LIMIT;
+    if (v->labels == NULL && (v->labels = calloc(LV_MAX_LABELS_PER_VERSION, sizeof *v->labels)) == NULL)
+        return LV_E_NOMEM;
+    if ((v->labels[v->nlabels] = strdup(label)) == NULL)
+        return LV_E_NOMEM;
+    v->nlabels++;
+    return LV_OK;
+}
+
+const char *lv_data_type_intern(const char *s)
+{
+    static const char *const known[] = {"text", "aws:ec2:image", "aws:ssm:integration"};
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (strcmp(s, known[i]) == 0)
+            return known[i];
+    return NULL;
 }
 
 lv_version *lv_version_copy(const lv_version *src)
@@ -200,7 +221,7 @@ lv_version *lv_version_copy(const lv_version *src)
     v->description = lv_strdup_opt(src->description, &ok);
     v->allowed_pattern = lv_strdup_opt(src->allowed_pattern, &ok);
     v->key_id = lv_strdup_opt(src->key_id, &ok);
-    v->data_type = lv_strdup_opt(src->data_type, &ok);
+    v->data_type = src->data_type;
     v->policies = lv_strdup_opt(src->policies, &ok);
     if (src->policy != NULL) {
         v->policy = malloc(sizeof *v->policy);
@@ -210,10 +231,8 @@ lv_version *lv_version_copy(const lv_version *src)
             *v->policy = *src->policy;
     }
     v->modified_user = lv_strdup_opt(src->modified_user, &ok);
-    for (unsigned i = 0; i < src->nlabels; i++) {
-        v->labels[i] = lv_strdup_opt(src->labels[i], &ok);
-        v->nlabels = i + 1;
-    }
+    for (unsigned i = 0; ok && i < src->nlabels; i++)
+        ok = lv_version_add_label(v, src->labels[i]) == LV_OK;
     if (!ok) {
         version_free(v);
         return NULL;

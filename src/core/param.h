@@ -44,12 +44,12 @@ typedef struct lv_version {
     char *description;      /* NULL when none */
     char *allowed_pattern;  /* NULL when none */
     char *key_id;           /* SecureString only, else NULL */
-    char *data_type;        /* "text" unless set */
+    const char *data_type;  /* one of lv_data_types(), never freed */
     char *policies;         /* raw JSON array text, NULL when none */
     lv_policy_set *policy;  /* the same, parsed; NULL when none */
     char *modified_user;    /* ARN of the caller */
     unsigned nlabels;
-    char *labels[LV_MAX_LABELS_PER_VERSION];
+    char **labels;          /* room for LV_MAX_LABELS_PER_VERSION, NULL until the first */
 } lv_version;
 
 typedef struct lv_tag {
@@ -117,6 +117,14 @@ void lv_param_drop_oldest(lv_param *p);
 lv_err lv_param_set_tag(lv_param *p, const char *key, const char *value);
 bool lv_param_remove_tag(lv_param *p, const char *key);
 const lv_tag *lv_param_find_tag(const lv_param *p, const char *key);
+
+/* Adds a copy of label to v (which must have fewer than the maximum). */
+lv_err lv_version_add_label(lv_version *v, const char *label);
+
+/* The data types Parameter Store knows, as shared constant strings: the
+ * one equal to s, or NULL. Versions point at these instead of holding a
+ * copy each. */
+const char *lv_data_type_intern(const char *s);
 
 /* strdup that accepts NULL; *ok is set false on allocation failure. */
 char *lv_strdup_opt(const char *s, bool *ok);

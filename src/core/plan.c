@@ -207,6 +207,7 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
         data_type = "text";
     if ((rc = lv_data_type_check(data_type, in->value, in->value_len, err)) != LV_OK)
         return rc;
+    data_type = lv_data_type_intern(data_type);
     if (in->policies != NULL && (rc = lv_policy_set_check(in->policies, in->now_ms, err)) != LV_OK)
         return rc;
     bool has_policies = in->policies_text ? (in->policies && in->policies->n > 0)
@@ -261,7 +262,8 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
     }
     ok = ok && set_str(&v->description, in->description) &&
          set_str(&v->allowed_pattern, in->allowed_pattern) &&
-         set_str(&v->data_type, data_type) && set_str(&v->modified_user, in->user);
+         set_str(&v->modified_user, in->user);
+    v->data_type = data_type;
     if (ok && type == LV_TYPE_SECURE_STRING)
         ok = set_str(&v->key_id, in->key_id ? in->key_id : (v->key_id ? NULL : LV_DEFAULT_KEY_ID));
     if (ok && in->policies_text != NULL) {
@@ -387,9 +389,8 @@ lv_err lv_plan_label(const lv_param *cur, uint32_t version, const char *const *l
             remove_label(o, labels[i]);
         }
         lv_version *t = lv_param_edit_version(p, idx);
-        if (t == NULL || (t->labels[t->nlabels] = strdup(labels[i])) == NULL)
+        if (t == NULL || lv_version_add_label(t, labels[i]) != LV_OK)
             goto nomem;
-        t->nlabels++;
         res->changed = true;
     }
     *out = p;

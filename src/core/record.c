@@ -297,20 +297,26 @@ lv_err lv_record_decode_version(const void *val, size_t vlen, lv_version **out, 
         case F_DESCRIPTION: slot = &ver->description; break;
         case F_PATTERN: slot = &ver->allowed_pattern; break;
         case F_KEY_ID: slot = &ver->key_id; break;
-        case F_DATA_TYPE: slot = &ver->data_type; break;
+        case F_DATA_TYPE: {
+            char *dt = field_str(d, n);
+            ver->data_type = dt ? lv_data_type_intern(dt) : NULL;
+            free(dt);
+            if (ver->data_type == NULL)
+                rc = corrupt(err, "unknown data type");
+            break;
+        }
         case F_POLICIES: slot = &ver->policies; break;
         case F_USER: slot = &ver->modified_user; break;
         case F_LABEL:
-            if (ver->nlabels >= LV_MAX_LABELS_PER_VERSION) {
-                rc = corrupt(err, "too many labels");
-                break;
-            }
-            ver->labels[ver->nlabels] = field_str(d, n);
-            if (ver->labels[ver->nlabels] == NULL)
-                rc = corrupt(err, "bad label");
+        {
+            char *l = field_str(d, n);
+            if (l == NULL || ver->nlabels >= LV_MAX_LABELS_PER_VERSION)
+                rc = corrupt(err, l ? "too many labels" : "bad label");
             else
-                ver->nlabels++;
+                rc = lv_version_add_label(ver, l);
+            free(l);
             break;
+        }
         case F_POLICY: {
             if (ver->policy == NULL && (ver->policy = calloc(1, sizeof *ver->policy)) == NULL) {
                 rc = LV_E_NOMEM;

@@ -40,15 +40,14 @@ static lv_version *full_version(void)
     v->description = strdup("a description \xc3\xa9");
     v->allowed_pattern = strdup("^[a-z\\d]+$");
     v->key_id = strdup("alias/aws/ssm");
-    v->data_type = strdup("aws:ec2:image");
+    v->data_type = lv_data_type_intern("aws:ec2:image");
     v->policies = strdup("[{\"Type\":\"Expiration\",\"Version\":\"1.0\"}]");
     v->modified_user = strdup("arn:aws:iam::000000000000:root");
     for (unsigned i = 0; i < LV_MAX_LABELS_PER_VERSION; i++) {
         char l[16];
         snprintf(l, sizeof l, "label%u", i);
-        v->labels[i] = strdup(l);
+        assert_int_equal(lv_version_add_label(v, l), LV_OK);
     }
-    v->nlabels = LV_MAX_LABELS_PER_VERSION;
     v->policy = calloc(1, sizeof *v->policy);
     assert_non_null(v->policy);
     v->policy->n = 3;
