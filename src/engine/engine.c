@@ -465,7 +465,7 @@ static lv_err add_op(batch *b, const lv_buf *key, const lv_buf *val)
     if (rc != LV_OK)
         return rc;
     if (b->cap_ops != oldcap) {
-        size_t c = oldcap;
+        size_t c = oldcap * 2; /* two buffers per op */
         rc = grow_arr((void **)&b->bufs, &c, b->cap_ops * 2, sizeof *b->bufs);
         if (rc != LV_OK)
             return rc;
