@@ -755,10 +755,11 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         e->stats.commits += b->nchanges > 0;
         e->stats.commit_ops += b->nops;
         pthread_mutex_unlock(&e->qlock);
-        for (size_t i = 0; i < b->nov; i++)
-            lv_param_free(old[i]);
+        /* Before the old states go: the changes' keys point into them. */
         if (b->nchanges > 0)
             notify_changes(e, b->changes, b->nchanges);
+        for (size_t i = 0; i < b->nov; i++)
+            lv_param_free(old[i]);
     }
     free(old);
     for (size_t i = 0; i < b->ngarbage; i++)

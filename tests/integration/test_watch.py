@@ -81,6 +81,32 @@ class WatchTest(LeverTestCase):
         self.assertEqual([c["Name"] for c in out["r"]["Changes"]], [ns + "/flag"])
         self.assertLess(out["took"], 10)
 
+    def test_overwrite_and_delete_wake_at_once(self):
+        # Changes to existing parameters name keys of states being replaced:
+        # the watcher must be matched before those states are freed.
+        ns = self.n("ow")
+        self.put(ns + "/k", "1")
+        for action in ("overwrite", "delete"):
+            since = self.revision_now()
+            out = {}
+
+            def waiter():
+                t0 = time.monotonic()
+                out["st"], out["r"] = self.watch(ns, since, wait=20)
+                out["took"] = time.monotonic() - t0
+
+            th = threading.Thread(target=waiter)
+            th.start()
+            time.sleep(0.3)
+            if action == "overwrite":
+                self.put(ns + "/k", "2", Overwrite=True)
+            else:
+                self.ssm.delete_parameter(Name=ns + "/k")
+            th.join(25)
+            self.assertEqual([c["Kind"] for c in out["r"]["Changes"]],
+                             ["Put" if action == "overwrite" else "Delete"])
+            self.assertLess(out["took"], 5, "%s woke the watcher only at its deadline" % action)
+
     def test_wait_times_out_empty(self):
         since = self.revision_now()
         t0 = time.monotonic()

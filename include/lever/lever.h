@@ -1,0 +1,339 @@
+/* lever.h - liblever, the C client of lever: typed configuration getters with
+ * layered fallback (environment > store > default), a TTL cache, live watch
+ * callbacks, and the Parameter Store calls tools need. See docs/client.md. */
+#ifndef LEVER_LEVER_H
+#define LEVER_LEVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------
+ * Conventions
+ *
+ * - Every function is thread-safe on one handle unless it says otherwise.
+ *   Options objects are not shared: build them in one thread.
+ * - Strings passed in are copied when the library keeps them; the caller
+ *   keeps ownership of what it passes.
+ * - Functions returning lever_status fill their out-parameters only on
+ *   LEVER_OK. The human message of the most recent failure on a handle is
+ *   available from lever_last_error().
+ * - Memory the library hands out is freed with the function named at the
+ *   declaration (lever_free for plain strings).
+ * ---------------------------------------------------------------------- */
+
+typedef enum lever_status {
+    LEVER_OK = 0,
+    LEVER_E_NOMEM,       /* an allocation failed */
+    LEVER_E_INVALID,     /* a bad argument or a value the server rejected
+                            (ValidationException, bad labels, ...) */
+    LEVER_E_NOT_FOUND,   /* ParameterNotFound / ParameterVersionNotFound */
+    LEVER_E_EXISTS,      /* ParameterAlreadyExists (put without overwrite) */
+    LEVER_E_AUTH,        /* no credentials, or the server refused them */
+    LEVER_E_UNREACHABLE, /* connection refused, timeout, DNS: no answer */
+    LEVER_E_SERVER,      /* any other error the server answered */
+    LEVER_E_PARSE,       /* a value or a response could not be parsed */
+    LEVER_E_COMPACTED,   /* watch: the revision is older than the change
+                            log; list again (RevisionCompactedException) */
+    LEVER_E_UNSUPPORTED  /* the server does not know the operation */
+} lever_status;
+
+/* A static English name for a status ("not found"). Never NULL. */
+const char *lever_status_str(lever_status s);
+
+/* Where a getter's value came from. */
+typedef enum lever_source {
+    LEVER_SRC_DEFAULT = 0, /* the caller's default: no env var, not in the store
+                              (or the store could not be asked and nothing
+                              was cached: see lever_last_error) */
+    LEVER_SRC_ENV,         /* the environment variable that maps to the key */
+    LEVER_SRC_STORE,       /* fetched from leverd during this call */
+    LEVER_SRC_CACHE,       /* from the cache, within its TTL (or kept
+                              current by live mode) */
+    LEVER_SRC_CACHE_STALE  /* from the cache, past its TTL, because leverd
+                              could not be reached: the last good value */
+} lever_source;
+
+/* A static name for a source ("env", "store", "cache", "cache-stale",
+ * "default"). Never NULL. */
+const char *lever_source_str(lever_source s);
+
+/* How a key maps to an environment variable (docs/client.md). With prefix
+ * /myapp/prod/ and key features/USER_REGISTRATION_ENABLED:
+ *   LEVER_ENV_LAST_SEGMENT  USER_REGISTRATION_ENABLED (the default)
+ *   LEVER_ENV_FULL_PATH     FEATURES_USER_REGISTRATION_ENABLED
+ *   LEVER_ENV_NONE          the environment is never consulted
+ * Letters are uppercased, every other non-alphanumeric byte becomes '_',
+ * and the env prefix (lever_options_set_env_prefix), if any, goes first. */
+typedef enum lever_env_scheme {
+    LEVER_ENV_LAST_SEGMENT = 0,
+    LEVER_ENV_FULL_PATH,
+    LEVER_ENV_NONE
+} lever_env_scheme;
+
+typedef enum lever_log_level {
+    LEVER_LOG_DEBUG = 0,
+    LEVER_LOG_INFO,
+    LEVER_LOG_WARN,
+    LEVER_LOG_ERROR
+} lever_log_level;
+
+/* Log sink. Called from any thread, including the live-mode thread, with
+ * no library lock held; msg is valid only during the call. */
+typedef void (*lever_log_fn)(lever_log_level level, const char *msg, void *user);
+
+/* Clock for the cache, in milliseconds from an arbitrary origin (tests
+ * inject one; the default is CLOCK_MONOTONIC). */
+typedef int64_t (*lever_clock_fn)(void *user);
+
+/* ------------------------------------------------------------------------
+ * Options and the handle
+ * ---------------------------------------------------------------------- */
+
+typedef struct lever_options lever_options;
+typedef struct lever lever;
+
+/* A new options object with every setting at its default. NULL when out of
+ * memory. Free with lever_options_free (lever_open does not take it). */
+lever_options *lever_options_new(void);
+void lever_options_free(lever_options *o);
+
+/* Each setter copies its strings; NULL resets to the default. They return
+ * LEVER_E_INVALID for an unusable value, LEVER_E_NOMEM when a copy fails. */
+
+/* Server URL. Default: LEVER_ENDPOINT, else http://127.0.0.1:7447. */
+lever_status lever_options_set_endpoint(lever_options *o, const char *url);
+/* Signing region. Default: AWS_REGION, else AWS_DEFAULT_REGION, else us-east-1. */
+lever_status lever_options_set_region(lever_options *o, const char *region);
+/* Explicit credentials (session_token may be NULL); they win over every
+ * other source. */
+lever_status lever_options_set_credentials(lever_options *o, const char *access_key_id,
+                                           const char *secret_access_key,
+                                           const char *session_token);
+/* Profile of the shared credentials file. Default: AWS_PROFILE, else "default".
+ * Setting it explicitly also makes the profile win over AWS_ACCESS_KEY_ID. */
+lever_status lever_options_set_profile(lever_options *o, const char *profile);
+/* Path prefix keys are relative to ("/myapp/prod/"; a missing leading or
+ * trailing '/' is added). Default: none, keys are full names. */
+lever_status lever_options_set_prefix(lever_options *o, const char *prefix);
+lever_status lever_options_set_env_scheme(lever_options *o, lever_env_scheme scheme);
+/* Prepended to every mapped env name ("MYAPP_"); used as given. */
+lever_status lever_options_set_env_prefix(lever_options *o, const char *env_prefix);
+/* Cache time-to-live in ms. Default 30000. 0: every get asks leverd (the
+ * last good value is still kept, to be served stale when leverd is down). */
+lever_status lever_options_set_cache_ttl_ms(lever_options *o, int64_t ttl_ms);
+/* Prefetch: with a prefix, the first get (and each refresh) lists the whole
+ * prefix with GetParametersByPath instead of fetching one name. Default on. */
+lever_status lever_options_set_prefetch(lever_options *o, bool on);
+/* Live mode: a background thread watches the prefix (Lever.WatchParameters)
+ * and keeps the cache current; registered callbacks fire on change. Needs
+ * a prefix. Default off. */
+lever_status lever_options_set_live(lever_options *o, bool on);
+/* Per-request timeout in ms (default 5000) and connect timeout (2000). */
+lever_status lever_options_set_timeout_ms(lever_options *o, int64_t request_ms, int64_t connect_ms);
+/* How long a live watch waits on the server per request, 1-60 s (default 20). */
+lever_status lever_options_set_watch_wait_s(lever_options *o, int wait_s);
+lever_status lever_options_set_log(lever_options *o, lever_log_fn fn, void *user);
+lever_status lever_options_set_clock(lever_options *o, lever_clock_fn fn, void *user);
+
+/* Opens a handle. Resolves endpoint, region and credentials (see
+ * docs/client.md for the order); does not contact the server, so a service
+ * starts even when leverd is down. On failure *out is NULL and, when errbuf
+ * is not NULL, a message is written there (truncated to errlen).
+ * Errors: LEVER_E_NOMEM, LEVER_E_INVALID, LEVER_E_AUTH (no credentials
+ * anywhere, or an unreadable credentials file named by the environment). */
+lever_status lever_open(const lever_options *o, lever **out, char *errbuf, size_t errlen);
+
+/* Stops live mode (joins its thread; no callback runs after this returns)
+ * and frees everything. NULL is a no-op. */
+void lever_close(lever *c);
+
+/* Status and message of the most recent failure on this handle, from any
+ * thread (getters record why they fell back to a stale value or the
+ * default). Copies at most buflen-1 bytes into buf (may be NULL).
+ * LEVER_OK when nothing failed since open or lever_clear_error. */
+lever_status lever_last_error(lever *c, char *buf, size_t buflen);
+void lever_clear_error(lever *c);
+
+/* The resolved settings, for tools that print them. Valid until lever_close. */
+const char *lever_endpoint(const lever *c);
+const char *lever_region(const lever *c);
+const char *lever_prefix(const lever *c); /* "" when none */
+
+/* Frees a string the library returned. NULL is a no-op. */
+void lever_free(void *p);
+
+/* ------------------------------------------------------------------------
+ * Typed getters: env > store (through the cache) > default
+ *
+ * key is relative to the prefix ("features/X") or, when it starts with '/',
+ * a full name. src (may be NULL) receives where the value came from. A
+ * value that does not parse as the wanted type (an env var "maybe" for a
+ * bool) is skipped with a warning logged and recorded in lever_last_error,
+ * and the next layer is used. A SecureString is decrypted.
+ * ---------------------------------------------------------------------- */
+
+/* Returns a newly allocated string (free with lever_free), or a copy of def;
+ * NULL when def is NULL and no layer has the key, or when out of memory
+ * (lever_last_error says LEVER_E_NOMEM). */
+char *lever_get_string(lever *c, const char *key, const char *def, lever_source *src);
+/* Decimal, optional sign, surrounding blanks allowed. */
+int64_t lever_get_int(lever *c, const char *key, int64_t def, lever_source *src);
+/* strtod syntax; must be finite. */
+double lever_get_double(lever *c, const char *key, double def, lever_source *src);
+/* true/false, yes/no, on/off, 1/0 (any case). */
+bool lever_get_bool(lever *c, const char *key, bool def, lever_source *src);
+/* Duration in milliseconds: "250ms", "30s", "5m", "1h30m", "1.5h", "2d";
+ * a bare number is seconds. */
+int64_t lever_get_duration_ms(lever *c, const char *key, int64_t def_ms, lever_source *src);
+/* A comma-separated list (StringList, or any value), items trimmed of
+ * blanks; def is parsed the same way (NULL = empty list). Returns a
+ * NULL-terminated array with the count in *count (may be NULL); free it
+ * with lever_strlist_free. NULL only when out of memory. */
+char **lever_get_list(lever *c, const char *key, const char *def, size_t *count,
+                      lever_source *src);
+void lever_strlist_free(char **list);
+
+/* Fetches the whole prefix into the cache now (GetParametersByPath,
+ * recursive, decrypted, every page). The getters do this lazily; call it at
+ * start to fail fast. Errors as for lever_list_path. */
+lever_status lever_prefetch(lever *c);
+
+/* The env var name a key maps to under this handle's scheme. Newly
+ * allocated (lever_free); NULL with LEVER_ENV_NONE or out of memory. */
+char *lever_env_name(lever *c, const char *key);
+
+/* ------------------------------------------------------------------------
+ * Live mode
+ * ---------------------------------------------------------------------- */
+
+/* Called from the live thread after the cache has been updated, with no
+ * library lock held (it may call getters). key is relative to the prefix,
+ * name is the full name, value the new (decrypted) value or NULL when the
+ * parameter was deleted or expired. Pointers are valid during the call. */
+typedef void (*lever_change_fn)(lever *c, const char *key, const char *name,
+                                const char *value, void *user);
+
+/* Registers a callback for changes of one key (key non-NULL) or of every
+ * name under the prefix (key NULL). *id (may be NULL) receives a handle for
+ * lever_unsubscribe. Works without live mode too (nothing fires then).
+ * Errors: LEVER_E_NOMEM, LEVER_E_INVALID. */
+lever_status lever_subscribe(lever *c, const char *key, lever_change_fn fn, void *user,
+                             uint64_t *id);
+/* After it returns, the callback is not running and will not run again.
+ * Must not be called from inside a callback of the same handle. */
+lever_status lever_unsubscribe(lever *c, uint64_t id);
+
+/* Whether the live watch is connected and current (false when live mode is
+ * off, while reconnecting, or when it fell back to TTL polling because
+ * the server has no watch operation). */
+bool lever_live_connected(lever *c);
+/* Counters for observability and tests: completed re-lists (the first
+ * prefetch counts) and reconnects after an error. Either may be NULL. */
+void lever_live_stats(lever *c, uint64_t *relists, uint64_t *reconnects);
+
+/* ------------------------------------------------------------------------
+ * Parameter records (list, history, describe, fetch)
+ * ---------------------------------------------------------------------- */
+
+typedef struct lever_param lever_param;
+typedef struct lever_param_list lever_param_list;
+
+/* Accessors. Strings are owned by the record (valid until it or its list is
+ * freed); absent fields give NULL (0 for numbers). */
+const char *lever_param_name(const lever_param *p);
+const char *lever_param_value(const lever_param *p);
+const char *lever_param_type(const lever_param *p);      /* "String", "StringList", "SecureString" */
+int64_t lever_param_version(const lever_param *p);
+double lever_param_last_modified(const lever_param *p);  /* seconds since the epoch */
+const char *lever_param_data_type(const lever_param *p);
+const char *lever_param_selector(const lever_param *p);
+const char *lever_param_arn(const lever_param *p);
+/* Describe and history only: */
+const char *lever_param_description(const lever_param *p);
+const char *lever_param_tier(const lever_param *p);
+const char *lever_param_allowed_pattern(const lever_param *p);
+const char *lever_param_key_id(const lever_param *p);
+const char *lever_param_last_modified_user(const lever_param *p);
+size_t lever_param_label_count(const lever_param *p);
+const char *lever_param_label(const lever_param *p, size_t i);
+void lever_param_free(lever_param *p);
+
+size_t lever_param_list_count(const lever_param_list *l);
+/* Borrowed: valid until lever_param_list_free. NULL when i is out of range. */
+const lever_param *lever_param_list_at(const lever_param_list *l, size_t i);
+void lever_param_list_free(lever_param_list *l);
+
+/* GetParameter: name may carry a selector ("/a/b:3", "/a/b:prod"). Bypasses
+ * the cache and the environment. *out: free with lever_param_free.
+ * Errors: NOT_FOUND, AUTH, UNREACHABLE, SERVER, INVALID, NOMEM. */
+lever_status lever_fetch(lever *c, const char *name, bool decrypt, lever_param **out);
+
+/* GetParametersByPath over every page, sorted by name. revision (may be
+ * NULL) receives the store revision the listing started at (0 when the
+ * server does not say). *out: free with lever_param_list_free. */
+lever_status lever_list_path(lever *c, const char *path, bool recursive, bool decrypt,
+                             lever_param_list **out, uint64_t *revision);
+
+/* GetParameterHistory over every page, oldest first. */
+lever_status lever_history(lever *c, const char *name, bool decrypt, lever_param_list **out);
+
+/* DescribeParameters (metadata, no values) for names under path (recursive
+ * or one level), every page, sorted by name. path "/" is everything. */
+lever_status lever_describe(lever *c, const char *path, bool recursive, lever_param_list **out);
+
+/* ------------------------------------------------------------------------
+ * Writes
+ * ---------------------------------------------------------------------- */
+
+#define LEVER_PUT_OVERWRITE 0x1u
+
+/* PutParameter. type is "String", "StringList" or "SecureString" (NULL =
+ * String for a new name, unchanged for an existing one). description,
+ * tier ("Standard"/"Advanced"/"Intelligent-Tiering") and allowed_pattern
+ * may be NULL. version (may be NULL) receives the new version. The
+ * handle's cache entry for the name is dropped. */
+lever_status lever_put(lever *c, const char *name, const char *value, const char *type,
+                       unsigned flags, const char *description, const char *tier,
+                       const char *allowed_pattern, int64_t *version);
+/* DeleteParameter. */
+lever_status lever_delete(lever *c, const char *name);
+/* LabelParameterVersion: version 0 = latest. Labels the server refuses make
+ * the call fail with LEVER_E_INVALID naming them. */
+lever_status lever_label(lever *c, const char *name, int64_t version,
+                         const char *const *labels, size_t nlabels);
+/* UnlabelParameterVersion (version required). Labels that were not on the
+ * version give LEVER_E_INVALID naming them. */
+lever_status lever_unlabel(lever *c, const char *name, int64_t version,
+                           const char *const *labels, size_t nlabels);
+
+/* ------------------------------------------------------------------------
+ * Raw watch (for tools; services use live mode)
+ * ---------------------------------------------------------------------- */
+
+typedef struct lever_change_list lever_change_list;
+
+/* Lever.WatchParameters: changes under path with a revision above since,
+ * waiting up to wait_s seconds (0-60). *next receives the revision to pass
+ * next time. *out: free with lever_change_list_free.
+ * Errors: COMPACTED (list again), UNSUPPORTED, and those of any call. */
+lever_status lever_watch(lever *c, const char *path, bool recursive, uint64_t since,
+                         int wait_s, lever_change_list **out, uint64_t *next);
+size_t lever_change_count(const lever_change_list *l);
+/* Borrowed strings, valid until lever_change_list_free; NULL out of range. */
+const char *lever_change_kind(const lever_change_list *l, size_t i); /* "Put", "Delete", ... */
+const char *lever_change_name(const lever_change_list *l, size_t i);
+uint64_t lever_change_revision(const lever_change_list *l, size_t i);
+int64_t lever_change_version(const lever_change_list *l, size_t i);
+double lever_change_time(const lever_change_list *l, size_t i);
+void lever_change_list_free(lever_change_list *l);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

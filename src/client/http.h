@@ -1,0 +1,60 @@
+/* http.h - liblever's transport: SigV4-signed AWS JSON 1.1 calls over one
+ * kept-alive libcurl handle per connection object. */
+#ifndef LV_CLIENT_HTTP_H
+#define LV_CLIENT_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "auth/keys.h"
+#include "lever/lever.h"
+
+typedef struct lvc_server {
+    char *url;    /* endpoint + path, e.g. "http://127.0.0.1:7447/" */
+    char *host;   /* Host header value, signed */
+    char *path;   /* request path, signed */
+    char *region;
+    lv_credentials creds;
+    long connect_ms;
+} lvc_server;
+
+/* Fills s from an endpoint URL (http:// or https://). Returns LEVER_OK,
+ * LEVER_E_INVALID (message in err) or LEVER_E_NOMEM. */
+lever_status lvc_server_init(lvc_server *s, const char *endpoint, const char *region,
+                             const lv_credentials *creds, char *err, size_t errlen);
+void lvc_server_free(lvc_server *s);
+
+/* One kept-alive connection. Not thread-safe: callers serialise. */
+typedef struct lvc_conn lvc_conn;
+
+lvc_conn *lvc_conn_new(void);
+/* A connection whose running call another thread can end with
+ * lvc_conn_interrupt (used by the live-mode long poll). After an interrupt
+ * every call fails at once. */
+lvc_conn *lvc_conn_new_interruptible(void);
+void lvc_conn_interrupt(lvc_conn *c);
+void lvc_conn_free(lvc_conn *c);
+
+typedef struct lvc_reply {
+    json_t *body;       /* parsed body (answer or error document) or NULL; owned */
+    uint64_t revision;  /* x-lever-revision, 0 when absent */
+    long status;        /* HTTP status, 0 when there was no answer */
+    char code[128];     /* error __type without namespace, "" on success */
+} lvc_reply;
+
+void lvc_reply_clear(lvc_reply *r);
+
+/* Sends body (a JSON object, not consumed) as X-Amz-Target: target. On
+ * LEVER_OK r->body is the answer object. On a server error the status
+ * maps the error code (ParameterNotFound -> LEVER_E_NOT_FOUND ...) and r
+ * keeps the error document. err receives "<Code>: <message>" or the
+ * transport failure. timeout_ms bounds the whole exchange. */
+lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
+                      long timeout_ms, lvc_reply *r, char *err, size_t errlen);
+
+/* Maps an AWS error code to a status. */
+lever_status lvc_status_of_code(const char *code);
+
+#endif
