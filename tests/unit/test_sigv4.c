@@ -15,14 +15,16 @@
 
 #include "auth/sigv4.h"
 
-#ifndef LV_SHARED_DIR
-#define LV_SHARED_DIR "../shared"
+/* AWS's SigV4 suite, vendored as data (Apache-2.0, see its README and
+ * LICENSE) from ../shared/sigv4-test-suite so a bare clone can run it. */
+#ifndef LV_TEST_DATA
+#define LV_TEST_DATA "tests/data"
 #endif
 #ifndef LV_SOURCE_DIR
 #define LV_SOURCE_DIR "."
 #endif
 
-#define SUITE LV_SHARED_DIR "/sigv4-test-suite/v4"
+#define SUITE LV_TEST_DATA "/sigv4-test-suite/v4"
 #define MAXH 32
 
 /* ---- helpers ----------------------------------------------------------- */
