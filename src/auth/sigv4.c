@@ -8,7 +8,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <pthread.h>
+#include <stdbool.h>
 
 #define ALGO "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
@@ -105,13 +106,41 @@ static bool ieq(const char *a, size_t an, const char *b, size_t bn)
     return true;
 }
 
+/* OpenSSL 3 looks an algorithm up by name on every EVP_Digest / HMAC()
+ * call; that lookup cost more than the hashing itself on the request path.
+ * SHA-256 is fetched once for the process, and HMAC is built from it
+ * directly (RFC 2104: two hashes) instead of through EVP_MAC, whose
+ * per-call setup fetches the digest again. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256_alg(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
+
+/* Hashes the concatenation of two pieces. */
+static lv_err sha256_2(const void *a, size_t an, const void *b, size_t bn, unsigned char out[32])
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    bool ok = c != NULL && EVP_DigestInit_ex2(c, sha256_alg(), NULL) == 1 &&
+              (an == 0 || EVP_DigestUpdate(c, a, an) == 1) &&
+              (bn == 0 || EVP_DigestUpdate(c, b, bn) == 1) &&
+              EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32;
+    EVP_MD_CTX_free(c);
+    return ok ? LV_OK : LV_E_INTERNAL;
+}
+
 static lv_err sha256(const void *p, size_t n, unsigned char out[32])
 {
-    unsigned int len = 0;
-    if (EVP_Digest(p ? p : "", n, out, &len, EVP_sha256(), NULL) != 1 ||
-        len != 32)
-        return LV_E_INTERNAL;
-    return LV_OK;
+    return sha256_2(p, n, NULL, 0, out);
 }
 
 static lv_err sha256_hex(const void *p, size_t n, char out[65])
@@ -126,12 +155,25 @@ static lv_err sha256_hex(const void *p, size_t n, char out[65])
 static lv_err hmac256(const void *key, size_t keylen, const void *data,
                       size_t n, unsigned char out[32])
 {
-    unsigned int len = 0;
-    if (keylen > INT32_MAX ||
-        HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len) == NULL ||
-        len != 32)
-        return LV_E_INTERNAL;
-    return LV_OK;
+    unsigned char k[64], pad[64], inner[32];
+    memset(k, 0, sizeof k);
+    lv_err rc = LV_OK;
+    if (keylen > sizeof k)
+        rc = sha256(key, keylen, k); /* long keys are hashed first */
+    else if (keylen > 0)
+        memcpy(k, key, keylen);
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x36;
+    if (rc == LV_OK)
+        rc = sha256_2(pad, sizeof pad, data, n, inner);
+    for (size_t i = 0; i < sizeof pad; i++)
+        pad[i] = k[i] ^ 0x5c;
+    if (rc == LV_OK)
+        rc = sha256_2(pad, sizeof pad, inner, sizeof inner, out);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    OPENSSL_cleanse(inner, sizeof inner);
+    return rc;
 }
 
 /* ---- canonical request ------------------------------------------------- */

@@ -349,7 +349,7 @@ static void remove_label(lv_version *v, const char *label)
 lv_err lv_plan_label(const lv_param *cur, uint32_t version, const char *const *labels,
                      unsigned nlabels, lv_param **out, lv_label_result *res, lv_error *err)
 {
-    unsigned idx;
+    unsigned idx = 0;
     lv_err rc = find_target(cur, version, &idx, err);
     if (rc != LV_OK)
         return rc;
@@ -409,7 +409,7 @@ lv_err lv_plan_unlabel(const lv_param *cur, uint32_t version, const char *const 
         return lv_error_set(err, LV_E_VALIDATION,
                             "1 validation error detected: Value null at 'parameterVersion' failed to "
                             "satisfy constraint: Member must not be null");
-    unsigned idx;
+    unsigned idx = 0;
     lv_err rc = find_target(cur, version, &idx, err);
     if (rc != LV_OK)
         return rc;

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +160,8 @@ lv_err lv_crypto_master_key_load(const char *path, unsigned char key[LV_MASTER_K
 
 /* ---------- envelopes ---------- */
 
-static lv_err derive(const unsigned char master[LV_MASTER_KEY_LEN], const char *key_id,
-                     unsigned char out[32], lv_error *err)
+static lv_err derive_uncached(const unsigned char master[LV_MASTER_KEY_LEN], const char *key_id,
+                              unsigned char out[32], lv_error *err)
 {
     static const char label[] = "lever securestring v1:";
     if (key_id == NULL)
@@ -180,6 +181,57 @@ static lv_err derive(const unsigned char master[LV_MASTER_KEY_LEN], const char *
               EVP_PKEY_derive(pctx, out, &outlen) > 0 && outlen == 32;
     EVP_PKEY_CTX_free(pctx);
     return ok ? LV_OK : lv_error_set(err, LV_E_INTERNAL, "key derivation failed");
+}
+
+/* The data key depends only on (master, KeyId): name and version are bound
+ * through the GCM additional data, not the key. An HKDF per request was the
+ * largest cost of a SecureString read, so each thread keeps its last few
+ * derivations. Plain arrays in thread-local storage: nothing to free. */
+enum { DERIVE_SLOTS = 8 };
+
+static _Thread_local struct {
+    unsigned char master[LV_MASTER_KEY_LEN];
+    char key_id[257];
+    unsigned char key[32];
+    bool used;
+} derive_cache[DERIVE_SLOTS];
+static _Thread_local unsigned derive_next;
+
+static lv_err derive(const unsigned char master[LV_MASTER_KEY_LEN], const char *key_id,
+                     unsigned char out[32], lv_error *err)
+{
+    size_t kl = strlen(key_id);
+    for (unsigned i = 0; kl < sizeof derive_cache[0].key_id && i < DERIVE_SLOTS; i++) {
+        if (derive_cache[i].used && CRYPTO_memcmp(derive_cache[i].master, master, LV_MASTER_KEY_LEN) == 0 &&
+            strcmp(derive_cache[i].key_id, key_id) == 0) {
+            memcpy(out, derive_cache[i].key, 32);
+            return LV_OK;
+        }
+    }
+    lv_err rc = derive_uncached(master, key_id, out, err);
+    if (rc == LV_OK && kl < sizeof derive_cache[0].key_id) {
+        unsigned i = derive_next++ % DERIVE_SLOTS;
+        memcpy(derive_cache[i].master, master, LV_MASTER_KEY_LEN);
+        memcpy(derive_cache[i].key_id, key_id, kl + 1);
+        memcpy(derive_cache[i].key, out, 32);
+        derive_cache[i].used = true;
+    }
+    return rc;
+}
+
+/* AES-256-GCM fetched once (see sigv4.c on OpenSSL 3's per-call lookups). */
+static EVP_CIPHER *gcm_cipher;
+static pthread_once_t gcm_once = PTHREAD_ONCE_INIT;
+
+static void gcm_fetch(void)
+{
+    gcm_cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
+static const EVP_CIPHER *gcm(void)
+{
+    pthread_once(&gcm_once, gcm_fetch);
+    return gcm_cipher ? gcm_cipher : EVP_aes_256_gcm();
 }
 
 lv_err lv_crypto_seal(const unsigned char master[LV_MASTER_KEY_LEN], const char *key_id,
@@ -203,7 +255,7 @@ lv_err lv_crypto_seal(const unsigned char master[LV_MASTER_KEY_LEN], const char 
     memcpy(dst + 1, nonce, NONCE_LEN);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0;
-    bool ok = ctx != NULL && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) == 1 &&
+    bool ok = ctx != NULL && EVP_EncryptInit_ex(ctx, gcm(), NULL, key, nonce) == 1 &&
               (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &len, aad, (int)aad_len) == 1) &&
               EVP_EncryptUpdate(ctx, dst + 1 + NONCE_LEN, &len, pt, (int)pt_len) == 1 &&
               EVP_EncryptFinal_ex(ctx, dst + 1 + NONCE_LEN + len, &fin) == 1 &&
@@ -236,7 +288,7 @@ lv_err lv_crypto_open(const unsigned char master[LV_MASTER_KEY_LEN], const char 
     unsigned char *dst = (unsigned char *)out->data + out->len;
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0;
-    bool ok = ctx != NULL && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, e + 1) == 1 &&
+    bool ok = ctx != NULL && EVP_DecryptInit_ex(ctx, gcm(), NULL, key, e + 1) == 1 &&
               (aad_len == 0 || EVP_DecryptUpdate(ctx, NULL, &len, aad, (int)aad_len) == 1) &&
               EVP_DecryptUpdate(ctx, dst, &len, e + 1 + NONCE_LEN, (int)ct_len) == 1 &&
               EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
