@@ -451,12 +451,29 @@ if [ "$LEVER_OK" = 1 ]; then
     fi
 fi
 grep -q . "$TMP/load-errors.log" 2>/dev/null && note "loader errors (first): $(head -c 300 "$TMP/load-errors.log" | tr '\n' ' ')"
+
+# ---- liblever (bench/client.sh) -------------------------------------------
+# The server-side systems are done: stop them so that the client benchmark
+# (100 watcher threads, a single-thread getter loop) has the cores.
+for p in $PIDS; do stop_pid "$p"; done
+log "liblever: propagation and cached getters (bench/client.sh)"
+CLIENT_ARGS=""; [ "$QUICK" = 1 ] && CLIENT_ARGS=--quick
+LEVER_BUILD_DIR=$BUILD LEVERD=$LEVERD timeout -k 10 300 sh "$HERE/client.sh" $CLIENT_ARGS \
+    --out "$TMP/liblever.md" --tsv "$TMP/liblever.tsv" ||
+    note "liblever: bench/client.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
 [ "$QUICK" = 1 ] && STAMP=$STAMP-quick
 mkdir -p "$RESULTS"
 if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; then
+    if [ -s "$TMP/liblever.md" ]; then
+        { printf '\n'; cat "$TMP/liblever.md"; } >> "$RESULTS/$STAMP.md"
+        if [ -s "$TMP/liblever.tsv" ]; then
+            cp "$TMP/liblever.tsv" "$RESULTS/$STAMP-liblever.tsv"
+            printf '\nRaw liblever figures: [%s](%s).\n' "$STAMP-liblever.tsv" "$STAMP-liblever.tsv" >> "$RESULTS/$STAMP.md"
+        fi
+    fi
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2
