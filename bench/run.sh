@@ -461,6 +461,9 @@ CLIENT_ARGS=""; [ "$QUICK" = 1 ] && CLIENT_ARGS=--quick
 LEVER_BUILD_DIR=$BUILD LEVERD=$LEVERD timeout -k 10 300 sh "$HERE/client.sh" $CLIENT_ARGS \
     --out "$TMP/liblever.md" --tsv "$TMP/liblever.tsv" ||
     note "liblever: bench/client.sh did not finish"
+log "lever-agent: agent vs direct GetParameter (bench/agent.sh)"
+timeout -k 10 300 sh "$HERE/agent.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/agent.md" ||
+    note "lever-agent: bench/agent.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -474,6 +477,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
             printf '\nRaw liblever figures: [%s](%s).\n' "$STAMP-liblever.tsv" "$STAMP-liblever.tsv" >> "$RESULTS/$STAMP.md"
         fi
     fi
+    [ -s "$TMP/agent.md" ] && { printf '\n'; cat "$TMP/agent.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2
