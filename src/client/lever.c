@@ -1105,9 +1105,15 @@ static bool resolve(lever *c, const char *key, conv_fn conv, void *out, const ch
         fail(c, LEVER_E_INVALID, "empty key");
         return false;
     }
-    char warn[ERR_MAX] = "";
-    char *env = lvc_env_name(c->prefix, key, c->env_scheme, c->env_prefix);
-    if (env == NULL && c->env_scheme != LVC_ENV_NONE) {
+    /* Names are built on the stack: a cached get should not allocate. Keys
+     * too long for the buffers take the allocating path. */
+    char warn[ERR_MAX], envbuf[256], namebuf[512];
+    warn[0] = '\0';
+    char *env = NULL, *env_heap = NULL;
+    long el = lvc_env_name_into(c->prefix, key, c->env_scheme, c->env_prefix, envbuf, sizeof envbuf);
+    if (el >= 0)
+        env = envbuf;
+    else if (el == -2 && (env = env_heap = lvc_env_name(c->prefix, key, c->env_scheme, c->env_prefix)) == NULL) {
         fail(c, LEVER_E_NOMEM, "out of memory mapping %s to an env name", key);
         return false;
     }
@@ -1120,22 +1126,23 @@ static bool resolve(lever *c, const char *key, conv_fn conv, void *out, const ch
                 snprintf(warn, sizeof warn, "%s", c->last_msg);
             pthread_mutex_unlock(&c->mu);
             if (rc == FOUND) {
-                free(env);
+                free(env_heap);
                 *src = LEVER_SRC_ENV;
                 return true;
             }
             logf_(c, LEVER_LOG_WARN, "lever: %s", warn);
         }
-        free(env);
+        free(env_heap);
     }
-    char *name = lvc_full_name(c->prefix, key);
-    if (name == NULL) {
+    char *name = namebuf, *name_heap = NULL;
+    if (lvc_full_name_into(c->prefix, key, namebuf, sizeof namebuf) < 0 &&
+        (name = name_heap = lvc_full_name(c->prefix, key)) == NULL) {
         fail(c, LEVER_E_NOMEM, "out of memory");
         return false;
     }
     warn[0] = '\0';
     int rc = store_get(c, name, conv, out, what, src, warn, sizeof warn);
-    free(name);
+    free(name_heap);
     if (warn[0])
         logf_(c, LEVER_LOG_WARN, "lever: %s", warn);
     return rc == FOUND;

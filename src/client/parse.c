@@ -235,10 +235,11 @@ const char *lvc_rel_key(const char *prefix, const char *name)
     return name;
 }
 
-char *lvc_env_name(const char *prefix, const char *key, int scheme, const char *env_prefix)
+long lvc_env_name_into(const char *prefix, const char *key, int scheme, const char *env_prefix,
+                       char *out, size_t cap)
 {
     if (scheme == LVC_ENV_NONE || key == NULL)
-        return NULL;
+        return -1;
     const char *rel = key[0] == '/' ? lvc_rel_key(prefix, key) : key;
     while (*rel == '/')
         rel++;
@@ -251,10 +252,9 @@ char *lvc_env_name(const char *prefix, const char *key, int scheme, const char *
     while (rl > 0 && rel[rl - 1] == '/')
         rl--;
     if (rl == 0)
-        return NULL;
-    char *out = malloc(el + rl + 1);
-    if (out == NULL)
-        return NULL;
+        return -1;
+    if (el + rl + 1 > cap)
+        return -2;
     if (el)
         memcpy(out, env_prefix, el);
     for (size_t i = 0; i < rl; i++) {
@@ -262,6 +262,19 @@ char *lvc_env_name(const char *prefix, const char *key, int scheme, const char *
         out[el + i] = isalnum(ch) && ch < 0x80 ? (char)toupper(ch) : '_';
     }
     out[el + rl] = '\0';
+    return (long)(el + rl);
+}
+
+char *lvc_env_name(const char *prefix, const char *key, int scheme, const char *env_prefix)
+{
+    size_t cap = (key ? strlen(key) : 0) + (env_prefix ? strlen(env_prefix) : 0) + 1;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return NULL;
+    if (lvc_env_name_into(prefix, key, scheme, env_prefix, out, cap) < 0) {
+        free(out);
+        return NULL;
+    }
     return out;
 }
 
@@ -284,6 +297,16 @@ char *lvc_norm_prefix(const char *p)
         out[o++] = '/';
     out[o] = '\0';
     return out;
+}
+
+long lvc_full_name_into(const char *prefix, const char *key, char *out, size_t cap)
+{
+    size_t pl = key[0] == '/' || prefix == NULL ? 0 : strlen(prefix), kl = strlen(key);
+    if (pl + kl + 1 > cap)
+        return -2;
+    memcpy(out, prefix, pl);
+    memcpy(out + pl, key, kl + 1);
+    return (long)(pl + kl);
 }
 
 char *lvc_full_name(const char *prefix, const char *key)

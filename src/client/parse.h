@@ -30,6 +30,13 @@ enum { LVC_ENV_LAST_SEGMENT = 0, LVC_ENV_FULL_PATH = 1, LVC_ENV_NONE = 2 };
  * normalised ("/a/b/") or "". Newly allocated, NULL when out of memory or
  * with LVC_ENV_NONE or when the mapped name would be empty. */
 char *lvc_env_name(const char *prefix, const char *key, int scheme, const char *env_prefix);
+/* The same into a caller's buffer (no allocation on the getter path):
+ * returns the length, -1 when the key has no env name, -2 when cap is too
+ * small. */
+long lvc_env_name_into(const char *prefix, const char *key, int scheme, const char *env_prefix,
+                       char *out, size_t cap);
+/* lvc_full_name into a caller's buffer: the length, or -2 when too small. */
+long lvc_full_name_into(const char *prefix, const char *key, char *out, size_t cap);
 
 /* Normalises a path prefix: leading and trailing '/', no doubled '/'.
  * "" and NULL give "". Newly allocated, NULL when out of memory. */
