@@ -4,13 +4,15 @@
 #   make test     install what is missing, build, run every test
 #   make bench    benchmarks side by side with the reference systems
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (clang)
+#   make soak     reads and writes with periodic SIGKILL for SOAK_SECONDS
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 180
 LEVER_DATA ?= ./lever-data
 
-.PHONY: all build run test test-unit test-asan bench fuzz deps deps-test clean
+.PHONY: all build run test test-unit test-asan bench fuzz soak deps deps-test clean
 
 all: build
 
@@ -45,6 +47,11 @@ fuzz: deps
 	@cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DLEVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_targets
 	@sh scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# Mixed load with periodic SIGKILL and restart; checks every acknowledged
+# write afterwards (results in docs/soak-results.txt).
+soak: deps-test build
+	@sh scripts/soak.sh $(BUILD) $(SOAK_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

@@ -332,6 +332,19 @@ int64_t lever_change_version(const lever_change_list *l, size_t i);
 double lever_change_time(const lever_change_list *l, size_t i);
 void lever_change_list_free(lever_change_list *l);
 
+/* ------------------------------------------------------------------------
+ * Generic calls (for tools: lever admin)
+ * ---------------------------------------------------------------------- */
+
+/* One signed AWS JSON 1.1 call: target is "Lever.CreateAccessKey",
+ * "AmazonSSM.GetParameter", or a bare operation name (AmazonSSM. is then
+ * assumed); request_json is the body (NULL = "{}"). On LEVER_OK
+ * *answer_json (free with lever_free) holds the response body as compact
+ * JSON text. The server's error message is in lever_last_error.
+ * Errors: INVALID (request_json is not a JSON object, or the server
+ * refused the request), AUTH, UNREACHABLE, SERVER, UNSUPPORTED, NOMEM. */
+lever_status lever_call_json(lever *c, const char *target, const char *request_json, char **answer_json);
+
 #ifdef __cplusplus
 }
 #endif

@@ -21,6 +21,7 @@ typedef struct watch_req {
     uint64_t since;
     int64_t max;
     lv_http_deferred *deferred;
+    lv_ssm_hide *hide;        /* the caller's listing filter (a copy), or NULL */
 } watch_req;
 
 bool lv_lever_op_known(const char *op)
@@ -30,6 +31,8 @@ bool lv_lever_op_known(const char *op)
 
 static void watch_req_free(watch_req *w)
 {
+    if (w->hide)
+        w->hide->release(w->hide);
     lv_buf_free(&w->prefix);
     free(w);
 }
@@ -75,7 +78,8 @@ static lv_err collect(watch_req *w, lv_buf *out, bool *found, lv_error *err)
     size_t start = w->since >= first ? (size_t)(w->since + 1 - first) : 0;
     for (size_t i = start; i < log->count; i++) {
         const lv_change *c = lv_changelog_at(log, i);
-        if (!lv_watch_matches(&w->spec, c->key, c->key_len))
+        if (!lv_watch_matches(&w->spec, c->key, c->key_len) ||
+            lv_ssm_hidden(w->hide, c->key, c->key + strlen(c->key) + 1))
             continue;
         if (n == w->max) {
             last = lv_changelog_at(log, i - 1)->revision;
@@ -149,6 +153,10 @@ static lv_err watch(const lv_ssm_ctx *c, jreq *r, lv_http_response *resp, lv_err
     if (w == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     w->engine = c->engine;
+    if (c->hide != NULL && (w->hide = c->hide->dup(c->hide)) == NULL) {
+        free(w);
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    }
     w->since = (uint64_t)since;
     w->max = max;
     lv_buf cp = LV_BUF_INIT;

@@ -10,9 +10,12 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "api/admin.h"
+#include "api/admin_authz.h"
 #include "api/jw.h"
 #include "api/lever.h"
 #include "api/ssm.h"
+#include "auth/policy_iam.h"
 #include "auth/sigv4.h"
 
 #define JSON11 "application/x-amz-json-1.1"
@@ -24,6 +27,11 @@ struct lv_router {
     char account[16];
     lv_credentials root;
     char root_arn[64];
+    lv_keystore *keys;
+    lv_audit *audit;
+    lv_throttle *throttle;
+    atomic_uint_fast64_t denied;
+    atomic_uint_fast64_t throttled;
     atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
     atomic_uint_fast64_t failed[MAX_OPS + 1];
     atomic_uint_fast64_t auth_failed;
@@ -43,6 +51,9 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
     snprintf(r->account, sizeof r->account, "%s", cfg->account_id);
     r->root = *cfg->root;
     snprintf(r->root_arn, sizeof r->root_arn, "arn:aws:iam::%s:root", r->account);
+    r->keys = cfg->keys;
+    r->audit = cfg->audit;
+    r->throttle = cfg->throttle;
     *out = r;
     return LV_OK;
 }
@@ -105,7 +116,7 @@ static lv_err lookup_secret(void *ctx, const char *akid, char *secret, size_t ca
 {
     lv_router *r = ctx;
     if (strcmp(akid, r->root.access_key_id) != 0)
-        return LV_E_UNRECOGNIZED_CLIENT;
+        return r->keys ? lv_keystore_secret(r->keys, akid, secret, cap) : LV_E_UNRECOGNIZED_CLIENT;
     size_t n = strlen(r->root.secret_access_key);
     if (n + 1 > cap)
         return LV_E_UNRECOGNIZED_CLIENT;
@@ -131,6 +142,11 @@ static void metrics(lv_router *r, lv_http_response *resp)
     lv_buf_printf(b, "# HELP lever_auth_failures_total Requests refused by authentication.\n"
                      "# TYPE lever_auth_failures_total counter\nlever_auth_failures_total %llu\n",
                   (unsigned long long)atomic_load(&r->auth_failed));
+    lv_buf_printf(b, "# HELP lever_access_denied_total Requests refused by an access key's policies.\n"
+                     "# TYPE lever_access_denied_total counter\nlever_access_denied_total %llu\n"
+                     "# HELP lever_throttled_total Requests refused by rate limits.\n"
+                     "# TYPE lever_throttled_total counter\nlever_throttled_total %llu\n",
+                  (unsigned long long)atomic_load(&r->denied), (unsigned long long)atomic_load(&r->throttled));
     lv_buf_puts(b, "# HELP lever_request_duration_seconds Time to handle an API request.\n"
                    "# TYPE lever_request_duration_seconds histogram\n");
     uint64_t cum = 0;
@@ -172,6 +188,150 @@ static void observe(lv_router *r, const struct timespec *t0)
         }
 }
 
+/* ---------- authorisation of issued keys ---------- */
+
+static lv_err denied(lv_error *err, const char *user, const char *action, const char *res, bool explicit_deny)
+{
+    if (explicit_deny)
+        return lv_error_set(err, LV_E_ACCESS_DENIED,
+                            "User: %s is not authorized to perform: %s on resource: %s with an explicit deny in "
+                            "an identity-based policy",
+                            user, action, res);
+    return lv_error_set(err, LV_E_ACCESS_DENIED,
+                        "User: %s is not authorized to perform: %s on resource: %s because no identity-based "
+                        "policy allows the %s action",
+                        user, action, res, action);
+}
+
+/* Every resource must be allowed: like AWS, one denied name in
+ * GetParameters or DeleteParameters refuses the whole call. */
+static lv_err authorize(lv_router *r, const lv_sigv4_auth *auth, const char *user, const lv_authz_req *az,
+                        lv_error *err)
+{
+    if (r->keys == NULL)
+        return denied(err, user, az->action, "*", false);
+    for (size_t i = 0; i < az->nres; i++) {
+        lv_iam_request q = {az->action, az->res[i], az->cond_keys, az->cond_values, az->ncond};
+        lv_iam_decision d = lv_keystore_authorize(r->keys, auth->access_key, &q);
+        if (d != LV_IAM_ALLOW)
+            return denied(err, user, az->action, az->res[i], d == LV_IAM_DENY);
+    }
+    return LV_OK;
+}
+
+/* The listing filter of one caller: a parameter is hidden when the
+ * caller's policies explicitly deny the listing action on its own ARN
+ * (unlike AWS, whose path permission covers everything below it). Every
+ * field is inline so a deferred watch can keep a plain copy. */
+typedef struct router_hide {
+    lv_ssm_hide base;
+    lv_keystore *keys;
+    char akid[LV_ACCESS_KEY_MAX + 1];
+    char action[64];
+    char account[16];
+    const char *cond_keys[LV_AUTHZ_MAX_COND];
+    const char *cond_values[LV_AUTHZ_MAX_COND]; /* "true"/"false" literals */
+    size_t ncond;
+} router_hide;
+
+static bool hide_hidden(const lv_ssm_hide *h, const char *region, const char *name)
+{
+    const router_hide *rh = (const router_hide *)h;
+    lv_buf arn = LV_BUF_INIT;
+    char stack[1536];
+    const char *res = stack;
+    int n = snprintf(stack, sizeof stack, "arn:aws:ssm:%s:%s:parameter%s%s", region, rh->account,
+                     name[0] == '/' ? "" : "/", name);
+    if (n < 0 || (size_t)n >= sizeof stack) {
+        if (lv_buf_printf(&arn, "arn:aws:ssm:%s:%s:parameter%s%s", region, rh->account, name[0] == '/' ? "" : "/",
+                          name) != LV_OK) {
+            lv_buf_free(&arn);
+            return true; /* out of memory: leave it out rather than show it */
+        }
+        res = arn.data;
+    }
+    lv_iam_request q = {rh->action, res, rh->cond_keys, rh->cond_values, rh->ncond};
+    bool hidden = lv_keystore_authorize(rh->keys, rh->akid, &q) == LV_IAM_DENY;
+    lv_buf_free(&arn);
+    return hidden;
+}
+
+static lv_ssm_hide *hide_dup(const lv_ssm_hide *h)
+{
+    router_hide *c = malloc(sizeof *c);
+    if (c != NULL)
+        memcpy(c, h, sizeof *c);
+    return c ? &c->base : NULL;
+}
+
+static void hide_release(lv_ssm_hide *h)
+{
+    free(h);
+}
+
+static void hide_init(router_hide *h, lv_router *r, const char *akid, const lv_authz_req *az)
+{
+    memset(h, 0, sizeof *h);
+    h->base.hidden = hide_hidden;
+    h->base.dup = hide_dup;
+    h->base.release = hide_release;
+    h->keys = r->keys;
+    snprintf(h->akid, sizeof h->akid, "%s", akid);
+    snprintf(h->action, sizeof h->action, "%s", az->action);
+    snprintf(h->account, sizeof h->account, "%s", r->account);
+    for (size_t i = 0; i < az->ncond; i++) {
+        /* Listings carry only ssm:Recursive, whose values are literals. */
+        if (strcmp(az->cond_values[i], "true") != 0 && strcmp(az->cond_values[i], "false") != 0)
+            continue;
+        h->cond_keys[h->ncond] = az->cond_keys[i];
+        h->cond_values[h->ncond] = strcmp(az->cond_values[i], "true") == 0 ? "true" : "false";
+        h->ncond++;
+    }
+}
+
+/* ---------- audit ---------- */
+
+/* The access key id a refused request claims (from its Authorization
+ * header), for the audit line; "" when there is none. */
+static void claimed_key(const lv_http_request *req, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *a = lv_http_header_get(req, "Authorization");
+    const char *c = a ? strstr(a, "Credential=") : NULL;
+    if (c == NULL)
+        return;
+    c += 11;
+    size_t n = 0;
+    while (c[n] && c[n] != '/' && n + 1 < cap &&
+           ((c[n] >= 'A' && c[n] <= 'Z') || (c[n] >= 'a' && c[n] <= 'z') || (c[n] >= '0' && c[n] <= '9')))
+        n++;
+    memcpy(out, c, n);
+    out[n] = '\0';
+}
+
+static void audit(lv_router *r, const char *rid, const char *akid, const char *user, const lv_http_request *req,
+                  const char *op, bool lever, const char *const *names, size_t nnames, const char *outcome,
+                  lv_err code)
+{
+    if (r->audit == NULL)
+        return;
+    char opname[96];
+    snprintf(opname, sizeof opname, "%s%s", lever ? "Lever." : "", op);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    lv_audit_event ev = {(int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+                         rid,
+                         akid,
+                         user,
+                         req->remote_addr,
+                         opname,
+                         names,
+                         nnames,
+                         outcome,
+                         code == LV_OK ? NULL : lv_err_aws_code(code)};
+    lv_audit_write(r->audit, &ev);
+}
+
 void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
 {
     lv_router *r = ctx;
@@ -207,7 +367,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     const char *op = dot ? dot + 1 : "";
     bool ssm = dot != NULL && (size_t)(dot - target) == 9 && strncmp(target, "AmazonSSM", 9) == 0;
     bool lever = dot != NULL && (size_t)(dot - target) == 5 && strncmp(target, "Lever", 5) == 0 &&
-                 lv_lever_op_known(op);
+                 (lv_lever_op_known(op) || lv_admin_op_known(op));
     int opi = ssm ? lv_ssm_op_index(op) : -1;
     int slot = opi >= 0 && opi < MAX_OPS ? opi : MAX_OPS;
 
@@ -230,6 +390,9 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         atomic_fetch_add(&r->auth_failed, 1);
         atomic_fetch_add(&r->failed[slot], 1);
         answer_error(resp, &err);
+        char akid[LV_ACCESS_KEY_MAX + 1];
+        claimed_key(req, akid, sizeof akid);
+        audit(r, rid, akid, NULL, req, ssm || lever ? op : target, lever, NULL, 0, "denied", err.code);
         return;
     }
     if (!ssm && !lever) {
@@ -238,22 +401,107 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         answer_error(resp, &err);
         return;
     }
+    bool is_root = strcmp(auth.access_key, r->root.access_key_id) == 0;
+    bool admin = lever && lv_admin_op_known(op);
+    char user_arn[LV_ACCESS_KEY_MAX + 64];
+    if (is_root)
+        snprintf(user_arn, sizeof user_arn, "%s", r->root_arn);
+    else
+        snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
+
+    /* What the request touches: needed to authorise a key with policies
+     * and to name the parameters of an audited (mutating) call. Reads by
+     * the root key skip this parse entirely. */
+    lv_authz_req az;
+    memset(&az, 0, sizeof az);
+    bool mutating = admin || (ssm && lv_authz_ssm_mutating(op));
+    if (!is_root || mutating) {
+        /* The handler's own parse uses the same flags, so both see one body. */
+        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+        rc = lv_authz_extract(ssm ? "ssm" : "lever", op, body, auth.region, r->account, &az);
+        json_decref(body);
+        if (rc != LV_OK) {
+            lv_authz_req_free(&az);
+            lv_error_set(&err, rc, "out of memory");
+            answer_error(resp, &err);
+            return;
+        }
+    }
+    const char *const *names = (const char *const *)az.names;
+
+    if (r->throttle != NULL && lv_throttle_active(r->throttle)) {
+        struct timespec mono;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        if (!lv_throttle_take(r->throttle, auth.access_key, is_root, auth.region, op, mutating,
+                              (double)mono.tv_sec + (double)mono.tv_nsec / 1e9)) {
+            atomic_fetch_add(&r->throttled, 1);
+            atomic_fetch_add(&r->failed[slot], 1);
+            lv_error_set(&err, LV_E_THROTTLING, "Rate exceeded");
+            answer_error(resp, &err);
+            if (mutating)
+                audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, "throttled",
+                      LV_E_THROTTLING);
+            lv_authz_req_free(&az);
+            return;
+        }
+    }
+
+    router_hide hide;
+    bool use_hide = false;
+    if (!is_root) {
+        rc = admin ? lv_error_set(&err, LV_E_ACCESS_DENIED,
+                                  "User: %s is not authorized to perform: lever:%s on resource: * because only "
+                                  "the root access key may administer lever",
+                                  user_arn, op)
+                   : authorize(r, &auth, user_arn, &az, &err);
+        if (rc != LV_OK) {
+            atomic_fetch_add(&r->denied, 1);
+            atomic_fetch_add(&r->failed[slot], 1);
+            answer_error(resp, &err);
+            audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, "denied", rc);
+            lv_authz_req_free(&az);
+            return;
+        }
+        if (az.listing) {
+            hide_init(&hide, r, auth.access_key, &az);
+            use_hide = true;
+        }
+    }
+
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    lv_ssm_ctx c = {r->engine, r->account, auth.region, r->root_arn,
-                    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000};
+    lv_ssm_ctx c = {r->engine, r->account, auth.region, user_arn,
+                    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, use_hide ? &hide.base : NULL};
     resp->content_type = JSON11;
     /* The revision before the read: a client that lists and then watches
      * from here may see a change twice but never misses one. */
     char revbuf[24];
     snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
     lv_http_response_header(resp, "x-lever-revision", revbuf);
+    if (admin) {
+        lv_admin_ctx ac = {r->engine, r->keys, r->account, c.now_ms};
+        if (r->keys == NULL)
+            rc = lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Access keys are not enabled on this server.");
+        else
+            rc = lv_admin_dispatch(&ac, op, req->body, req->body_len, &resp->body, &err);
+        if (rc != LV_OK) {
+            atomic_fetch_add(&r->failed[MAX_OPS], 1);
+            answer_error(resp, &err);
+        } else {
+            resp->status = 200;
+        }
+        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error",
+              rc);
+        lv_authz_req_free(&az);
+        return;
+    }
     if (lever) {
         rc = lv_lever_dispatch(&c, op, req->body, req->body_len, resp, &err);
         if (rc != LV_OK) {
             atomic_fetch_add(&r->failed[MAX_OPS], 1);
             answer_error(resp, &err);
         }
+        lv_authz_req_free(&az);
         return;
     }
     rc = lv_ssm_dispatch(&c, op, req->body, req->body_len, &resp->body, &err);
@@ -266,5 +514,8 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         atomic_fetch_add(&r->ok[slot], 1);
         resp->status = 200;
     }
+    if (mutating)
+        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error", rc);
+    lv_authz_req_free(&az);
     observe(r, &t0);
 }

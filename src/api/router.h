@@ -3,7 +3,10 @@
 #ifndef LV_API_ROUTER_H
 #define LV_API_ROUTER_H
 
+#include "api/audit.h"
+#include "api/throttle.h"
 #include "auth/keys.h"
+#include "auth/keystore.h"
 #include "engine/engine.h"
 #include "http/http.h"
 
@@ -13,6 +16,9 @@ typedef struct lv_router_config {
     lv_engine *engine;
     const char *account_id;
     const lv_credentials *root;   /* the root access key */
+    lv_keystore *keys;            /* issued keys and their policies; NULL: root only */
+    lv_audit *audit;              /* NULL: no audit log */
+    lv_throttle *throttle;        /* NULL: no rate limits */
 } lv_router_config;
 
 lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err);

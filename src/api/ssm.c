@@ -627,7 +627,7 @@ static lv_err walk(const lv_ssm_ctx *c, const char *path, bool recursive, const 
             continue;
         }
         const lv_version *v;
-        if (filters_match(p, f, nf, &v) && !visit(ctx, p, v))
+        if (!lv_ssm_hidden(c->hide, p->region, p->name) && filters_match(p, f, nf, &v) && !visit(ctx, p, v))
             break;
         n = lv_index_next(n);
     }

@@ -3,6 +3,7 @@
 #ifndef LV_API_SSM_H
 #define LV_API_SSM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -10,13 +11,30 @@
 #include "core/err.h"
 #include "engine/engine.h"
 
+/* A listing filter set by the router for callers with policies: listings
+ * (GetParametersByPath, DescribeParameters, Lever.WatchParameters) leave
+ * out the parameters for which hidden() answers true (an explicit deny).
+ * Deferred requests keep a copy made with dup() and release it. */
+typedef struct lv_ssm_hide lv_ssm_hide;
+struct lv_ssm_hide {
+    bool (*hidden)(const lv_ssm_hide *h, const char *region, const char *name);
+    lv_ssm_hide *(*dup)(const lv_ssm_hide *h);
+    void (*release)(lv_ssm_hide *h);
+};
+
 typedef struct lv_ssm_ctx {
     lv_engine *engine;
     const char *account;   /* "000000000000" */
     const char *region;    /* from the request's credential scope */
     const char *user_arn;  /* who is calling, for LastModifiedUser */
     int64_t now_ms;
+    const lv_ssm_hide *hide; /* NULL: nothing hidden */
 } lv_ssm_ctx;
+
+static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const char *name)
+{
+    return h != NULL && h->hidden(h, region, name);
+}
 
 /* Runs operation op ("GetParameter") on the JSON body. On LV_OK, out holds
  * the response body; otherwise err says what to answer. */

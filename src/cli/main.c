@@ -1470,6 +1470,320 @@ static int cmd_render(int argc, char **argv)
     return result;
 }
 
+/* -------------------------------------------------------------- admin */
+
+/* One Lever.<op> call with a JSON body; *ans receives the parsed answer. */
+static int admin_call(const char *op, json_t *body, json_t **ans)
+{
+    char target[64];
+    snprintf(target, sizeof target, "Lever.%s", op);
+    char *req = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    char *out = NULL;
+    lever_status st = lever_call_json(G.c, target, req ? req : "{}", &out);
+    free(req);
+    if (st != LEVER_OK)
+        return fail_st(st);
+    *ans = json_loads(out, 0, NULL);
+    lever_free(out);
+    if (*ans == NULL) {
+        errf("%s: the server's answer is not JSON", op);
+        return EX_ERROR;
+    }
+    return EX_OK;
+}
+
+static void print_key_text(json_t *k)
+{
+    char t[32];
+    fmt_time(json_number_value(json_object_get(k, "CreateDate")), t, sizeof t);
+    printf("%s  %-8s  %s  %s\n", json_string_value(json_object_get(k, "AccessKeyId")),
+           json_string_value(json_object_get(k, "Status")), t,
+           json_string_value(json_object_get(k, "Description")));
+    json_t *pols = json_object_get(k, "Policies");
+    for (size_t i = 0; i < json_array_size(pols); i++)
+        printf("    policy %s\n", json_string_value(json_object_get(json_array_get(pols, i), "PolicyName")));
+}
+
+static int cmd_admin(int argc, char **argv)
+{
+    static const struct option lo[] = {GLOBAL_LONGOPTS, {"description", required_argument, NULL, 'd'},
+                                       {0, 0, 0, 0}};
+    int ch, rc = 0;
+    const char *desc = NULL;
+    while ((ch = next_opt(argc, argv, "o:hd:", lo, &rc)) != -1) {
+        if (ch == -2)
+            return rc;
+        if (ch == 'd')
+            desc = optarg;
+    }
+    int n = argc - optind;
+    if (n < 1)
+        return usage_err("expected a subcommand");
+    const char *sub = argv[optind];
+    char **a = argv + optind + 1;
+    n--;
+    static const struct {
+        const char *name;
+        int nargs;
+    } subs[] = {{"create-key", 0}, {"list-keys", 0},     {"show-key", 1},    {"disable-key", 1},
+                {"enable-key", 1}, {"delete-key", 1},    {"put-policy", 3},  {"delete-policy", 2},
+                {"backup", 1},     {"rotate-master-key", 0}};
+    size_t si;
+    for (si = 0; si < sizeof subs / sizeof *subs; si++)
+        if (strcmp(subs[si].name, sub) == 0)
+            break;
+    if (si == sizeof subs / sizeof *subs)
+        return usage_err("unknown subcommand '%s'", sub);
+    if (n != subs[si].nargs)
+        return usage_err("%s takes %d argument%s", sub, subs[si].nargs, subs[si].nargs == 1 ? "" : "s");
+    if ((rc = open_client()) != EX_OK)
+        return rc;
+    json_t *ans = NULL;
+    if (strcmp(sub, "create-key") == 0) {
+        json_t *b = json_object();
+        if (desc)
+            json_object_set_new(b, "Description", json_string(desc));
+        if ((rc = admin_call("CreateAccessKey", b, &ans)) != EX_OK)
+            return rc;
+        json_t *k = json_object_get(ans, "AccessKey");
+        if (json_out())
+            print_json(json_incref(k));
+        else
+            /* credentials-file lines, ready to paste under a [profile] */
+            printf("aws_access_key_id = %s\naws_secret_access_key = %s\n",
+                   json_string_value(json_object_get(k, "AccessKeyId")),
+                   json_string_value(json_object_get(k, "SecretAccessKey")));
+    } else if (strcmp(sub, "list-keys") == 0 || strcmp(sub, "show-key") == 0) {
+        bool one = strcmp(sub, "show-key") == 0;
+        json_t *b = one ? json_pack("{s:s}", "AccessKeyId", a[0]) : json_object();
+        if ((rc = admin_call(one ? "GetAccessKey" : "ListAccessKeys", b, &ans)) != EX_OK)
+            return rc;
+        if (json_out()) {
+            print_json(json_incref(json_object_get(ans, one ? "AccessKey" : "AccessKeys")));
+        } else if (one) {
+            json_t *k = json_object_get(ans, "AccessKey");
+            print_key_text(k);
+            json_t *pols = json_object_get(k, "Policies");
+            for (size_t i = 0; i < json_array_size(pols); i++)
+                printf("--- %s\n%s\n", json_string_value(json_object_get(json_array_get(pols, i), "PolicyName")),
+                       json_string_value(json_object_get(json_array_get(pols, i), "PolicyDocument")));
+        } else {
+            json_t *keys = json_object_get(ans, "AccessKeys");
+            for (size_t i = 0; i < json_array_size(keys); i++)
+                print_key_text(json_array_get(keys, i));
+        }
+    } else if (strcmp(sub, "disable-key") == 0 || strcmp(sub, "enable-key") == 0) {
+        bool en = strcmp(sub, "enable-key") == 0;
+        if ((rc = admin_call("UpdateAccessKey",
+                             json_pack("{s:s, s:s}", "AccessKeyId", a[0], "Status", en ? "Active" : "Inactive"),
+                             &ans)) != EX_OK)
+            return rc;
+        if (!json_out())
+            printf("%s %s\n", en ? "enabled" : "disabled", a[0]);
+    } else if (strcmp(sub, "delete-key") == 0) {
+        if ((rc = admin_call("DeleteAccessKey", json_pack("{s:s}", "AccessKeyId", a[0]), &ans)) != EX_OK)
+            return rc;
+        if (!json_out())
+            printf("deleted %s\n", a[0]);
+    } else if (strcmp(sub, "put-policy") == 0) {
+        FILE *f = strcmp(a[2], "-") == 0 ? stdin : fopen(a[2], "rb");
+        if (f == NULL) {
+            errf("cannot open %s: %s", a[2], strerror(errno));
+            return EX_ERROR;
+        }
+        char *doc = read_stream(f, a[2]);
+        if (f != stdin)
+            fclose(f);
+        if (doc == NULL)
+            return EX_ERROR;
+        json_t *b = json_pack("{s:s, s:s, s:s}", "AccessKeyId", a[0], "PolicyName", a[1], "PolicyDocument", doc);
+        free(doc);
+        if (b == NULL) {
+            errf("%s is not valid UTF-8", a[2]);
+            return EX_ERROR;
+        }
+        if ((rc = admin_call("PutKeyPolicy", b, &ans)) != EX_OK)
+            return rc;
+        if (!json_out())
+            printf("attached %s to %s\n", a[1], a[0]);
+    } else if (strcmp(sub, "delete-policy") == 0) {
+        if ((rc = admin_call("DeleteKeyPolicy", json_pack("{s:s, s:s}", "AccessKeyId", a[0], "PolicyName", a[1]),
+                             &ans)) != EX_OK)
+            return rc;
+        if (!json_out())
+            printf("detached %s from %s\n", a[1], a[0]);
+    } else if (strcmp(sub, "backup") == 0) {
+        /* The server writes the file: an absolute path on its host. */
+        char abs[4096];
+        if (a[0][0] == '/')
+            snprintf(abs, sizeof abs, "%s", a[0]);
+        else {
+            char cwd[2048];
+            if (getcwd(cwd, sizeof cwd) == NULL) {
+                errf("cannot resolve %s: %s", a[0], strerror(errno));
+                return EX_ERROR;
+            }
+            snprintf(abs, sizeof abs, "%s/%s", cwd, a[0]);
+        }
+        if ((rc = admin_call("CreateBackup", json_pack("{s:s}", "Path", abs), &ans)) != EX_OK)
+            return rc;
+        if (json_out())
+            print_json(json_incref(ans));
+        else
+            printf("backup %s: %" PRId64 " bytes at revision %" PRId64 "\n", abs,
+                   (int64_t)json_integer_value(json_object_get(ans, "Bytes")),
+                   (int64_t)json_integer_value(json_object_get(ans, "Revision")));
+    } else {
+        if ((rc = admin_call("RotateMasterKey", json_object(), &ans)) != EX_OK)
+            return rc;
+        if (json_out())
+            print_json(json_incref(ans));
+        else
+            printf("master key rotated: %" PRId64 " parameters and %" PRId64 " access keys re-wrapped\n",
+                   (int64_t)json_integer_value(json_object_get(ans, "ParametersRewrapped")),
+                   (int64_t)json_integer_value(json_object_get(ans, "AccessKeysRewrapped")));
+    }
+    json_decref(ans);
+    return EX_OK;
+}
+
+/* -------------------------------------------------------------- audit */
+
+/* "15m", "2h", "7d", "30s" before now, or an ISO-8601 UTC time (prefix)
+ * as written in the log. out receives a string comparable with the log's
+ * "time" field. */
+static bool audit_time(const char *in, char *out, size_t cap)
+{
+    char *end;
+    double v = strtod(in, &end);
+    if (end != in && end[0] && !end[1] && strchr("smhd", end[0]) && v >= 0) {
+        double mult = end[0] == 's' ? 1 : end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+        time_t t = time(NULL) - (time_t)(v * mult);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+        return true;
+    }
+    if (strlen(in) < 4 || strlen(in) >= cap || in[0] < '0' || in[0] > '9')
+        return false;
+    snprintf(out, cap, "%s", in);
+    return true;
+}
+
+static int audit_file(const char *path, const char *key, const char *op, const char *outcome, const char *prefix,
+                      const char *since, const char *until, bool *any_file)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return errno == ENOENT ? EX_OK : (errf("cannot read %s: %s", path, strerror(errno)), EX_ERROR);
+    *any_file = true;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        json_t *o = json_loadb(line, (size_t)n, 0, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            continue; /* a line cut by a crash */
+        }
+        const char *t = json_string_value(json_object_get(o, "time"));
+        const char *k = json_string_value(json_object_get(o, "key_id"));
+        const char *opn = json_string_value(json_object_get(o, "operation"));
+        const char *oc = json_string_value(json_object_get(o, "outcome"));
+        bool keep = t && (!since || strcmp(t, since) >= 0) && (!until || strcmp(t, until) < 0) &&
+                    (!key || (k && strcmp(k, key) == 0)) && (!op || (opn && strcmp(opn, op) == 0)) &&
+                    (!outcome || (oc && strcmp(oc, outcome) == 0));
+        if (keep && prefix) {
+            json_t *names = json_object_get(o, "names");
+            keep = false;
+            for (size_t i = 0; i < json_array_size(names) && !keep; i++) {
+                const char *nm = json_string_value(json_array_get(names, i));
+                keep = nm && strncmp(nm, prefix, strlen(prefix)) == 0;
+            }
+        }
+        if (keep) {
+            if (json_out() || G.output == OUT_TEXT) {
+                fwrite(line, 1, (size_t)n, stdout);
+            } else {
+                json_t *names = json_object_get(o, "names");
+                printf("%s  %-20s  %-15s  %-26s  %-9s", t, k ? k : "-",
+                       json_string_value(json_object_get(o, "source")) ? json_string_value(json_object_get(o, "source")) : "-", opn ? opn : "-", oc ? oc : "-");
+                const char *e = json_string_value(json_object_get(o, "error"));
+                if (e)
+                    printf(" %s", e);
+                for (size_t i = 0; i < json_array_size(names); i++)
+                    printf("%s%s", i ? "," : "  ", json_string_value(json_array_get(names, i)));
+                putchar('\n');
+            }
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    return EX_OK;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    static const struct option lo[] = {GLOBAL_LONGOPTS,
+                                       {"file", required_argument, NULL, 'f'},
+                                       {"key", required_argument, NULL, 'k'},
+                                       {"op", required_argument, NULL, 'O'},
+                                       {"outcome", required_argument, NULL, 'c'},
+                                       {"name-prefix", required_argument, NULL, 'p'},
+                                       {"since", required_argument, NULL, 's'},
+                                       {"until", required_argument, NULL, 'u'},
+                                       {0, 0, 0, 0}};
+    int ch, rc = 0;
+    const char *file = NULL, *key = NULL, *op = NULL, *outcome = NULL, *prefix = NULL;
+    char since[40], until[40];
+    bool has_since = false, has_until = false;
+    while ((ch = next_opt(argc, argv, "o:hf:k:O:c:p:s:u:", lo, &rc)) != -1) {
+        switch (ch) {
+        case -2: return rc;
+        case 'f': file = optarg; break;
+        case 'k': key = optarg; break;
+        case 'O': op = optarg; break;
+        case 'c': outcome = optarg; break;
+        case 'p': prefix = optarg; break;
+        case 's':
+            if (!(has_since = audit_time(optarg, since, sizeof since)))
+                return usage_err("--since takes a time (2024-05-01T10:00:00Z) or an age (15m, 2h, 7d)");
+            break;
+        case 'u':
+            if (!(has_until = audit_time(optarg, until, sizeof until)))
+                return usage_err("--until takes a time (2024-05-01T10:00:00Z) or an age (15m, 2h, 7d)");
+            break;
+        }
+    }
+    if (argc - optind != 0)
+        return usage_err("unexpected argument '%s'", argv[optind]);
+    char def[4096];
+    if (file == NULL) {
+        const char *data = getenv("LEVER_DATA");
+        snprintf(def, sizeof def, "%s/audit.log", data && *data ? data : "./lever-data");
+        file = def;
+    }
+    /* Rotated files first, oldest (highest number) to newest. */
+    bool any = false;
+    for (int i = 1000; i >= 0 && rc == EX_OK; i--) {
+        char path[4200];
+        if (i > 0)
+            snprintf(path, sizeof path, "%s.%d", file, i);
+        else
+            snprintf(path, sizeof path, "%s", file);
+        if (i > 0 && access(path, F_OK) != 0)
+            continue;
+        rc = audit_file(path, key, op, outcome, prefix, has_since ? since : NULL, has_until ? until : NULL, &any);
+    }
+    if (rc == EX_OK && !any) {
+        errf("no audit log at %s (use --file, or set LEVER_DATA)", file);
+        return EX_NOTFOUND;
+    }
+    return rc;
+}
+
 /* --------------------------------------------------------------- main */
 
 static const cmd_t CMDS[] = {
@@ -1509,6 +1823,18 @@ static const cmd_t CMDS[] = {
      "in a text file. With --metadata, read the parameters: map of a service's metadata.yaml\n"
      "(KEY: /path/with/{Environment}/...) and write KEY=value lines or a JSON object. Errors name\n"
      "the file and line; OUT is written atomically (mode 0600) and never left half-written."},
+    {"admin", cmd_admin,
+     "admin (create-key [--description D] | list-keys | show-key AKID | disable-key AKID | enable-key AKID |\n"
+     "        delete-key AKID | put-policy AKID NAME FILE|- | delete-policy AKID NAME | backup FILE |\n"
+     "        rotate-master-key)",
+     "Administer leverd with the root key: access keys and their IAM-shaped policies (docs/admin.md),\n"
+     "consistent backups (FILE is written by the server, on its host) and master key rotation."},
+    {"audit", cmd_audit,
+     "audit [--file F] [--key AKID] [--op OP] [--outcome ok|denied|error|throttled] [--name-prefix P]\n"
+     "        [--since T] [--until T]",
+     "Read the audit log (default $LEVER_DATA/audit.log, else ./lever-data/audit.log, rotated files\n"
+     "included) and print the matching lines; T is an ISO-8601 UTC time or an age (15m, 2h, 7d).\n"
+     "-o json / -o text print the JSON lines as stored."},
 };
 
 static void main_help(FILE *f)

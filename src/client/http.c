@@ -321,6 +321,11 @@ lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json
     curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    /* A leverd with its own certificate authority: honour AWS_CA_BUNDLE,
+     * as the AWS CLI and SDKs do (docs/security.md). */
+    const char *ca = getenv("AWS_CA_BUNDLE");
+    if (ca != NULL && *ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_ms);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);

@@ -1500,3 +1500,31 @@ static void *live_main(void *arg)
     set_live(c, false);
     return NULL;
 }
+
+/* ------------------------------------------------------------ generic call */
+
+lever_status lever_call_json(lever *c, const char *target, const char *request_json, char **answer_json)
+{
+    if (c == NULL || target == NULL || answer_json == NULL)
+        return c ? fail(c, LEVER_E_INVALID, "lever_call_json: NULL argument") : LEVER_E_INVALID;
+    *answer_json = NULL;
+    json_error_t je;
+    json_t *req = request_json ? json_loads(request_json, 0, &je) : json_object();
+    if (req == NULL)
+        return fail(c, request_json ? LEVER_E_INVALID : LEVER_E_NOMEM, "request body: %s",
+                    request_json ? je.text : "out of memory");
+    if (!json_is_object(req)) {
+        json_decref(req);
+        return fail(c, LEVER_E_INVALID, "request body: not a JSON object");
+    }
+    json_t *ans = NULL;
+    lever_status st = simple(c, target, req, &ans);
+    if (st != LEVER_OK)
+        return st;
+    char *text = json_dumps(ans, JSON_COMPACT);
+    json_decref(ans);
+    if (text == NULL)
+        return fail(c, LEVER_E_NOMEM, "out of memory");
+    *answer_json = text;
+    return LEVER_OK;
+}

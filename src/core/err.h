@@ -49,7 +49,10 @@
     X(POLICIES_LIMIT, "PoliciesLimitExceededException", 400)                  \
     X(INCOMPATIBLE_POLICY, "IncompatiblePolicyException", 400)                \
     X(COMPACTED, "RevisionCompactedException", 400)                           \
-    X(TOO_BIG, "ValidationException", 400)
+    X(TOO_BIG, "ValidationException", 400)                                    \
+    X(MALFORMED_POLICY, "MalformedPolicyDocumentException", 400)              \
+    X(NO_SUCH_ENTITY, "NoSuchEntityException", 400)                           \
+    X(LIMIT_EXCEEDED, "LimitExceededException", 400)
 
 typedef enum lv_err {
 #define LV_ERR_ENUM(sym, aws, status) LV_E_##sym,

@@ -8,11 +8,15 @@
  * see committed data, and N concurrent writers cost one fsync. */
 #include "engine/engine.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/record.h"
 #include "crypto/crypto.h"
@@ -36,9 +40,28 @@ typedef struct watcher {
     struct watcher *next;
 } watcher;
 
+typedef struct aux_rec {
+    char *key;
+    size_t klen;
+    char *val;
+    size_t vlen;
+} aux_rec;
+
 struct lv_engine {
     lv_store *store;
-    unsigned char master[LV_MASTER_KEY_LEN];
+    /* master[0] is the key in the master key file; master[1] the new key
+     * of an unfinished rotation (has_next). New envelopes use the newest
+     * key; opening tries both, so every value stays readable at every
+     * instant of a rotation. keylock guards both. */
+    unsigned char master[2][LV_MASTER_KEY_LEN];
+    bool has_next;
+    pthread_rwlock_t keylock;
+    char *master_path;
+    char *next_path;             /* master_path ".next" */
+    char *keycheck;              /* the "Mkeycheck" envelope as loaded, or NULL */
+    size_t keycheck_len;
+    aux_rec *aux;                /* aux records as loaded at open */
+    size_t naux, cap_aux;
     lv_index *index;
     lv_changelog log;
     uint64_t revision;
@@ -83,6 +106,47 @@ static lv_err build_aad(const char *region, const char *name, uint32_t version, 
     return rc;
 }
 
+lv_err lv_engine_seal(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                      const void *pt, size_t n, lv_buf *out, lv_error *err)
+{
+    pthread_rwlock_rdlock(&e->keylock);
+    lv_err rc = lv_crypto_seal(e->master[e->has_next], key_id, aad, aad_len, pt, n, out, err);
+    pthread_rwlock_unlock(&e->keylock);
+    return rc;
+}
+
+lv_err lv_engine_unseal(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                        const void *env, size_t n, lv_buf *out, lv_error *err)
+{
+    pthread_rwlock_rdlock(&e->keylock);
+    size_t before = out->len;
+    lv_err rc = lv_crypto_open(e->master[e->has_next], key_id, aad, aad_len, env, n, out, err);
+    if (rc == LV_E_CORRUPT && e->has_next) {
+        /* GCM's tag makes a wrong key fail cleanly, so trying the older
+         * key of a rotation in progress is safe. */
+        out->len = before;
+        if (out->data)
+            out->data[before] = '\0';
+        lv_error_clear(err);
+        rc = lv_crypto_open(e->master[0], key_id, aad, aad_len, env, n, out, err);
+    }
+    pthread_rwlock_unlock(&e->keylock);
+    return rc;
+}
+
+bool lv_engine_sealed_current(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                              const void *env, size_t n)
+{
+    lv_buf tmp = LV_BUF_INIT;
+    pthread_rwlock_rdlock(&e->keylock);
+    bool ok = lv_crypto_open(e->master[e->has_next], key_id, aad, aad_len, env, n, &tmp, NULL) == LV_OK;
+    pthread_rwlock_unlock(&e->keylock);
+    if (tmp.data)
+        memset(tmp.data, 0, tmp.len);
+    lv_buf_free(&tmp);
+    return ok;
+}
+
 static lv_err seal_value(void *ctx, const char *region, const char *name, uint32_t version,
                          const char *key_id, const char *pt, size_t pt_len, char **out,
                          size_t *out_len, lv_error *err)
@@ -91,7 +155,7 @@ static lv_err seal_value(void *ctx, const char *region, const char *name, uint32
     lv_buf aad = LV_BUF_INIT, env = LV_BUF_INIT;
     lv_err rc = build_aad(region, name, version, &aad);
     if (rc == LV_OK)
-        rc = lv_crypto_seal(e->master, key_id, aad.data, aad.len, pt, pt_len, &env, err);
+        rc = lv_engine_seal(e, key_id, aad.data, aad.len, pt, pt_len, &env, err);
     lv_buf_free(&aad);
     if (rc != LV_OK) {
         lv_buf_free(&env);
@@ -107,13 +171,61 @@ lv_err lv_engine_decrypt(lv_engine *e, const lv_param *p, const lv_version *v, l
     lv_buf aad = LV_BUF_INIT;
     lv_err rc = build_aad(p->region, p->name, v->version, &aad);
     if (rc == LV_OK)
-        rc = lv_crypto_open(e->master, v->key_id ? v->key_id : LV_DEFAULT_KEY_ID, aad.data,
-                            aad.len, v->value, v->value_len, out, err);
+        rc = lv_engine_unseal(e, v->key_id ? v->key_id : LV_DEFAULT_KEY_ID, aad.data, aad.len,
+                              v->value, v->value_len, out, err);
     lv_buf_free(&aad);
     return rc;
 }
 
 /* ---------- loading ---------- */
+
+static lv_err grow_aux(lv_engine *e)
+{
+    if (e->naux < e->cap_aux)
+        return LV_OK;
+    size_t cap = e->cap_aux ? e->cap_aux * 2 : 16;
+    aux_rec *n = realloc(e->aux, cap * sizeof *n);
+    if (n == NULL)
+        return LV_E_NOMEM;
+    e->aux = n;
+    e->cap_aux = cap;
+    return LV_OK;
+}
+
+static void aux_free(lv_engine *e)
+{
+    for (size_t i = 0; i < e->naux; i++) {
+        free(e->aux[i].key);
+        if (e->aux[i].val)
+            memset(e->aux[i].val, 0, e->aux[i].vlen);
+        free(e->aux[i].val);
+    }
+    free(e->aux);
+    e->aux = NULL;
+    e->naux = e->cap_aux = 0;
+}
+
+void lv_engine_aux_foreach(lv_engine *e, char kind, lv_engine_aux_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < e->naux; i++)
+        if (e->aux[i].klen > 0 && e->aux[i].key[0] == kind)
+            fn(ctx, e->aux[i].key, e->aux[i].klen, e->aux[i].val, e->aux[i].vlen);
+}
+
+lv_err lv_engine_aux_write(lv_engine *e, const lv_store_op *ops, size_t n, lv_error *err)
+{
+    lv_write w;
+    memset(&w, 0, sizeof w);
+    w.kind = LV_WRITE_RAW;
+    w.region = "";
+    w.name = "";
+    w.u.raw.ops = ops;
+    w.u.raw.n = n;
+    lv_engine_write(e, &w, 1);
+    if (w.rc != LV_OK && err != NULL)
+        *err = w.err;
+    return w.rc;
+}
 
 typedef struct load_ctx {
     lv_engine *e;
@@ -132,6 +244,12 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
             if (vlen != 8)
                 return lv_error_set(lc->err, LV_E_CORRUPT, "bad revision record");
             e->revision = lv_record_get_u64(val);
+        } else if (klen == 9 && memcmp(k, "Mkeycheck", 9) == 0) {
+            free(e->keycheck);
+            if ((e->keycheck = malloc(vlen ? vlen : 1)) == NULL)
+                return lv_error_set(lc->err, LV_E_NOMEM, "out of memory");
+            memcpy(e->keycheck, val, vlen);
+            e->keycheck_len = vlen;
         }
         return LV_OK;
     }
@@ -168,6 +286,28 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
         if ((rc = lv_param_append_version(p, v)) != LV_OK)
             lv_version_unref(v);
         return rc;
+    }
+    if (k[0] == LV_AUX_ACCESS_KEY) {
+        lv_err rc = grow_aux(e);
+        if (rc != LV_OK)
+            return lv_error_set(lc->err, rc, "out of memory");
+        aux_rec *a = &e->aux[e->naux];
+        a->key = malloc(klen + 1);
+        a->val = malloc(vlen + 1);
+        if (a->key == NULL || a->val == NULL) {
+            free(a->key);
+            free(a->val);
+            return lv_error_set(lc->err, LV_E_NOMEM, "out of memory");
+        }
+        memcpy(a->key, key, klen);
+        a->key[klen] = '\0';
+        a->klen = klen;
+        if (vlen)
+            memcpy(a->val, val, vlen);
+        a->val[vlen] = '\0';
+        a->vlen = vlen;
+        e->naux++;
+        return LV_OK;
     }
     return LV_OK; /* a record kind from a newer lever */
 }
@@ -562,8 +702,85 @@ static lv_err add_garbage(batch *b, lv_param *p)
 
 /* Runs the rules for one write against the batch's view. On success the
  * new state is recorded in the overlay along with its store ops. */
+/* Store ops of an LV_WRITE_RAW: only aux record kinds may be written this
+ * way, so a caller can never bypass the parameter rules. */
+static lv_err plan_raw(batch *b, lv_write *w, lv_error *err)
+{
+    for (size_t i = 0; i < w->u.raw.n; i++) {
+        const lv_store_op *op = &w->u.raw.ops[i];
+        bool keycheck = op->klen == 9 && memcmp(op->key, "Mkeycheck", 9) == 0;
+        if (!keycheck && (op->klen < 2 || ((const char *)op->key)[0] != LV_AUX_ACCESS_KEY))
+            return lv_error_set(err, LV_E_INTERNAL, "raw write of a non-auxiliary record");
+        lv_buf k = {(char *)op->key, op->klen, 0, 0};
+        lv_buf v = {(char *)(op->val ? op->val : ""), op->vlen, 0, 0};
+        lv_err rc = add_op(b, &k, op->val ? &v : NULL);
+        if (rc != LV_OK)
+            return lv_error_set(err, rc, "out of memory");
+    }
+    w->stored = w->u.raw.n > 0;
+    return LV_OK;
+}
+
+/* A copy of cur whose SecureString versions that do not open under the
+ * newest master key are re-sealed under it; *next stays NULL when none
+ * needed it. Only the envelope changes: no version, label or date does. */
+static lv_err plan_rewrap(lv_engine *e, const lv_param *cur, lv_param **next, lv_error *err)
+{
+    *next = NULL;
+    lv_buf aad = LV_BUF_INIT, pt = LV_BUF_INIT, env = LV_BUF_INIT;
+    lv_err rc = LV_OK;
+    for (unsigned i = 0; i < cur->nversions && rc == LV_OK; i++) {
+        const lv_version *v = cur->versions[i];
+        if (v->type != LV_TYPE_SECURE_STRING)
+            continue;
+        const char *kid = v->key_id ? v->key_id : LV_DEFAULT_KEY_ID;
+        lv_buf_reset(&aad);
+        if ((rc = build_aad(cur->region, cur->name, v->version, &aad)) != LV_OK)
+            break;
+        if (lv_engine_sealed_current(e, kid, aad.data, aad.len, v->value, v->value_len))
+            continue;
+        lv_buf_reset(&pt);
+        lv_buf_reset(&env);
+        if ((rc = lv_engine_unseal(e, kid, aad.data, aad.len, v->value, v->value_len, &pt, err)) != LV_OK ||
+            (rc = lv_engine_seal(e, kid, aad.data, aad.len, pt.data ? pt.data : "", pt.len, &env, err)) != LV_OK)
+            break;
+        if (*next == NULL && (*next = lv_param_clone(cur)) == NULL) {
+            rc = LV_E_NOMEM;
+            break;
+        }
+        lv_version *nv = lv_param_edit_version(*next, i);
+        if (nv == NULL) {
+            rc = LV_E_NOMEM;
+            break;
+        }
+        size_t elen;
+        char *data = lv_buf_steal(&env, &elen);
+        if (data == NULL) {
+            rc = LV_E_NOMEM;
+            break;
+        }
+        free(nv->value);
+        nv->value = data;
+        nv->value_len = elen;
+    }
+    if (pt.data)
+        memset(pt.data, 0, pt.len);
+    lv_buf_free(&pt);
+    lv_buf_free(&aad);
+    lv_buf_free(&env);
+    if (rc != LV_OK) {
+        lv_param_free(*next);
+        *next = NULL;
+        if (err && err->msg[0] == '\0')
+            lv_error_set(err, rc, "out of memory");
+    }
+    return rc;
+}
+
 static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
 {
+    if (w->kind == LV_WRITE_RAW)
+        return plan_raw(b, w, err);
     size_t klen;
     char *key = lv_param_make_key(w->region, w->name, &klen);
     if (key == NULL)
@@ -576,6 +793,7 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
     lv_change_kind kind = LV_CHANGE_PUT;
     uint32_t version = 0;
     bool changed = true;
+    bool event = true;    /* a change watchers see (not a re-wrap) */
 
     switch (w->kind) {
     case LV_WRITE_PUT:
@@ -625,6 +843,16 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
             return add_change(b, kind, cur, version);
         break;
     }
+    case LV_WRITE_REWRAP:
+        if (cur == NULL)
+            return LV_OK; /* deleted meanwhile */
+        rc = plan_rewrap(e, cur, &next, err);
+        changed = rc == LV_OK && next != NULL;
+        event = false;
+        w->stored = changed;
+        break;
+    case LV_WRITE_RAW:
+        return LV_E_INTERNAL; /* handled above */
     }
     if (rc != LV_OK) {
         lv_param_free(next);
@@ -634,7 +862,8 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
         lv_param_free(next);
         return LV_OK;
     }
-    if ((rc = emit_diff(b, cur, next)) != LV_OK || (rc = add_change(b, kind, cur ? cur : next, version)) != LV_OK) {
+    if ((rc = emit_diff(b, cur, next)) != LV_OK ||
+        (event && (rc = add_change(b, kind, cur ? cur : next, version)) != LV_OK)) {
         lv_param_free(next);
         return rc;
     }
@@ -685,6 +914,7 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
     batch_reset(b);
     for (lv_write *w = list; w; w = w->next) {
         lv_error_clear(&w->err);
+        w->stored = false;
         size_t before = b->nchanges;
         w->rc = plan_one(e, b, w, &w->err);
         if (w->rc != LV_OK && w->err.msg[0] == '\0')
@@ -704,13 +934,14 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         lv_record_put_u64(rev, e->revision + b->nchanges);
         lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rev, 8, 0, 0};
         rc = add_op(b, &k, &v);
-        if (rc == LV_OK)
-            rc = lv_store_commit(e->store, b->ops, b->nops, &cerr);
     }
+    /* Raw and re-wrap writes store ops without a change event. */
+    if (rc == LV_OK && b->nops > 0)
+        rc = lv_store_commit(e->store, b->ops, b->nops, &cerr);
     if (rc != LV_OK) {
         fprintf(stderr, "leverd: commit of %zu changes failed: %s\n", b->nchanges, cerr.msg);
         for (lv_write *w = list; w; w = w->next)
-            if (w->rc == LV_OK && w->revision != 0) {
+            if (w->rc == LV_OK && (w->revision != 0 || w->stored)) {
                 w->rc = LV_E_INTERNAL;
                 lv_error_set(&w->err, LV_E_INTERNAL, "The change could not be stored: %s", cerr.msg);
                 w->revision = 0;
@@ -834,6 +1065,201 @@ lv_err lv_engine_write(lv_engine *e, lv_write *w, size_t n)
     return LV_OK;
 }
 
+/* ---------- master keys ---------- */
+
+/* A fixed plaintext sealed under the master key and stored as "Mkeycheck":
+ * a wrong or regenerated key file is refused at start instead of sealing
+ * new values under a key that opens none of the old ones. */
+static const char KEYCHECK_ID[] = "lever:keycheck";
+static const char KEYCHECK_PT[] = "lever master key check v1";
+
+static bool keycheck_opens(const unsigned char key[LV_MASTER_KEY_LEN], const char *env, size_t n)
+{
+    lv_buf pt = LV_BUF_INIT;
+    bool ok = lv_crypto_open(key, KEYCHECK_ID, "Mkeycheck", 9, env, n, &pt, NULL) == LV_OK &&
+              pt.len == sizeof KEYCHECK_PT - 1 && memcmp(pt.data, KEYCHECK_PT, pt.len) == 0;
+    lv_buf_free(&pt);
+    return ok;
+}
+
+static lv_err write_keycheck(lv_engine *e, bool via_writer, lv_error *err)
+{
+    lv_buf env = LV_BUF_INIT;
+    lv_err rc = lv_engine_seal(e, KEYCHECK_ID, "Mkeycheck", 9, KEYCHECK_PT, sizeof KEYCHECK_PT - 1, &env, err);
+    if (rc == LV_OK) {
+        lv_store_op op = {"Mkeycheck", 9, env.data, env.len};
+        rc = via_writer ? lv_engine_aux_write(e, &op, 1, err) : lv_store_commit(e->store, &op, 1, err);
+    }
+    lv_buf_free(&env);
+    return rc;
+}
+
+/* Loads the master key (and the new key of an unfinished rotation) after
+ * the store, so that a store which already holds sealed data never gets a
+ * freshly generated key in place of a missing one. */
+static lv_err load_keys(lv_engine *e, lv_error *err)
+{
+    if (e->keycheck != NULL && access(e->master_path, F_OK) != 0 && errno == ENOENT)
+        return lv_error_set(err, LV_E_CORRUPT,
+                            "master key file %s is missing, but this store holds data sealed under a master "
+                            "key: restore the key file (see docs/security.md) instead of starting with a new one",
+                            e->master_path);
+    lv_err rc = lv_crypto_master_key_load(e->master_path, e->master[0], err);
+    if (rc != LV_OK)
+        return rc;
+    if (access(e->next_path, F_OK) == 0) {
+        if ((rc = lv_crypto_master_key_load(e->next_path, e->master[1], err)) != LV_OK)
+            return rc;
+        e->has_next = true;
+        fprintf(stderr, "leverd: found %s: a master key rotation was interrupted; it will be finished\n",
+                e->next_path);
+    }
+    if (e->keycheck == NULL)
+        return write_keycheck(e, false, err);
+    if (!keycheck_opens(e->master[0], e->keycheck, e->keycheck_len) &&
+        !(e->has_next && keycheck_opens(e->master[1], e->keycheck, e->keycheck_len)))
+        return lv_error_set(err, LV_E_CORRUPT,
+                            "the master key in %s does not open this store's data (it is not the key the "
+                            "store was sealed with)",
+                            e->master_path);
+    return LV_OK;
+}
+
+bool lv_engine_rotating(lv_engine *e)
+{
+    pthread_rwlock_rdlock(&e->keylock);
+    bool r = e->has_next;
+    pthread_rwlock_unlock(&e->keylock);
+    return r;
+}
+
+lv_err lv_engine_rotate_begin(lv_engine *e, lv_error *err)
+{
+    unsigned char k[LV_MASTER_KEY_LEN];
+    /* Creates the file (random, 0600, fsync'd, atomically) when absent. */
+    lv_err rc = lv_crypto_master_key_load(e->next_path, k, err);
+    if (rc != LV_OK)
+        return rc;
+    pthread_rwlock_wrlock(&e->keylock);
+    memcpy(e->master[1], k, sizeof k);
+    e->has_next = true;
+    pthread_rwlock_unlock(&e->keylock);
+    memset(k, 0, sizeof k);
+    return LV_OK;
+}
+
+static bool param_needs_rewrap(lv_engine *e, const lv_param *p)
+{
+    lv_buf aad = LV_BUF_INIT;
+    bool stale = false;
+    for (unsigned i = 0; i < p->nversions && !stale; i++) {
+        const lv_version *v = p->versions[i];
+        if (v->type != LV_TYPE_SECURE_STRING)
+            continue;
+        lv_buf_reset(&aad);
+        if (build_aad(p->region, p->name, v->version, &aad) != LV_OK)
+            stale = true; /* let the writer retry and report */
+        else
+            stale = !lv_engine_sealed_current(e, v->key_id ? v->key_id : LV_DEFAULT_KEY_ID, aad.data, aad.len,
+                                              v->value, v->value_len);
+    }
+    lv_buf_free(&aad);
+    return stale;
+}
+
+lv_err lv_engine_rewrap_params(lv_engine *e, size_t *done, lv_error *err)
+{
+    enum { BATCH = 128 };
+    *done = 0;
+    lv_buf cursor = LV_BUF_INIT;
+    char *keys[BATCH];
+    lv_write w[BATCH];
+    lv_err rc = LV_OK;
+    for (;;) {
+        size_t n = 0;
+        lv_engine_rdlock(e);
+        const lv_index_node *node = lv_index_seek(e->index, cursor.data ? cursor.data : "", cursor.len);
+        for (; node != NULL && n < BATCH; node = lv_index_next(node)) {
+            const lv_param *p = lv_index_node_param(node);
+            if (cursor.len > 0 && p->key_len == cursor.len && memcmp(p->key, cursor.data, cursor.len) == 0)
+                continue;
+            lv_buf_reset(&cursor);
+            if ((rc = lv_buf_append(&cursor, p->key, p->key_len)) != LV_OK)
+                break;
+            if (!param_needs_rewrap(e, p))
+                continue;
+            if ((keys[n] = malloc(p->key_len + 1)) == NULL) {
+                rc = LV_E_NOMEM;
+                break;
+            }
+            memcpy(keys[n], p->key, p->key_len);
+            keys[n][p->key_len] = '\0';
+            n++;
+        }
+        bool end = node == NULL;
+        lv_engine_rdunlock(e);
+        for (size_t i = 0; i < n; i++) {
+            memset(&w[i], 0, sizeof w[i]);
+            w[i].kind = LV_WRITE_REWRAP;
+            w[i].region = keys[i];
+            w[i].name = keys[i] + strlen(keys[i]) + 1;
+        }
+        if (rc == LV_OK && n > 0 && (rc = lv_engine_write(e, w, n)) != LV_OK)
+            lv_error_set(err, rc, "the server is stopping");
+        for (size_t i = 0; i < n; i++) {
+            if (rc == LV_OK && w[i].rc != LV_OK) {
+                rc = w[i].rc;
+                *err = w[i].err;
+            }
+            *done += w[i].rc == LV_OK && w[i].stored;
+            free(keys[i]);
+        }
+        if (rc != LV_OK || end)
+            break;
+        /* Tests stretch a rotation to interrupt it (docs/security.md). */
+        const char *delay = getenv("LEVER_TEST_REWRAP_DELAY_MS");
+        if (delay != NULL && atoi(delay) > 0)
+            usleep((useconds_t)atoi(delay) * 1000u);
+    }
+    if (rc == LV_E_NOMEM && err->msg[0] == '\0')
+        lv_error_set(err, rc, "out of memory");
+    lv_buf_free(&cursor);
+    return rc;
+}
+
+lv_err lv_engine_rotate_finish(lv_engine *e, lv_error *err)
+{
+    if (!lv_engine_rotating(e))
+        return LV_OK;
+    lv_err rc = write_keycheck(e, true, err);
+    if (rc != LV_OK)
+        return rc;
+    /* The commit point: from here the .next key is the master key. */
+    if (rename(e->next_path, e->master_path) != 0)
+        return lv_error_set(err, LV_E_IO, "cannot rename %s to %s: %s", e->next_path, e->master_path,
+                            strerror(errno));
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", e->master_path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    pthread_rwlock_wrlock(&e->keylock);
+    memcpy(e->master[0], e->master[1], LV_MASTER_KEY_LEN);
+    memset(e->master[1], 0, LV_MASTER_KEY_LEN);
+    e->has_next = false;
+    pthread_rwlock_unlock(&e->keylock);
+    return LV_OK;
+}
+
 /* ---------- lifecycle ---------- */
 
 lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *err)
@@ -841,9 +1267,14 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
     lv_engine *e = calloc(1, sizeof *e);
     if (e == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
-    lv_err rc = lv_crypto_master_key_load(cfg->master_key_path, e->master, err);
-    if (rc != LV_OK)
+    pthread_rwlock_init(&e->keylock, NULL);
+    lv_err rc = LV_OK;
+    if (asprintf(&e->master_path, "%s", cfg->master_key_path) < 0 ||
+        asprintf(&e->next_path, "%s.next", cfg->master_key_path) < 0) {
+        e->master_path = e->next_path = NULL;
+        rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
         goto fail_free;
+    }
     if ((rc = lv_changelog_init(&e->log, cfg->changelog_cap ? cfg->changelog_cap : 100000)) != LV_OK)
         goto fail_free;
     e->index = lv_index_new();
@@ -855,6 +1286,8 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
         goto fail_index;
     load_ctx lc = {e, err};
     if ((rc = lv_store_load(e->store, load_pair, &lc, err)) != LV_OK)
+        goto fail_store;
+    if ((rc = load_keys(e, err)) != LV_OK)
         goto fail_store;
     /* Every parameter needs at least one version. */
     for (const lv_index_node *n = lv_index_seek(e->index, "", 0); n; n = lv_index_next(n)) {
@@ -897,6 +1330,12 @@ fail_free:
     for (size_t i = 0; i < e->ntimers; i++)
         free(e->timers[i].key);
     free(e->timers);
+    aux_free(e);
+    pthread_rwlock_destroy(&e->keylock);
+    memset(e->master, 0, sizeof e->master);
+    free(e->master_path);
+    free(e->next_path);
+    free(e->keycheck);
     free(e);
     return rc;
 }
@@ -925,7 +1364,12 @@ void lv_engine_close(lv_engine *e)
     pthread_cond_destroy(&e->done_cond);
     pthread_cond_destroy(&e->timer_cond);
     pthread_mutex_destroy(&e->wlock);
+    pthread_rwlock_destroy(&e->keylock);
+    aux_free(e);
     memset(e->master, 0, sizeof e->master);
+    free(e->master_path);
+    free(e->next_path);
+    free(e->keycheck);
     free(e);
 }
 

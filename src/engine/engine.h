@@ -22,6 +22,7 @@
 #include "core/plan.h"
 
 typedef struct lv_engine lv_engine;
+struct lv_store_op;
 
 typedef struct lv_engine_config {
     const char *store_uri;        /* "sqlite:/path/lever.db" */
@@ -58,6 +59,8 @@ typedef enum lv_write_kind {
     LV_WRITE_REMOVE_TAGS,
     LV_WRITE_EXPIRE,   /* timer: delete if the Expiration policy is still due */
     LV_WRITE_NOTIFY,   /* timer: record a notification event */
+    LV_WRITE_RAW,      /* auxiliary records (access keys): store ops, no change event */
+    LV_WRITE_REWRAP,   /* master key rotation: re-seal a parameter's SecureString versions */
 } lv_write_kind;
 
 typedef struct lv_write {
@@ -70,6 +73,7 @@ typedef struct lv_write {
         struct { const lv_tag_in *tags; unsigned n; } tags;
         struct { const char *const *keys; unsigned n; } untag;
         struct { uint32_t version; lv_change_kind event; } timer;
+        struct { const struct lv_store_op *ops; size_t n; } raw; /* keys start with an aux kind byte */
     } u;
     /* results */
     lv_err rc;
@@ -77,6 +81,7 @@ typedef struct lv_write {
     uint64_t revision;     /* the change's revision when it changed something */
     /* engine-private */
     bool done;
+    bool stored;           /* the write added store ops (raw or re-wrap) */
     struct lv_write *next;
 } lv_write;
 
@@ -126,5 +131,47 @@ void lv_engine_watch_fire_all(lv_engine *e);
 
 /* Consistent copy of the store to path. */
 lv_err lv_engine_backup(lv_engine *e, const char *path, lv_error *err);
+
+/* ---- auxiliary records and secrets (access keys, see auth/keystore.h) ----
+ * Records whose key starts with an aux kind byte ('K' = access key) are
+ * not parameters: the engine keeps them as loaded at open for their owner
+ * to read once, and writes them durably through the writer
+ * (LV_WRITE_RAW) so they share the store's atomicity and group commit. */
+enum { LV_AUX_ACCESS_KEY = 'K' };
+
+typedef void (*lv_engine_aux_fn)(void *ctx, const void *key, size_t klen, const void *val,
+                                 size_t vlen);
+/* Calls fn for each record of kind loaded at open, in key order. */
+void lv_engine_aux_foreach(lv_engine *e, char kind, lv_engine_aux_fn fn, void *ctx);
+/* Durably applies n puts/deletes of aux records (one transaction). */
+lv_err lv_engine_aux_write(lv_engine *e, const struct lv_store_op *ops, size_t n, lv_error *err);
+
+/* Seals / opens a small secret under the master key (HKDF purpose key_id,
+ * authenticated aad). Opening tries the new key of an unfinished master
+ * key rotation as well as the current one. Append to out. */
+lv_err lv_engine_seal(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                      const void *pt, size_t n, lv_buf *out, lv_error *err);
+lv_err lv_engine_unseal(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                        const void *env, size_t n, lv_buf *out, lv_error *err);
+/* ---- master key rotation (driven by api/admin.c: lv_admin_rotate) ----
+ * The new key lives in "<master key file>.next" until every envelope is
+ * re-sealed under it; then it is renamed over the master key file. Until
+ * that rename both keys open values, so a crash at any instant leaves
+ * everything readable, and a restart that finds the .next file finishes
+ * the rotation. */
+bool lv_engine_rotating(lv_engine *e);
+/* Creates the .next key (or keeps an existing one) and seals new values
+ * under it from now on. */
+lv_err lv_engine_rotate_begin(lv_engine *e, lv_error *err);
+/* Re-seals, through the writer in batches, every SecureString version not
+ * yet under the newest key; *done counts the parameters rewritten. */
+lv_err lv_engine_rewrap_params(lv_engine *e, size_t *done, lv_error *err);
+/* After every envelope is re-sealed: re-seals the key check record and
+ * renames the .next key over the master key file. */
+lv_err lv_engine_rotate_finish(lv_engine *e, lv_error *err);
+
+/* Whether env opens under the newest master key (false: it needs re-wrapping). */
+bool lv_engine_sealed_current(lv_engine *e, const char *key_id, const void *aad, size_t aad_len,
+                              const void *env, size_t n);
 
 #endif

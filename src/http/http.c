@@ -3,7 +3,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum {
@@ -33,6 +36,14 @@ struct lv_http_server {
     void *ctx;
     size_t max_body;
     unsigned port;
+    /* Connections open now (MHD's notify callback keeps count) and the cap
+     * above which a new request is answered 503 and the connection closed.
+     * MHD's own hard limit sits a margin higher, so there is room to send
+     * that clean refusal instead of a reset. */
+    atomic_uint open_conns;
+    unsigned max_conns;
+    char *tls_cert, *tls_key;  /* PEM text, kept until stop */
+    size_t tls_key_len;
 };
 
 /* Per-request state, owned here rather than by MHD so a later
@@ -307,6 +318,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
          * reads the body, spares reading an upload we will not take; MHD
          * closes the connection after such an early response. */
         x->started = 1;
+        if (atomic_load(&x->srv->open_conns) > x->srv->max_conns)
+            return queue_copy(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                              "{\"__type\":\"ServiceUnavailable\","
+                              "\"message\":\"Too many connections; retry later.\"}",
+                              1);
         size_t clen;
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -348,6 +364,64 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     if (x->failed)
         return queue_internal(c);
     return dispatch(x, c, method);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    lv_http_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        atomic_fetch_add(&s->open_conns, 1);
+    else
+        atomic_fetch_sub(&s->open_conns, 1);
+}
+
+/* Reads a PEM file (at most 1 MiB) into a NUL-terminated allocation. */
+static lv_err read_pem(const char *path, char **out, size_t *len, lv_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return lv_error_set(err, LV_E_IO, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1 << 20)) {
+        close(fd);
+        return lv_error_set(err, LV_E_IO, "%s: not a PEM file of at most 1 MiB", path);
+    }
+    char *b = malloc((size_t)st.st_size + 1);
+    if (b == NULL) {
+        close(fd);
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+        if (n <= 0) {
+            close(fd);
+            free(b);
+            return lv_error_set(err, LV_E_IO, "cannot read %s", path);
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    b[got] = '\0';
+    *out = b;
+    if (len)
+        *len = got;
+    return LV_OK;
+}
+
+static void free_tls(lv_http_server *s)
+{
+    free(s->tls_cert);
+    if (s->tls_key != NULL) {
+        /* The private key must not linger in freed memory. */
+        volatile char *p = s->tls_key;
+        for (size_t i = 0; i < s->tls_key_len; i++)
+            p[i] = 0;
+    }
+    free(s->tls_key);
 }
 
 /* Parses "HOST:PORT" (dotted IPv4, "localhost", "*" or empty for any,
@@ -419,8 +493,10 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (unsigned)n : 1;
     }
-    unsigned max_conn = cfg->max_connections ? cfg->max_connections
-                                             : LV_HTTP_DEFAULT_MAX_CONNECTIONS;
+    unsigned cap = cfg->max_connections ? cfg->max_connections
+                                        : LV_HTTP_DEFAULT_MAX_CONNECTIONS;
+    /* MHD's hard limit leaves room above the cap to answer 503. */
+    unsigned max_conn = cap + 16 + cap / 8;
     /* MHD splits the limit among the pool's threads; each needs one. */
     if (max_conn < threads)
         max_conn = threads;
@@ -433,6 +509,24 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
     s->fn = fn;
     s->ctx = ctx;
     s->max_body = cfg->max_body ? cfg->max_body : LV_HTTP_DEFAULT_MAX_BODY;
+    s->max_conns = cap;
+    atomic_init(&s->open_conns, 0);
+    if (cfg->tls_cert != NULL || cfg->tls_key != NULL) {
+        if (cfg->tls_cert == NULL || cfg->tls_key == NULL) {
+            free(s);
+            return lv_error_set(err, LV_E_VALIDATION, "TLS needs both a certificate and a key");
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            free(s);
+            return lv_error_set(err, LV_E_VALIDATION, "this libmicrohttpd is built without TLS support");
+        }
+        if ((rc = read_pem(cfg->tls_cert, &s->tls_cert, NULL, err)) != LV_OK ||
+            (rc = read_pem(cfg->tls_key, &s->tls_key, &s->tls_key_len, err)) != LV_OK) {
+            free_tls(s);
+            free(s);
+            return rc;
+        }
+    }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -441,6 +535,8 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
                  : MHD_USE_AUTO;
     if (is_v6)
         flags |= MHD_USE_IPv6;
+    if (s->tls_cert != NULL)
+        flags |= MHD_USE_TLS;
 
     /* The logger goes first so MHD routes even option-parsing messages
      * through it; a pool size of 1 is left out because MHD warns that it
@@ -453,14 +549,24 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)LV_HTTP_CONN_MEMORY, NULL},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
-         (intptr_t)threads, NULL},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+        {MHD_OPTION_END, 0, NULL}, /* room for the optional ones below */
+        {MHD_OPTION_END, 0, NULL},
+        {MHD_OPTION_END, 0, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
+    size_t no = sizeof opts / sizeof *opts - 4;
+    if (s->tls_cert != NULL) {
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    }
+    if (threads > 1)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (s->daemon == NULL) {
         int e = errno;
+        free_tls(s);
         free(s);
         return lv_error_set(err, LV_E_IO, "cannot listen on %s: %s",
                             cfg->listen, e ? strerror(e) : "MHD_start_daemon failed");
@@ -482,6 +588,7 @@ void lv_http_stop(lv_http_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->daemon);
+    free_tls(s);
     free(s);
 }
 

@@ -46,6 +46,8 @@ typedef struct lv_http_config {
     size_t max_body;           /* bytes; larger bodies get 413 */
     unsigned max_connections;  /* 0 = 1024 */
     unsigned timeout_seconds;  /* idle connection timeout; 0 = 60 */
+    const char *tls_cert;      /* PEM certificate (chain) file: serve HTTPS; NULL = plain HTTP */
+    const char *tls_key;       /* PEM private key file, with tls_cert */
 } lv_http_config;
 
 typedef struct lv_http_server lv_http_server;

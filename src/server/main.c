@@ -1,6 +1,7 @@
 /* main.c - leverd: configuration, wiring of engine, router and listener,
  * and a clean stop on SIGTERM / SIGINT. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
@@ -9,11 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "api/admin.h"
+#include "api/audit.h"
 #include "api/router.h"
+#include "api/throttle.h"
 #include "auth/keys.h"
+#include "auth/keystore.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "store/store.h"
 
 #ifndef LEVER_VERSION
 #define LEVER_VERSION "0.1.0"
@@ -27,6 +34,14 @@ typedef struct config {
     const char *account;
     unsigned threads;
     size_t changelog;
+    const char *audit_log;        /* NULL: <data>/audit.log */
+    uint64_t audit_max;
+    unsigned audit_keep;
+    lv_throttle_config throttle;
+    const char *tls_cert, *tls_key;
+    unsigned max_connections;
+    unsigned conn_timeout;
+    const char *restore;
 } config;
 
 static void usage(FILE *f)
@@ -44,6 +59,23 @@ static void usage(FILE *f)
           "  --account-id N      account id in ARNs (LEVER_ACCOUNT_ID, default 000000000000)\n"
           "  --threads N         HTTP worker threads (LEVER_THREADS, default: CPUs)\n"
           "  --changelog-size N  changes kept for watchers (LEVER_CHANGELOG_SIZE, default 100000)\n"
+          "  --audit-log FILE    audit log (LEVER_AUDIT_LOG, default <DIR>/audit.log)\n"
+          "  --audit-max-size N  rotate the audit log at N bytes (LEVER_AUDIT_MAX_SIZE,\n"
+          "                      default 67108864; 0 = never)\n"
+          "  --audit-keep N      rotated audit files kept (LEVER_AUDIT_KEEP, default 5)\n"
+          "  --throttle-read R[:B]   per-key read limit, requests/s and burst\n"
+          "                      (LEVER_THROTTLE_READ, default off)\n"
+          "  --throttle-write R[:B]  per-key write limit (LEVER_THROTTLE_WRITE, default off)\n"
+          "  --throttle-root     apply the per-key limits to the root key too (LEVER_THROTTLE_ROOT=1)\n"
+          "  --aws-quotas        AWS's default Parameter Store quotas, account-wide\n"
+          "                      (LEVER_AWS_QUOTAS=1); see docs/security.md\n"
+          "  --tls-cert FILE     serve HTTPS with this PEM certificate chain (LEVER_TLS_CERT)\n"
+          "  --tls-key FILE      and this PEM private key (LEVER_TLS_KEY)\n"
+          "  --max-connections N concurrent connections; more get 503 (LEVER_MAX_CONNECTIONS,\n"
+          "                      default 1024)\n"
+          "  --conn-timeout S    idle connection timeout in seconds (LEVER_CONN_TIMEOUT, default 60)\n"
+          "  --restore FILE      restore a backup (lever admin backup) into an empty data\n"
+          "                      directory, then serve it\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
@@ -61,6 +93,29 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* "R" or "R:B": requests per second and burst (default: one second's worth). */
+static int parse_rate(const char *s, const char *flag, double *rate, double *burst)
+{
+    *rate = *burst = 0;
+    if (s == NULL)
+        return 0;
+    char *end;
+    double r = strtod(s, &end), b = 0;
+    if (end != s && *end == ':') {
+        const char *bs = end + 1;
+        b = strtod(bs, &end);
+        if (end == bs)
+            b = -1;
+    }
+    if (end == s || *end != '\0' || !(r > 0) || r > 1e9 || b < 0 || b > 1e9) {
+        fprintf(stderr, "leverd: %s takes RATE or RATE:BURST (requests per second, > 0)\n", flag);
+        return -1;
+    }
+    *rate = r;
+    *burst = b > 0 ? b : r;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, config *c)
 {
     static const struct option opts[] = {
@@ -71,6 +126,18 @@ static int parse_args(int argc, char **argv, config *c)
         {"account-id", required_argument, NULL, 'a'},
         {"threads", required_argument, NULL, 't'},
         {"changelog-size", required_argument, NULL, 'c'},
+        {"audit-log", required_argument, NULL, 1001},
+        {"audit-max-size", required_argument, NULL, 1002},
+        {"audit-keep", required_argument, NULL, 1003},
+        {"throttle-read", required_argument, NULL, 1004},
+        {"throttle-write", required_argument, NULL, 1005},
+        {"throttle-root", no_argument, NULL, 1006},
+        {"aws-quotas", no_argument, NULL, 1007},
+        {"tls-cert", required_argument, NULL, 1008},
+        {"tls-key", required_argument, NULL, 1009},
+        {"max-connections", required_argument, NULL, 1010},
+        {"conn-timeout", required_argument, NULL, 1011},
+        {"restore", required_argument, NULL, 1012},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -82,6 +149,19 @@ static int parse_args(int argc, char **argv, config *c)
     c->account = env_or("LEVER_ACCOUNT_ID", "000000000000");
     const char *threads = env_or("LEVER_THREADS", "0");
     const char *changelog = env_or("LEVER_CHANGELOG_SIZE", "100000");
+    c->audit_log = env_or("LEVER_AUDIT_LOG", NULL);
+    const char *audit_max = env_or("LEVER_AUDIT_MAX_SIZE", "67108864");
+    const char *audit_keep = env_or("LEVER_AUDIT_KEEP", "5");
+    const char *th_read = env_or("LEVER_THROTTLE_READ", NULL);
+    const char *th_write = env_or("LEVER_THROTTLE_WRITE", NULL);
+    memset(&c->throttle, 0, sizeof c->throttle);
+    c->throttle.include_root = strcmp(env_or("LEVER_THROTTLE_ROOT", "0"), "1") == 0;
+    c->throttle.aws_quotas = strcmp(env_or("LEVER_AWS_QUOTAS", "0"), "1") == 0;
+    c->tls_cert = env_or("LEVER_TLS_CERT", NULL);
+    c->tls_key = env_or("LEVER_TLS_KEY", NULL);
+    const char *max_conn = env_or("LEVER_MAX_CONNECTIONS", "1024");
+    const char *conn_timeout = env_or("LEVER_CONN_TIMEOUT", "60");
+    c->restore = NULL;
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -92,6 +172,18 @@ static int parse_args(int argc, char **argv, config *c)
         case 'a': c->account = optarg; break;
         case 't': threads = optarg; break;
         case 'c': changelog = optarg; break;
+        case 1001: c->audit_log = optarg; break;
+        case 1002: audit_max = optarg; break;
+        case 1003: audit_keep = optarg; break;
+        case 1004: th_read = optarg; break;
+        case 1005: th_write = optarg; break;
+        case 1006: c->throttle.include_root = true; break;
+        case 1007: c->throttle.aws_quotas = true; break;
+        case 1008: c->tls_cert = optarg; break;
+        case 1009: c->tls_key = optarg; break;
+        case 1010: max_conn = optarg; break;
+        case 1011: conn_timeout = optarg; break;
+        case 1012: c->restore = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -115,12 +207,212 @@ static int parse_args(int argc, char **argv, config *c)
         return -1;
     }
     c->changelog = (size_t)cl;
+    long long am = strtoll(audit_max, &end, 10);
+    if (*end != '\0' || am < 0) {
+        fprintf(stderr, "leverd: --audit-max-size must be a number of bytes (0 = never rotate)\n");
+        return -1;
+    }
+    c->audit_max = (uint64_t)am;
+    long ak = strtol(audit_keep, &end, 10);
+    if (*end != '\0' || ak < 1 || ak > 1000) {
+        fprintf(stderr, "leverd: --audit-keep must be a number from 1 to 1000\n");
+        return -1;
+    }
+    c->audit_keep = (unsigned)ak;
+    if (parse_rate(th_read, "--throttle-read", &c->throttle.read_rate, &c->throttle.read_burst) != 0 ||
+        parse_rate(th_write, "--throttle-write", &c->throttle.write_rate, &c->throttle.write_burst) != 0)
+        return -1;
+    long mc = strtol(max_conn, &end, 10);
+    if (*end != '\0' || mc < 1 || mc > 100000) {
+        fprintf(stderr, "leverd: --max-connections must be a number from 1 to 100000\n");
+        return -1;
+    }
+    c->max_connections = (unsigned)mc;
+    long ct = strtol(conn_timeout, &end, 10);
+    if (*end != '\0' || ct < 1 || ct > 3600) {
+        fprintf(stderr, "leverd: --conn-timeout must be a number of seconds from 1 to 3600\n");
+        return -1;
+    }
+    c->conn_timeout = (unsigned)ct;
+    if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+        fprintf(stderr, "leverd: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
     size_t al = strlen(c->account);
     if (al != 12 || strspn(c->account, "0123456789") != al) {
         fprintf(stderr, "leverd: --account-id must be 12 digits\n");
         return -1;
     }
     return 0;
+}
+
+/* ---------- access keys: the keystore over the engine ---------- */
+
+static const char KEY_SECRET_ID[] = "lever:access-key";
+
+static lv_err ks_put(void *ctx, const void *key, size_t klen, const void *val, size_t vlen, lv_error *err)
+{
+    lv_store_op op = {key, klen, val, vlen};
+    return lv_engine_aux_write(ctx, &op, 1, err);
+}
+
+static lv_err ks_seal(void *ctx, const void *aad, size_t aad_len, const void *pt, size_t n, lv_buf *out,
+                      lv_error *err)
+{
+    return lv_engine_seal(ctx, KEY_SECRET_ID, aad, aad_len, pt, n, out, err);
+}
+
+static lv_err ks_open(void *ctx, const void *aad, size_t aad_len, const void *env, size_t n, lv_buf *out,
+                      lv_error *err)
+{
+    return lv_engine_unseal(ctx, KEY_SECRET_ID, aad, aad_len, env, n, out, err);
+}
+
+static bool ks_current(void *ctx, const void *aad, size_t aad_len, const void *env, size_t n)
+{
+    return lv_engine_sealed_current(ctx, KEY_SECRET_ID, aad, aad_len, env, n);
+}
+
+typedef struct ks_load {
+    lv_keystore *ks;
+    lv_err rc;
+    lv_error *err;
+} ks_load;
+
+static void ks_load_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    ks_load *l = ctx;
+    if (l->rc == LV_OK)
+        l->rc = lv_keystore_load(l->ks, key, klen, val, vlen, l->err);
+}
+
+static lv_err open_keystore(lv_engine *e, lv_keystore **out, lv_error *err)
+{
+    lv_keystore_io io = {e, ks_put, ks_seal, ks_open, ks_current};
+    lv_err rc = lv_keystore_new(&io, out, err);
+    if (rc != LV_OK)
+        return rc;
+    ks_load l = {*out, LV_OK, err};
+    lv_engine_aux_foreach(e, LV_AUX_ACCESS_KEY, ks_load_one, &l);
+    if (l.rc != LV_OK) {
+        lv_keystore_free(*out);
+        *out = NULL;
+    }
+    return l.rc;
+}
+
+/* ---------- restore ---------- */
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb");
+    if (in == NULL)
+        return -1;
+    int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fclose(in);
+        return -1;
+    }
+    char buf[1 << 16];
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (write(fd, buf, n) != (ssize_t)n)
+            rc = -1;
+    if (ferror(in) || fsync(fd) != 0)
+        rc = -1;
+    fclose(in);
+    close(fd);
+    return rc;
+}
+
+/* Restores a backup into the empty data directory: copies it next to the
+ * store file, opens it as a store (every record decoded, the master key
+ * checked against it, every access key secret opened), then renames it
+ * into place. Any failure leaves the data directory as it was. */
+static int restore_backup(const config *cfg, const char *master, size_t changelog)
+{
+    if (strncmp(cfg->store, "sqlite:", 7) != 0) {
+        fprintf(stderr, "leverd: --restore works with the sqlite store only\n");
+        return -1;
+    }
+    const char *db = cfg->store + 7;
+    char wal[PATH_MAX + 8], tmp[PATH_MAX + 16], tmp_uri[PATH_MAX + 32];
+    snprintf(wal, sizeof wal, "%s-wal", db);
+    struct stat st;
+    if (stat(db, &st) == 0 || stat(wal, &st) == 0) {
+        fprintf(stderr, "leverd: --restore: %s already exists; restore only into an empty data directory\n", db);
+        return -1;
+    }
+    if (stat(master, &st) != 0) {
+        fprintf(stderr,
+                "leverd: --restore: master key file %s is missing; a backup does not contain the master key: "
+                "put the key of the server the backup came from there first\n",
+                master);
+        return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s.restore", db);
+    snprintf(tmp_uri, sizeof tmp_uri, "sqlite:%s", tmp);
+    unlink(tmp);
+    if (copy_file(cfg->restore, tmp) != 0) {
+        fprintf(stderr, "leverd: --restore: cannot copy %s to %s: %s\n", cfg->restore, tmp, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    lv_error err;
+    lv_error_clear(&err);
+    lv_engine_config ecfg = {tmp_uri, master, changelog, 0};
+    lv_engine *e;
+    lv_keystore *ks = NULL;
+    lv_err rc = lv_engine_open(&ecfg, &e, &err);
+    if (rc == LV_OK) {
+        rc = open_keystore(e, &ks, &err);
+        lv_keystore_free(ks);
+        lv_engine_close(e);
+    }
+    if (rc == LV_OK && rename(tmp, db) != 0)
+        rc = lv_error_set(&err, LV_E_IO, "cannot rename %s to %s: %s", tmp, db, strerror(errno));
+    if (rc != LV_OK) {
+        fprintf(stderr, "leverd: --restore: %s is not a usable backup for this master key: %s\n", cfg->restore,
+                err.msg);
+        unlink(tmp);
+        char side[PATH_MAX + 32];
+        snprintf(side, sizeof side, "%s-wal", tmp);
+        unlink(side);
+        snprintf(side, sizeof side, "%s-shm", tmp);
+        unlink(side);
+        return -1;
+    }
+    int dfd = open(cfg->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    fprintf(stderr, "leverd: restored %s into %s\n", cfg->restore, db);
+    return 0;
+}
+
+/* A rotation interrupted by a crash is finished in the background once
+ * the server serves again: until then both keys open every value. */
+typedef struct resume_arg {
+    lv_engine *engine;
+    lv_keystore *keys;
+} resume_arg;
+
+static void *resume_rotation(void *p)
+{
+    resume_arg *a = p;
+    lv_error err;
+    lv_error_clear(&err);
+    size_t np = 0, nk = 0;
+    if (lv_admin_rotate(a->engine, a->keys, &np, &nk, &err) == LV_OK)
+        fprintf(stderr, "leverd: master key rotation finished (%zu parameters, %zu access keys re-wrapped)\n", np,
+                nk);
+    else
+        fprintf(stderr, "leverd: master key rotation could not be finished: %s (it is retried at the next start "
+                        "or by lever admin rotate-master-key)\n",
+                err.msg);
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -140,6 +432,8 @@ int main(int argc, char **argv)
         cfg.store = store_uri;
     }
     const char *master = env_or("LEVER_MASTER_KEY_FILE", key_path);
+    if (cfg.restore != NULL && restore_backup(&cfg, master, cfg.changelog) != 0)
+        return 1;
 
     /* Signals are taken synchronously by main; every thread created from
      * here on inherits the mask. */
@@ -163,27 +457,57 @@ int main(int argc, char **argv)
         fprintf(stderr, "leverd: cannot open store %s: %s\n", cfg.store, err.msg);
         return 1;
     }
-    lv_router_config rcfg = {engine, cfg.account, &root};
-    lv_router *router;
-    if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
-        fprintf(stderr, "leverd: %s\n", err.msg);
+    lv_keystore *keys = NULL;
+    lv_audit *audit = NULL;
+    lv_throttle *throttle = NULL;
+    char audit_path[PATH_MAX];
+    snprintf(audit_path, sizeof audit_path, "%s/audit.log", cfg.data);
+    if (open_keystore(engine, &keys, &err) != LV_OK) {
+        fprintf(stderr, "leverd: access keys: %s\n", err.msg);
         lv_engine_close(engine);
         return 1;
     }
-    lv_http_config hcfg = {cfg.listen, cfg.threads, 1 << 20, 0, 0};
+    if (lv_audit_open(cfg.audit_log ? cfg.audit_log : audit_path, cfg.audit_max, cfg.audit_keep, &audit, &err) !=
+            LV_OK ||
+        lv_throttle_new(&cfg.throttle, &throttle, &err) != LV_OK) {
+        fprintf(stderr, "leverd: %s\n", err.msg);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
+        lv_engine_close(engine);
+        return 1;
+    }
+    lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle};
+    lv_router *router;
+    if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
+        fprintf(stderr, "leverd: %s\n", err.msg);
+        lv_throttle_free(throttle);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
+        lv_engine_close(engine);
+        return 1;
+    }
+    lv_http_config hcfg = {cfg.listen, cfg.threads, 1 << 20, cfg.max_connections, cfg.conn_timeout,
+                           cfg.tls_cert, cfg.tls_key};
     lv_http_server *http;
     if (lv_http_start(&hcfg, lv_router_handle, router, &http, &err) != LV_OK) {
         fprintf(stderr, "leverd: cannot listen on %s: %s\n", cfg.listen, err.msg);
         lv_router_free(router);
+        lv_throttle_free(throttle);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
         lv_engine_close(engine);
         return 1;
     }
+    resume_arg resume = {engine, keys};
+    pthread_t resume_thread;
+    bool resuming = lv_engine_rotating(engine) &&
+                    pthread_create(&resume_thread, NULL, resume_rotation, &resume) == 0;
     lv_engine_stats st;
     lv_engine_stats_get(engine, &st);
     fprintf(stderr,
-            "leverd %s listening on %s (port %u), store %s, %llu parameters, revision %llu\n"
+            "leverd %s listening on %s (port %u%s), store %s, %llu parameters, revision %llu\n"
             "credentials: %s\n",
-            LEVER_VERSION, cfg.listen, lv_http_port(http), cfg.store,
+            LEVER_VERSION, cfg.listen, lv_http_port(http), cfg.tls_cert ? ", TLS" : "", cfg.store,
             (unsigned long long)st.params, (unsigned long long)st.revision, creds_path);
     fflush(stderr);
 
@@ -192,8 +516,13 @@ int main(int argc, char **argv)
     fprintf(stderr, "leverd: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     lv_engine_watch_fire_all(engine); /* parked watchers answer before the listener stops */
     lv_http_stop(http);
+    if (resuming)
+        pthread_join(resume_thread, NULL);
     lv_router_free(router);
+    lv_throttle_free(throttle);
+    lv_audit_close(audit);
     lv_engine_close(engine);
+    lv_keystore_free(keys);
     memset(&root, 0, sizeof root);
     fprintf(stderr, "leverd: stopped\n");
     return 0;

@@ -74,7 +74,7 @@ def http_status(exc):
 class Leverd:
     """One leverd process on a data dir. Survives stop/kill/restart on the same dir."""
 
-    def __init__(self, data_dir=None, with_root_env=True, extra_args=(), extra_env=None):
+    def __init__(self, data_dir=None, with_root_env=True, extra_args=(), extra_env=None, tls_ca=None):
         if not os.path.exists(leverd_path()):
             raise RuntimeError("leverd binary not found at %s (set LEVER_BUILD_DIR or build it)" % leverd_path())
         self.own_tmp = data_dir is None
@@ -83,6 +83,7 @@ class Leverd:
         self.with_root_env = with_root_env
         self.extra_args = list(extra_args)
         self.extra_env = dict(extra_env or {})
+        self.tls_ca = tls_ca  # serving HTTPS: the CA file that verifies its certificate
         self.proc = None
         self.port = None
         self.log_path = os.path.join(self.tmp, "leverd.log")
@@ -93,7 +94,7 @@ class Leverd:
     # -- lifecycle ---------------------------------------------------------
     @property
     def endpoint(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % ("https" if self.tls_ca else "http", self.port)
 
     def start(self):
         last_err = None
@@ -220,13 +221,14 @@ class Leverd:
             stream.flush()
 
     # -- clients -----------------------------------------------------------
-    def client(self, region=REGION, access_key=ACCESS_KEY, secret_key=SECRET_KEY, read_timeout=60):
+    def client(self, region=REGION, access_key=ACCESS_KEY, secret_key=SECRET_KEY, read_timeout=60, verify=None):
         cfg = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"},
                                      connect_timeout=5, read_timeout=read_timeout,
                                      max_pool_connections=20)
         return boto3.session.Session().client(
             "ssm", endpoint_url=self.endpoint, region_name=region,
-            aws_access_key_id=access_key, aws_secret_access_key=secret_key, config=cfg)
+            aws_access_key_id=access_key, aws_secret_access_key=secret_key, config=cfg,
+            verify=verify if verify is not None else self.tls_ca)
 
     def client_from_credentials_file(self, path, region=REGION):
         """boto3 with only AWS_SHARED_CREDENTIALS_FILE, as a user would have it."""
@@ -261,7 +263,12 @@ class Leverd:
     # -- raw HTTP ----------------------------------------------------------
     def raw(self, method, path, body=b"", headers=None, timeout=30):
         """Plain http.client request; returns (status, {lowercased header: value}, body bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls_ca:
+            import ssl
+            ctx = ssl.create_default_context(cafile=self.tls_ca)
+            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers or {})
             r = conn.getresponse()
@@ -306,6 +313,29 @@ class Leverd:
         except ValueError:
             parsed = None
         return st, rh, parsed, data
+
+
+def admin_call(server, op, body=None, **sign_kw):
+    """Signed Lever.<op> admin call (root key unless access_key/secret_key given).
+    Returns (status, parsed JSON)."""
+    st, _h, parsed, _raw = server.call_raw("Lever." + op, body or {}, **sign_kw)
+    return st, parsed
+
+
+def create_key(server, policies=None, description=""):
+    """Create an access key with the root key and attach policies ({name: document dict or str}).
+    Returns (access_key_id, secret_access_key)."""
+    st, parsed = admin_call(server, "CreateAccessKey", {"Description": description})
+    if st != 200:
+        raise RuntimeError("CreateAccessKey failed: %s %r" % (st, parsed))
+    akid = parsed["AccessKey"]["AccessKeyId"]
+    secret = parsed["AccessKey"]["SecretAccessKey"]
+    for name, doc in (policies or {}).items():
+        st, p = admin_call(server, "PutKeyPolicy", {"AccessKeyId": akid, "PolicyName": name,
+                                                    "PolicyDocument": doc if isinstance(doc, str) else json.dumps(doc)})
+        if st != 200:
+            raise RuntimeError("PutKeyPolicy failed: %s %r" % (st, p))
+    return akid, secret
 
 
 def error_type(parsed):

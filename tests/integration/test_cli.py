@@ -170,16 +170,19 @@ class CliTest(LeverTestCase):
         if st == 400 and error_type(body) == "UnknownOperationException":
             self.skipTest("leverd answers UnknownOperationException for Lever.WatchParameters")
         ns = self.n()
-        self.put(ns + "/before", "x")  # before the watch: not streamed
-        p = subprocess.Popen([LEVER, "watch", ns, "-o", "json", "--values"], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=self.env(), text=True)
+        self.put(ns + "/before", "x")  # before the watch's revision: not streamed
+        _st, hdrs, _b, _r = self.server.call_raw("AmazonSSM.DescribeParameters", {"MaxResults": 1})
+        since = hdrs["x-lever-revision"]
+        p = subprocess.Popen([LEVER, "watch", ns, "-o", "json", "--values", "--since", since],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(), text=True)
         try:
-            time.sleep(0.5)
             self.put(ns + "/a", "1")
+            got = [json.loads(p.stdout.readline())]
+            # --values reads the value when the change arrives: change it
+            # further only once the first line is out.
             self.ssm.label_parameter_version(Name=ns + "/a", Labels=["l1"])
             self.ssm.delete_parameter(Name=ns + "/a")
             self.put(self.n() + "x/outside", "1")  # not under the path
-            got = []
             deadline = time.monotonic() + 30
             while len(got) < 3 and time.monotonic() < deadline:
                 line = p.stdout.readline()

@@ -1,0 +1,225 @@
+/* admin_authz.c - maps an SSM request to the IAM action, resource ARNs and
+ * condition keys AWS evaluates for it (GetParametersByPath: the path;
+ * GetParameters / DeleteParameters: each name; DescribeParameters: the
+ * account-wide "arn:aws:ssm:<region>:<account>:*"), and collects the
+ * names the audit log records. */
+#include "api/admin_authz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/name.h"
+
+static const char *const mutating_ops[] = {
+    "PutParameter", "DeleteParameter", "DeleteParameters", "LabelParameterVersion",
+    "UnlabelParameterVersion", "AddTagsToResource", "RemoveTagsFromResource", NULL};
+
+bool lv_authz_ssm_mutating(const char *op)
+{
+    for (size_t i = 0; mutating_ops[i]; i++)
+        if (strcmp(op, mutating_ops[i]) == 0)
+            return true;
+    return false;
+}
+
+void lv_authz_req_free(lv_authz_req *r)
+{
+    for (size_t i = 0; i < r->nres; i++)
+        free(r->res[i]);
+    for (size_t i = 0; i < r->nnames; i++)
+        free(r->names[i]);
+    free(r->cond_owned);
+    memset(r, 0, sizeof *r);
+}
+
+static lv_err add_res(lv_authz_req *r, lv_buf *arn)
+{
+    size_t n;
+    char *s = lv_buf_steal(arn, &n);
+    if (s == NULL)
+        return LV_E_NOMEM;
+    r->res[r->nres++] = s;
+    return LV_OK;
+}
+
+static lv_err add_name(lv_authz_req *r, const char *s, size_t len)
+{
+    char *c = malloc(len + 1);
+    if (c == NULL)
+        return LV_E_NOMEM;
+    memcpy(c, s, len);
+    c[len] = '\0';
+    r->names[r->nnames++] = c;
+    return LV_OK;
+}
+
+/* The ARN of a name as sent: the selector (":3", ":prod") is not part of
+ * the resource. A name that does not canonicalise is used as sent, so a
+ * malformed name can still only be allowed by a wildcard that covers it
+ * (the handler then refuses it anyway). */
+static lv_err name_arn(const char *region, const char *account, const char *in, size_t len, lv_buf *arn)
+{
+    lv_buf tmp = LV_BUF_INIT, cn = LV_BUF_INIT;
+    lv_err rc = lv_buf_append(&tmp, in, len);
+    if (rc != LV_OK)
+        return rc;
+    size_t nlen = len;
+    lv_selector sel;
+    if (lv_selector_split(tmp.data, len, &nlen, &sel, NULL) != LV_OK)
+        nlen = len;
+    const char *name = tmp.data;
+    if (lv_name_canonical(tmp.data, nlen, &cn, NULL) == LV_OK)
+        name = cn.data;
+    else
+        tmp.data[nlen] = '\0';
+    lv_buf_reset(arn);
+    rc = lv_name_arn(region, account, name, arn);
+    lv_buf_free(&tmp);
+    lv_buf_free(&cn);
+    return rc;
+}
+
+static lv_err one_name(lv_authz_req *r, json_t *v, const char *region, const char *account)
+{
+    if (!json_is_string(v) || r->nres >= LV_AUTHZ_MAX_RES)
+        return LV_OK;
+    lv_buf arn = LV_BUF_INIT;
+    lv_err rc = name_arn(region, account, json_string_value(v), json_string_length(v), &arn);
+    if (rc == LV_OK)
+        rc = add_res(r, &arn);
+    if (rc == LV_OK)
+        rc = add_name(r, json_string_value(v), json_string_length(v));
+    lv_buf_free(&arn);
+    return rc;
+}
+
+/* Names: a required array of at most 10 strings (longer arrays are refused
+ * by the handler, so nothing is checked for them). */
+static lv_err names_array(lv_authz_req *r, json_t *arr, const char *region, const char *account)
+{
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > LV_AUTHZ_MAX_RES)
+        return LV_OK;
+    for (size_t i = 0; i < json_array_size(arr); i++)
+        if (!json_is_string(json_array_get(arr, i)))
+            return LV_OK;
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        lv_err rc = one_name(r, json_array_get(arr, i), region, account);
+        if (rc != LV_OK)
+            return rc;
+    }
+    r->checked = true;
+    return LV_OK;
+}
+
+static lv_err path_res(lv_authz_req *r, json_t *v, const char *region, const char *account)
+{
+    if (!json_is_string(v))
+        return LV_OK;
+    const char *in = json_string_value(v);
+    size_t len = json_string_length(v);
+    lv_buf cp = LV_BUF_INIT, arn = LV_BUF_INIT;
+    lv_err rc = LV_OK;
+    const char *path = in;
+    if (lv_path_canonical(in, len, &cp, NULL) == LV_OK) {
+        /* "/a/b/" names the resource "parameter/a/b", as AWS's path ARNs do. */
+        if (cp.len > 1)
+            cp.data[--cp.len] = '\0';
+        path = cp.data;
+    }
+    rc = lv_buf_printf(&arn, "arn:aws:ssm:%s:%s:parameter%s%s", region, account, path[0] == '/' ? "" : "/",
+                       strcmp(path, "/") == 0 ? "" : path);
+    if (rc == LV_OK)
+        rc = add_res(r, &arn);
+    if (rc == LV_OK)
+        rc = add_name(r, in, len);
+    r->checked = rc == LV_OK;
+    lv_buf_free(&cp);
+    lv_buf_free(&arn);
+    return rc;
+}
+
+static void cond(lv_authz_req *r, const char *k, const char *v)
+{
+    if (r->ncond < LV_AUTHZ_MAX_COND) {
+        r->cond_keys[r->ncond] = k;
+        r->cond_values[r->ncond] = v;
+        r->ncond++;
+    }
+}
+
+static lv_err bool_cond(lv_authz_req *r, json_t *body, const char *field, const char *key, bool dflt)
+{
+    json_t *v = body ? json_object_get(body, field) : NULL;
+    bool b = json_is_boolean(v) ? json_is_true(v) : dflt;
+    cond(r, key, b ? "true" : "false");
+    return LV_OK;
+}
+
+lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const char *region,
+                        const char *account, lv_authz_req *r)
+{
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(body))
+        body = NULL;
+    bool ssm = strcmp(service, "ssm") == 0;
+    snprintf(r->action, sizeof r->action, "%s:%s", service, op);
+    lv_err rc = LV_OK;
+    json_t *name = body ? json_object_get(body, "Name") : NULL;
+    if (!ssm) {
+        if (strcmp(op, "WatchParameters") == 0) {
+            /* A watch reveals names and versions under a path, as a listing
+             * does, so it is authorised as ssm:GetParametersByPath. */
+            snprintf(r->action, sizeof r->action, "ssm:GetParametersByPath");
+            r->listing = true;
+            if (body)
+                rc = path_res(r, json_object_get(body, "Path"), region, account);
+            bool_cond(r, body, "Recursive", "ssm:Recursive", true);
+        } else {
+            r->mutating = true; /* admin operations: root only, always audited */
+        }
+        return rc;
+    }
+    r->mutating = lv_authz_ssm_mutating(op);
+    if (strcmp(op, "GetParameters") == 0 || strcmp(op, "DeleteParameters") == 0) {
+        rc = body ? names_array(r, json_object_get(body, "Names"), region, account) : LV_OK;
+    } else if (strcmp(op, "GetParametersByPath") == 0) {
+        r->listing = true;
+        if (body)
+            rc = path_res(r, json_object_get(body, "Path"), region, account);
+        bool_cond(r, body, "Recursive", "ssm:Recursive", false);
+    } else if (strcmp(op, "DescribeParameters") == 0) {
+        /* DescribeParameters has no resource-level permission in AWS. */
+        lv_buf arn = LV_BUF_INIT;
+        r->listing = true;
+        rc = lv_buf_printf(&arn, "arn:aws:ssm:%s:%s:*", region, account);
+        if (rc == LV_OK)
+            rc = add_res(r, &arn);
+        lv_buf_free(&arn);
+        r->checked = rc == LV_OK;
+    } else if (strcmp(op, "AddTagsToResource") == 0 || strcmp(op, "RemoveTagsFromResource") == 0 ||
+               strcmp(op, "ListTagsForResource") == 0) {
+        json_t *id = body ? json_object_get(body, "ResourceId") : NULL;
+        json_t *type = body ? json_object_get(body, "ResourceType") : NULL;
+        if (json_is_string(type) && strcmp(json_string_value(type), "Parameter") == 0 && json_is_string(id)) {
+            rc = one_name(r, id, region, account);
+            r->checked = rc == LV_OK;
+        }
+    } else if (json_is_string(name)) {
+        /* PutParameter, GetParameter, GetParameterHistory, DeleteParameter,
+         * (Un)LabelParameterVersion: the one named parameter. */
+        rc = one_name(r, name, region, account);
+        r->checked = rc == LV_OK;
+        if (strcmp(op, "PutParameter") == 0) {
+            bool_cond(r, body, "Overwrite", "ssm:Overwrite", false);
+            json_t *pol = json_object_get(body, "Policies");
+            if (json_is_string(pol)) {
+                r->cond_owned = strdup(json_string_value(pol));
+                if (r->cond_owned == NULL)
+                    rc = LV_E_NOMEM;
+                else
+                    cond(r, "ssm:Policies", r->cond_owned);
+            }
+        }
+    }
+    return rc;
+}
