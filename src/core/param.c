@@ -172,7 +172,8 @@ static void version_free(lv_version *v)
     free(v->key_id);
     free(v->policies);
     free(v->policy);
-    free(v->modified_user);
+    if (!v->user_shared)
+        free(v->modified_user);
     for (unsigned i = 0; i < v->nlabels; i++)
         free(v->labels[i]);
     free(v->labels);
@@ -230,7 +231,12 @@ lv_version *lv_version_copy(const lv_version *src)
         else
             *v->policy = *src->policy;
     }
-    v->modified_user = lv_strdup_opt(src->modified_user, &ok);
+    if (src->user_shared) {
+        v->modified_user = src->modified_user;
+        v->user_shared = true;
+    } else {
+        v->modified_user = lv_strdup_opt(src->modified_user, &ok);
+    }
     for (unsigned i = 0; ok && i < src->nlabels; i++)
         ok = lv_version_add_label(v, src->labels[i]) == LV_OK;
     if (!ok) {

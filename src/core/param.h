@@ -48,6 +48,8 @@ typedef struct lv_version {
     char *policies;         /* raw JSON array text, NULL when none */
     lv_policy_set *policy;  /* the same, parsed; NULL when none */
     char *modified_user;    /* ARN of the caller */
+    bool user_shared;       /* modified_user belongs to a pool that outlives
+                             * the version (the engine's), not to it */
     unsigned nlabels;
     char **labels;          /* room for LV_MAX_LABELS_PER_VERSION, NULL until the first */
 } lv_version;

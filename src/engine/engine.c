@@ -83,7 +83,54 @@ struct lv_engine {
     pthread_mutex_t wlock;       /* watchers */
     watcher *watchers;
     size_t nwatchers;
+    /* Distinct LastModifiedUser strings, shared by every version written
+     * by the same caller (writer thread and loader only; never freed
+     * before the index). */
+    char **users;
+    size_t nusers, users_cap;
 };
+
+enum { MAX_SHARED_USERS = 1024 };
+
+/* Makes v point at the pool's copy of its user ARN, so a million versions
+ * by one caller hold one string. Best effort: on any failure v keeps its
+ * own copy. */
+static void share_user(lv_engine *e, lv_version *v)
+{
+    if (v == NULL || v->modified_user == NULL || v->user_shared)
+        return;
+    char *shared = NULL;
+    for (size_t i = 0; i < e->nusers && shared == NULL; i++)
+        if (strcmp(e->users[i], v->modified_user) == 0)
+            shared = e->users[i];
+    if (shared == NULL) {
+        if (e->nusers >= MAX_SHARED_USERS)
+            return;
+        if (e->nusers == e->users_cap) {
+            size_t cap = e->users_cap ? e->users_cap * 2 : 8;
+            char **nu = realloc(e->users, cap * sizeof *nu);
+            if (nu == NULL)
+                return;
+            e->users = nu;
+            e->users_cap = cap;
+        }
+        if ((shared = strdup(v->modified_user)) == NULL)
+            return;
+        e->users[e->nusers++] = shared;
+    }
+    free(v->modified_user);
+    v->modified_user = shared;
+    v->user_shared = true;
+}
+
+static void users_free(lv_engine *e)
+{
+    for (size_t i = 0; i < e->nusers; i++)
+        free(e->users[i]);
+    free(e->users);
+    e->users = NULL;
+    e->nusers = e->users_cap = 0;
+}
 
 static int64_t now_ms(void)
 {
@@ -283,6 +330,7 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
             lv_version_unref(v);
             return lv_error_set(lc->err, LV_E_CORRUPT, "version records out of order for %s", p->name);
         }
+        share_user(e, v);
         if ((rc = lv_param_append_version(p, v)) != LV_OK)
             lv_version_unref(v);
         return rc;
@@ -799,6 +847,8 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
     case LV_WRITE_PUT:
         rc = lv_plan_put(cur, w->region, w->name, w->u.put.in, seal_value, e, &next,
                          &w->u.put.res, err);
+        if (rc == LV_OK)
+            share_user(e, next->versions[next->nversions - 1]); /* new, not yet shared */
         version = w->u.put.res.version;
         break;
     case LV_WRITE_DELETE:
@@ -1327,6 +1377,7 @@ fail_index:
 fail_log:
     lv_changelog_free(&e->log);
 fail_free:
+    users_free(e);
     for (size_t i = 0; i < e->ntimers; i++)
         free(e->timers[i].key);
     free(e->timers);
@@ -1354,6 +1405,7 @@ void lv_engine_close(lv_engine *e)
     lv_engine_watch_fire_all(e);
     lv_store_close(e->store);
     lv_index_free(e->index);
+    users_free(e);
     lv_changelog_free(&e->log);
     for (size_t i = 0; i < e->ntimers; i++)
         free(e->timers[i].key);
