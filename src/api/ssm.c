@@ -60,10 +60,11 @@ static void put_arn(const lv_ssm_ctx *c, jw *w, const lv_param *p)
 
 /* The Parameter shape of GetParameter / GetParameters / GetParametersByPath. */
 static lv_err put_parameter(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_version *v,
-                            const char *selector, bool decrypt, lv_error *err)
+                            const char *name_as_asked, const char *selector, bool decrypt,
+                            lv_error *err)
 {
     jw_obj(w);
-    jw_kstr(w, "Name", p->name);
+    jw_kstr(w, "Name", name_as_asked ? name_as_asked : p->name);
     jw_kstr(w, "Type", lv_ptype_name(v->type));
     lv_err rc = put_value(c, w, p, v, decrypt, err);
     if (rc != LV_OK)
@@ -132,6 +133,36 @@ static bool name_equal_ci(const char *a, const char *b)
 
 /* ---------- PutParameter ---------- */
 
+/* The name a PutParameter creates or overwrites. AWS trims spaces around
+ * it, takes no ARN here, and counts the 1011-character limit on the whole
+ * ARN the name will have ("arn:aws:ssm:<region>:<account>:parameter/..."). */
+static lv_err put_name(const lv_ssm_ctx *c, const char *name, size_t len, lv_buf *cn, lv_error *err)
+{
+    while (len > 0 && name[0] == ' ') {
+        name++;
+        len--;
+    }
+    while (len > 0 && name[len - 1] == ' ')
+        len--;
+    if (len >= 4 && memcmp(name, "arn:", 4) == 0)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "PutParameter takes the parameter name, not its ARN.");
+    lv_err rc = canon_in(c, name, len, cn, err);
+    if (rc != LV_OK)
+        return rc;
+    lv_buf arn = LV_BUF_INIT;
+    rc = lv_name_arn(c->region, c->account, cn->data, &arn);
+    size_t arn_len = arn.len;
+    lv_buf_free(&arn);
+    if (rc != LV_OK)
+        return lv_error_set(err, rc, "out of memory");
+    if (arn_len > LV_NAME_MAX)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "Parameter name is too long: with its ARN prefix it has %zu characters; "
+                            "the maximum is %d.", arn_len, LV_NAME_MAX);
+    return LV_OK;
+}
+
 static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
 {
     size_t nlen = 0, vlen = 0;
@@ -173,7 +204,7 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
     lv_buf cn = LV_BUF_INIT;
     lv_policy_set pset;
     if (rc == LV_OK)
-        rc = canon_in(c, name, nlen, &cn, err);
+        rc = put_name(c, name, nlen, &cn, err);
     if (rc == LV_OK && policies != NULL)
         rc = lv_policy_parse(policies, plen, &pset, err);
     if (rc == LV_OK) {
@@ -225,9 +256,12 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
 
 /* Resolves "name[:selector]" to a parameter and version under the read
  * lock. *selector_out points into buf (":3" / ":label") or is NULL. */
+/* *asked gets the name as the caller spelled it ("/x" for a parameter
+ * stored as "x" is answered as "/x", as AWS does), or the canonical name
+ * when it came as an ARN. */
 static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *buf, lv_buf *cn,
-                      const lv_param **pp, const lv_version **vp, const char **selector_out,
-                      lv_error *err)
+                      lv_buf *asked, const lv_param **pp, const lv_version **vp,
+                      const char **selector_out, lv_error *err)
 {
     lv_buf_reset(buf);
     lv_err rc = lv_buf_append(buf, in, len);
@@ -238,6 +272,10 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
     if ((rc = lv_selector_split(buf->data, len, &name_len, &sel, err)) != LV_OK)
         return rc;
     if ((rc = canon_in(c, buf->data, name_len, cn, err)) != LV_OK)
+        return rc;
+    lv_buf_reset(asked);
+    bool arn = name_len >= 4 && memcmp(buf->data, "arn:", 4) == 0;
+    if ((rc = lv_buf_append(asked, arn ? cn->data : buf->data, arn ? cn->len : name_len)) != LV_OK)
         return rc;
     *selector_out = sel.has_selector ? buf->data + name_len : NULL;
     if (sel.has_selector)
@@ -275,23 +313,22 @@ static lv_err op_get_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
     lv_err rc = jreq_finish(r, err);
     if (rc != LV_OK)
         return rc;
-    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT;
+    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT, asked = LV_BUF_INIT;
     const lv_param *p;
     const lv_version *v;
     const char *sel;
     lv_engine_rdlock(c->engine);
-    rc = resolve(c, name, nlen, &buf, &cn, &p, &v, &sel, err);
+    rc = resolve(c, name, nlen, &buf, &cn, &asked, &p, &v, &sel, err);
     if (rc == LV_OK) {
         jw_obj(w);
         jw_key(w, "Parameter");
-        rc = put_parameter(c, w, p, v, sel, decrypt, err);
+        rc = put_parameter(c, w, p, v, asked.data, sel, decrypt, err);
         jw_obj_end(w);
     }
     lv_engine_rdunlock(c->engine);
-    if (rc == LV_E_VALIDATION) /* a malformed name is simply not there */
-        rc = not_found(err, name);
     lv_buf_free(&buf);
     lv_buf_free(&cn);
+    lv_buf_free(&asked);
     return rc;
 }
 
@@ -306,7 +343,16 @@ static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *e
     lv_err rc = jreq_finish(r, err);
     if (rc != LV_OK)
         return rc;
-    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT, invalid = LV_BUF_INIT;
+    /* Resolve every name, then answer in name order as AWS does. */
+    struct found {
+        lv_buf buf, asked;
+        const lv_param *p;
+        const lv_version *v;
+        const char *sel;
+    } f[10];
+    size_t nf = 0;
+    lv_buf cn = LV_BUF_INIT, invalid = LV_BUF_INIT;
+    memset(f, 0, sizeof f);
     jw inv;
     jw_init(&inv, &invalid);
     jw_arr(&inv);
@@ -314,7 +360,7 @@ static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *e
     jw_key(w, "Parameters");
     jw_arr(w);
     lv_engine_rdlock(c->engine);
-    for (size_t i = 0; i < n && rc == LV_OK; i++) {
+    for (size_t i = 0; i < n && i < 10 && rc == LV_OK; i++) {
         json_t *e = json_array_get(names, i);
         const char *s = json_string_value(e);
         size_t sl = json_string_length(e);
@@ -323,25 +369,34 @@ static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *e
             dup = strcmp(json_string_value(json_array_get(names, j)), s) == 0;
         if (dup)
             continue;
-        const lv_param *p;
-        const lv_version *v;
-        const char *sel;
         lv_error e2;
-        lv_err r2 = resolve(c, s, sl, &buf, &cn, &p, &v, &sel, &e2);
+        struct found *x = &f[nf];
+        lv_err r2 = resolve(c, s, sl, &x->buf, &cn, &x->asked, &x->p, &x->v, &x->sel, &e2);
         if (r2 == LV_OK)
-            rc = put_parameter(c, w, p, v, sel, decrypt, err);
+            nf++;
         else if (r2 == LV_E_NOMEM)
             rc = lv_error_set(err, r2, "out of memory");
         else
             jw_strn(&inv, s, sl);
     }
+    for (size_t i = 1; i < nf; i++) /* at most ten: insertion sort */
+        for (size_t j = i; j > 0 && strcmp(f[j - 1].asked.data, f[j].asked.data) > 0; j--) {
+            struct found t = f[j];
+            f[j] = f[j - 1];
+            f[j - 1] = t;
+        }
+    for (size_t i = 0; i < nf && rc == LV_OK; i++)
+        rc = put_parameter(c, w, f[i].p, f[i].v, f[i].asked.data, f[i].sel, decrypt, err);
     lv_engine_rdunlock(c->engine);
     jw_arr_end(w);
     jw_arr_end(&inv);
     jw_key(w, "InvalidParameters");
     jw_raw(w, invalid.data, invalid.len);
     jw_obj_end(w);
-    lv_buf_free(&buf);
+    for (size_t i = 0; i < 10; i++) {
+        lv_buf_free(&f[i].buf);
+        lv_buf_free(&f[i].asked);
+    }
     lv_buf_free(&cn);
     lv_buf_free(&invalid);
     return rc;
@@ -395,7 +450,10 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
                 known = true;
             }
         if (!known)
-            return lv_error_set(err, LV_E_INVALID_FILTER_KEY, "The following filter key is not valid: %s.", key);
+            return lv_error_set(err, LV_E_VALIDATION,
+                                "1 validation error detected: Value '%.132s' at 'parameterFilters.%zu.member.key' "
+                                "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                                "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType", key, i + 1);
         if (by_path && pf->key != K_TYPE && pf->key != K_KEYID && pf->key != K_LABEL)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
                                 "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId, Label].", key);
@@ -424,9 +482,8 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
         switch (pf->key) {
         case K_PATH: ok = pf->opt == O_RECURSIVE || pf->opt == O_ONELEVEL; break;
         case K_NAME: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS || pf->opt == O_CONTAINS; break;
-        case K_KEYID: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
-        case K_TAG: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
-        default: ok = pf->opt == O_EQUALS; break;
+        case K_LABEL: ok = pf->opt == O_EQUALS; break;
+        default: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
         }
         if (!ok)
             return lv_error_set(err, LV_E_INVALID_FILTER_OPTION,
@@ -439,18 +496,22 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
             const char *v = jreq_elem_str(r, vals, j, "values", 1, 1024);
             if ((rc = jreq_finish(r, err)) != LV_OK)
                 return rc;
-            if (pf->key == K_TYPE) {
+            if (pf->key == K_TYPE && pf->opt == O_EQUALS) {
                 lv_ptype t;
                 if (!lv_ptype_parse(v, &t))
                     return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
                                         "The following filter value is not valid: %s. Valid values include: [String, StringList, SecureString].", v);
             }
-            if (pf->key == K_TIER) {
+            if (pf->key == K_TIER && pf->opt == O_EQUALS) {
                 lv_tier t;
                 if (!lv_tier_parse(v, &t))
                     return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
                                         "The following filter value is not valid: %s. Valid values include: [Standard, Advanced, Intelligent-Tiering].", v);
             }
+            if (pf->key == K_PATH && (strncasecmp(v, "/aws", 4) == 0 || strncasecmp(v, "/ssm", 4) == 0))
+                return lv_error_set(err, LV_E_VALIDATION,
+                                    "Filters for common parameters can't be prefixed with \"aws\" or \"ssm\" "
+                                    "(case-insensitive).");
             if (pf->key == K_PATH && (v[0] != '/' || strstr(v, "//") != NULL))
                 return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
                                     "The following filter value is not valid: %s. A path must begin with '/' and contain no empty levels.", v);
@@ -683,7 +744,7 @@ static bool page_visit(void *ctx, const lv_param *p, const lv_version *v)
         return false;
     }
     if (pc->mode == 0)
-        pc->rc = put_parameter(pc->c, pc->w, p, v, NULL, pc->decrypt, pc->err);
+        pc->rc = put_parameter(pc->c, pc->w, p, v, NULL, NULL, pc->decrypt, pc->err);
     else
         put_metadata(pc->c, pc->w, p, v);
     if (pc->rc == LV_OK) {
@@ -770,7 +831,7 @@ static lv_err op_describe_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_err
                             "You can use either Filters or ParameterFilters in a single request.");
     pfilter f[MAX_FILTERS];
     unsigned nf = 0;
-    if (legacy != NULL) {
+    if (legacy != NULL && json_array_size(legacy) > 0) {
         /* The older Filters shape: Key Name|Type|KeyId; Name matches a prefix. */
         size_t n = json_array_size(legacy);
         if (n > MAX_FILTERS)
@@ -849,7 +910,7 @@ static lv_err op_get_parameter_history(const lv_ssm_ctx *c, jreq *r, jw *w, lv_e
     lv_buf cn = LV_BUF_INIT, pos = LV_BUF_INIT;
     if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
-        return not_found(err, name);
+        return rc;
     }
     uint32_t qh = lv_token_hash(lv_token_hash(0, c->region, strlen(c->region) + 1), cn.data, cn.len);
     uint32_t start_after = 0;
@@ -940,7 +1001,7 @@ static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error 
     lv_buf cn = LV_BUF_INIT;
     if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
-        return not_found(err, name);
+        return rc;
     }
     lv_write wr;
     memset(&wr, 0, sizeof wr);
@@ -1045,7 +1106,7 @@ static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, b
     lv_buf cn = LV_BUF_INIT;
     if ((rc = canon_in(c, name, nlen, &cn, err)) != LV_OK) {
         lv_buf_free(&cn);
-        return not_found(err, name);
+        return rc;
     }
     lv_write wr;
     memset(&wr, 0, sizeof wr);

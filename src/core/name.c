@@ -64,6 +64,14 @@ lv_err lv_name_canonical(const char *in, size_t len, lv_buf *out, lv_error *err)
                                 "Parameter name: can only contain letters, numbers and the symbols . - _ and / (found 0x%02x at %zu).",
                                 c, i);
     }
+    /* A name with no hierarchy is the same parameter with or without its
+     * leading slash (AWS answers GetParameter "/x" for a parameter put as
+     * "x"); the slash-less spelling is the stored one, which is also what
+     * its ARN "...:parameter/x" says. */
+    if (in[0] == '/' && memchr(in + 1, '/', len - 1) == NULL) {
+        in++;
+        len--;
+    }
     lv_buf_reset(out);
     return lv_buf_append(out, in, len);
 }

@@ -18,7 +18,8 @@ enum {
 
 /* Turns what a client sent as a name (plain, "/a/b", or an ARN
  * "arn:aws:ssm:<region>:<account>:parameter/a/b") into the canonical name
- * ("/a/b"; "parameter/x" gives "x"), written to out (NUL-terminated).
+ * ("/a/b"; "parameter/x" and "/x" give "x": a name without hierarchy is
+ * one parameter with or without its slash), written to out.
  * Checks form only: characters, slashes, length. Reserved prefixes and the
  * level limit are creation rules (lv_name_check_create). */
 lv_err lv_name_canonical(const char *in, size_t len, lv_buf *out, lv_error *err);

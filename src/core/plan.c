@@ -163,6 +163,13 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
         return lv_error_set(err, LV_E_VALIDATION,
                             "1 validation error detected: Value '' at 'value' failed to satisfy "
                             "constraint: Member must have length greater than or equal to 1.");
+    /* Values cannot embed references to other parameters. */
+    const char *open_ref = memmem(in->value, in->value_len, "{{", 2);
+    if (open_ref != NULL &&
+        memmem(open_ref + 2, in->value_len - (size_t)(open_ref + 2 - in->value), "}}", 2) != NULL)
+        return lv_error_set(err, LV_E_VALIDATION,
+                            "Parameters can't be referenced or nested in the values of other parameters: "
+                            "a value can't contain {{...}}.");
     if (in->ntags && in->overwrite)
         return lv_error_set(err, LV_E_VALIDATION,
                             "Invalid request: tags and overwrite can't be used together. To create a "

@@ -429,3 +429,42 @@ class HistoryTest(LeverTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class FilterRulesTest(LeverTestCase):
+    """Filter options and keys as the model and AWS's docs define them."""
+
+    def test_begins_with_on_every_key_but_path_and_label(self):
+        ns = self.ns
+        self.put(ns + "/s", "v", "String")
+        self.put(ns + "/l", "a,b", "StringList")
+        got = [p["Name"] for p in self.ssm.describe_parameters(ParameterFilters=[
+            {"Key": "Path", "Option": "Recursive", "Values": [ns]},
+            {"Key": "Type", "Option": "BeginsWith", "Values": ["StringL"]}])["Parameters"]]
+        self.assertEqual(got, [ns + "/l"])
+        got = [p["Name"] for p in self.ssm.get_parameters_by_path(Path=ns, ParameterFilters=[
+            {"Key": "Type", "Option": "BeginsWith", "Values": ["Str"]}])["Parameters"]]
+        self.assertEqual(sorted(got), sorted([ns + "/s", ns + "/l"]))
+        self.assertAwsError("InvalidFilterOption", self.ssm.get_parameters_by_path, Path=ns,
+                            ParameterFilters=[{"Key": "Label", "Option": "BeginsWith", "Values": ["x"]}])
+
+    def test_empty_legacy_filters_do_not_hide_parameter_filters(self):
+        ns = self.ns
+        self.put(ns + "/a", "v")
+        self.put(self.ns + "x/other", "v")
+        got = [p["Name"] for p in self.ssm.describe_parameters(
+            Filters=[], ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [ns]}])["Parameters"]]
+        self.assertEqual(got, [ns + "/a"])
+
+    def test_key_outside_the_model_pattern_is_a_validation_error(self):
+        self.assertAwsError("ValidationException", self.ssm.describe_parameters,
+                            ParameterFilters=[{"Key": "Bogus", "Values": ["x"]}])
+        self.assertAwsError("ValidationException", self.ssm.describe_parameters,
+                            ParameterFilters=[{"Key": "Path", "Values": ["/aws/service"]}])
+
+    def test_get_parameters_answers_in_name_order(self):
+        names = [self.n(x) for x in ("c", "a", "b")]
+        for n in names:
+            self.put(n, "v")
+        got = [p["Name"] for p in self.ssm.get_parameters(Names=names)["Parameters"]]
+        self.assertEqual(got, sorted(names))

@@ -161,15 +161,49 @@ class NamesTest(LeverTestCase):
                             Name=sixteen, Value="v", Type="String")
 
     def test_long_names(self):
+        # AWS: at most 1011 characters *including* the ARN prefix
+        # "arn:aws:ssm:<region>:<account>:parameter".
         prefix = self.n("")
-        ok = prefix + "x" * (1011 - len(prefix))
-        self.assertEqual(len(ok), 1011)
+        room = 1011 - len(arn_for(prefix))
+        ok = prefix + "x" * room
+        self.assertEqual(len(arn_for(ok)), 1011)
         self.put(ok, "long")
         p = self.ssm.get_parameter(Name=ok)["Parameter"]
-        self.assertEqual((p["Name"], p["Value"]), (ok, "long"))
+        self.assertEqual((p["Name"], p["Value"], p["ARN"]), (ok, "long", arn_for(ok)))
+        self.assertAwsError("ValidationException", self.ssm.put_parameter,
+                            Name=ok + "y", Value="v", Type="String")
         self.assertAwsError("ValidationException", self.ssm.put_parameter,
                             Name=prefix + "y" * (2049 - len(prefix)), Value="v", Type="String")
         self.assertAwsError("ValidationException", self.ssm.get_parameter, Name=prefix + "y" * (2049 - len(prefix)))
+
+    def test_single_level_names_with_or_without_slash(self):
+        # A name without hierarchy is one parameter, with or without its slash.
+        bare = "single" + self.ns.replace("/", "_")
+        self.put("/" + bare, "v1")
+        self.assertAwsError("ParameterAlreadyExists", self.ssm.put_parameter, Name=bare, Value="v2", Type="String")
+        p = self.ssm.get_parameter(Name=bare)["Parameter"]
+        self.assertEqual((p["Name"], p["Value"]), (bare, "v1"))
+        self.assertEqual(p["ARN"], "arn:aws:ssm:us-east-1:000000000000:parameter/" + bare)
+        p = self.ssm.get_parameter(Name="/" + bare)["Parameter"]
+        self.assertEqual((p["Name"], p["Value"]), ("/" + bare, "v1"))  # echoed as asked
+        self.assertEqual(self.ssm.get_parameter(Name=p["ARN"])["Parameter"]["Value"], "v1")
+
+    def test_put_name_rules(self):
+        name = self.n("trim")
+        self.put("  " + name + " ", "trimmed")  # AWS trims spaces around the name
+        self.assertEqual(self.ssm.get_parameter(Name=name)["Parameter"]["Value"], "trimmed")
+        self.assertAwsError("ValidationException", self.ssm.put_parameter,
+                            Name=arn_for(self.n("arn")), Value="v", Type="String")
+        for bad in ["{{ssm:/x}}", "a {{x}} b"]:
+            self.assertAwsError("ValidationException", self.ssm.put_parameter,
+                                Name=self.n("ref"), Value=bad, Type="String")
+        self.put(self.n("braces"), "{{ not closed")
+
+    def test_malformed_names_are_validation_errors(self):
+        for bad in [self.n("a") + "//b", "a/b/c", self.n("sp ace")]:
+            for call in (self.ssm.get_parameter, self.ssm.delete_parameter, self.ssm.get_parameter_history):
+                with self.subTest(name=bad, call=call.__name__):
+                    self.assertAwsError("ValidationException", call, Name=bad)
 
     def test_get_by_arn_and_arn_field(self):
         name = self.n("arn/p")
