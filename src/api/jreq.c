@@ -26,6 +26,15 @@ lv_err jreq_parse(jreq *r, const char *body, size_t len, lv_error *err)
     return LV_OK;
 }
 
+lv_err jreq_adopt(jreq *r, json_t *root, lv_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!json_is_object(root))
+        return lv_error_set(err, LV_E_SERIALIZATION, "The request body must be a JSON object.");
+    r->root = json_incref(root);
+    return LV_OK;
+}
+
 void jreq_free(jreq *r)
 {
     json_decref(r->root);

@@ -23,6 +23,9 @@ typedef struct jreq {
 /* Parses body (empty = {}). Malformed JSON or a non-object gives
  * LV_E_SERIALIZATION in err. */
 lv_err jreq_parse(jreq *r, const char *body, size_t len, lv_error *err);
+/* Uses an already parsed body (a new reference is taken), so a request
+ * that was parsed once, e.g. to authorise it, is not parsed again. */
+lv_err jreq_adopt(jreq *r, json_t *root, lv_error *err);
 void jreq_free(jreq *r);
 
 /* Field readers. `field` is the wire member name ("MaxResults"); messages

@@ -415,13 +415,13 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     lv_authz_req az;
     memset(&az, 0, sizeof az);
     bool mutating = admin || (ssm && lv_authz_ssm_mutating(op));
+    json_t *parsed = NULL; /* parsed once, here, and handed to the SSM front-end */
     if (!is_root || mutating) {
-        /* The handler's own parse uses the same flags, so both see one body. */
-        json_t *body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
-        rc = lv_authz_extract(ssm ? "ssm" : "lever", op, body, auth.region, r->account, &az);
-        json_decref(body);
+        parsed = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+        rc = lv_authz_extract(ssm ? "ssm" : "lever", op, parsed, auth.region, r->account, &az);
         if (rc != LV_OK) {
             lv_authz_req_free(&az);
+            json_decref(parsed);
             lv_error_set(&err, rc, "out of memory");
             answer_error(resp, &err);
             return;
@@ -442,6 +442,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
                 audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, "throttled",
                       LV_E_THROTTLING);
             lv_authz_req_free(&az);
+            json_decref(parsed);
             return;
         }
     }
@@ -460,6 +461,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
             answer_error(resp, &err);
             audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, "denied", rc);
             lv_authz_req_free(&az);
+            json_decref(parsed);
             return;
         }
         if (az.listing) {
@@ -493,6 +495,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error",
               rc);
         lv_authz_req_free(&az);
+        json_decref(parsed);
         return;
     }
     if (lever) {
@@ -502,9 +505,10 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
             answer_error(resp, &err);
         }
         lv_authz_req_free(&az);
+        json_decref(parsed);
         return;
     }
-    rc = lv_ssm_dispatch(&c, op, req->body, req->body_len, &resp->body, &err);
+    rc = lv_ssm_dispatch_parsed(&c, op, parsed, req->body, req->body_len, &resp->body, &err);
     if (rc != LV_OK) {
         if (err.code != rc)
             lv_error_set(&err, rc, "%s", rc == LV_E_NOMEM ? "out of memory" : "internal error");
@@ -517,5 +521,6 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     if (mutating)
         audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error", rc);
     lv_authz_req_free(&az);
+    json_decref(parsed);
     observe(r, &t0);
 }

@@ -1318,11 +1318,17 @@ int lv_ssm_op_index(const char *op)
 lv_err lv_ssm_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, size_t len,
                        lv_buf *out, lv_error *err)
 {
+    return lv_ssm_dispatch_parsed(c, op, NULL, body, len, out, err);
+}
+
+lv_err lv_ssm_dispatch_parsed(const lv_ssm_ctx *c, const char *op, void *parsed, const char *body,
+                              size_t len, lv_buf *out, lv_error *err)
+{
     int i = lv_ssm_op_index(op);
     if (i < 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation %s is not supported.", op);
     jreq r;
-    lv_err rc = jreq_parse(&r, body, len, err);
+    lv_err rc = parsed ? jreq_adopt(&r, parsed, err) : jreq_parse(&r, body, len, err);
     if (rc != LV_OK)
         return rc;
     jw w;

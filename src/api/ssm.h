@@ -40,6 +40,10 @@ static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const
  * the response body; otherwise err says what to answer. */
 lv_err lv_ssm_dispatch(const lv_ssm_ctx *c, const char *op, const char *body,
                        size_t len, lv_buf *out, lv_error *err);
+/* The same with the body already parsed by the caller (a json_t object,
+ * borrowed); NULL means parse body here. */
+lv_err lv_ssm_dispatch_parsed(const lv_ssm_ctx *c, const char *op, void *parsed,
+                              const char *body, size_t len, lv_buf *out, lv_error *err);
 
 /* Whether op names a known operation (for metrics labels). */
 int lv_ssm_op_index(const char *op);

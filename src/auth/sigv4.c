@@ -113,10 +113,21 @@ static bool ieq(const char *a, size_t an, const char *b, size_t bn)
  * per-call setup fetches the digest again. */
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+/* Each thread reuses one digest context: creating one per hash (and the
+ * provider state behind it) cost more than hashing a request. The key's
+ * destructor frees it when the thread ends. */
+static pthread_key_t sha256_ctx_key;
+static bool sha256_ctx_key_ok;
+
+static void free_ctx(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
 
 static void sha256_fetch(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_ctx) == 0;
 }
 
 static const EVP_MD *sha256_alg(void)
@@ -128,13 +139,22 @@ static const EVP_MD *sha256_alg(void)
 /* Hashes the concatenation of two pieces. */
 static lv_err sha256_2(const void *a, size_t an, const void *b, size_t bn, unsigned char out[32])
 {
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    const EVP_MD *md = sha256_alg();
+    EVP_MD_CTX *c = sha256_ctx_key_ok ? pthread_getspecific(sha256_ctx_key) : NULL;
+    bool owned = false;
+    if (c == NULL) {
+        if ((c = EVP_MD_CTX_new()) == NULL)
+            return LV_E_INTERNAL;
+        if (!sha256_ctx_key_ok || pthread_setspecific(sha256_ctx_key, c) != 0)
+            owned = true;
+    }
     unsigned int len = 0;
-    bool ok = c != NULL && EVP_DigestInit_ex2(c, sha256_alg(), NULL) == 1 &&
+    bool ok = EVP_DigestInit_ex2(c, md, NULL) == 1 &&
               (an == 0 || EVP_DigestUpdate(c, a, an) == 1) &&
               (bn == 0 || EVP_DigestUpdate(c, b, bn) == 1) &&
               EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32;
-    EVP_MD_CTX_free(c);
+    if (owned)
+        EVP_MD_CTX_free(c);
     return ok ? LV_OK : LV_E_INTERNAL;
 }
 
