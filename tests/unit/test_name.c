@@ -62,7 +62,9 @@ static void test_canonical_plain(void **state)
     (void)state;
     expect_canon("x", "x");
     expect_canon("my-param_1.two", "my-param_1.two");
-    expect_canon("/a", "/a");
+    /* No hierarchy: one parameter with or without the slash, stored bare. */
+    expect_canon("/a", "a");
+    expect_canon("/single-level.name", "single-level.name");
     expect_canon("/a/b", "/a/b");
     expect_canon("/Prod/DB/password", "/Prod/DB/password");
     expect_canon("/a.b/c-d/e_f/0", "/a.b/c-d/e_f/0");
@@ -127,9 +129,11 @@ static void test_canonical_length(void **state)
     s = repeat('a', 1012);
     REFUSED(s);
     free(s);
-    /* With a leading slash the slash counts too. */
+    /* With a leading slash the slash counts too (a hierarchical name, so it
+     * keeps its slash). */
     s = repeat('b', 1011);
     s[0] = '/';
+    s[5] = '/';
     expect_canon(s, s);
     free(s);
     s = repeat('b', 1012);
