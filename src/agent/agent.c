@@ -1263,7 +1263,7 @@ int lva_agent_start(const lva_config *cfg, lva_agent **out, char *err, size_t er
     }
 
     lv_http_config hc = {.listen = cfg->listen, .threads = cfg->threads, .max_body = 4096,
-                         .max_connections = 1024, .timeout_seconds = 60};
+                         .max_connections = 1024, .timeout_seconds = 60, .log_name = "lever-agent"};
     lv_error he = {0};
     if (lv_http_start(&hc, handle, a, &a->http, &he) != LV_OK) {
         snprintf(err, errlen, "%s", he.msg);

@@ -34,6 +34,7 @@ enum {
 
 struct lv_http_server {
     struct MHD_Daemon *daemon;
+    char log_name[32];
     lv_http_handler_fn fn;
     void *ctx;
     size_t max_body;
@@ -73,9 +74,9 @@ struct lv_http_deferred {
 
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    const lv_http_server *s = cls;
     /* MHD's messages carry their own newline. */
-    fputs("leverd: http: ", stderr);
+    fprintf(stderr, "%s: http: ", s ? s->log_name : "leverd");
     vfprintf(stderr, fmt, ap);
 }
 
@@ -233,7 +234,7 @@ static enum MHD_Result queue_response(struct MHD_Connection *c, lv_http_response
     if (ok != MHD_YES || !status_ok(resp->status)) {
         /* A handler bug (bad header, bad status) must not become a
          * malformed response on the wire. */
-        fprintf(stderr, "leverd: http: handler produced an invalid response "
+        fprintf(stderr, "http: handler produced an invalid response "
                         "(status %d)\n", resp->status);
         MHD_destroy_response(r);
         return queue_copy(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
@@ -510,6 +511,7 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     s->fn = fn;
     s->ctx = ctx;
+    snprintf(s->log_name, sizeof s->log_name, "%s", cfg->log_name ? cfg->log_name : "leverd");
     s->max_body = cfg->max_body ? cfg->max_body : LV_HTTP_DEFAULT_MAX_BODY;
     s->max_conns = cap;
     atomic_init(&s->open_conns, 0);
@@ -544,7 +546,7 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
      * through it; a pool size of 1 is left out because MHD warns that it
      * ignores it. */
     struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, NULL},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, s},
         {MHD_OPTION_SOCK_ADDR, 0, &ss},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},

@@ -48,6 +48,7 @@ typedef struct lv_http_config {
     unsigned timeout_seconds;  /* idle connection timeout; 0 = 60 */
     const char *tls_cert;      /* PEM certificate (chain) file: serve HTTPS; NULL = plain HTTP */
     const char *tls_key;       /* PEM private key file, with tls_cert */
+    const char *log_name;      /* prefix of log lines; NULL = "leverd" */
 } lv_http_config;
 
 typedef struct lv_http_server lv_http_server;
