@@ -989,6 +989,22 @@ out:
     return rc;
 }
 
+/* Runs one write on name in the caller's region; on success answers the
+ * empty object these operations return. */
+static lv_err write_empty(const lv_ssm_ctx *c, lv_write *wr, const char *name, jw *w, lv_error *err)
+{
+    wr->region = c->region;
+    wr->name = name;
+    lv_engine_write(c->engine, wr, 1);
+    if (wr->rc != LV_OK) {
+        *err = wr->err;
+        return wr->rc;
+    }
+    jw_obj(w);
+    jw_obj_end(w);
+    return LV_OK;
+}
+
 /* ---------- DeleteParameter(s) ---------- */
 
 static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
@@ -1006,16 +1022,7 @@ static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error 
     lv_write wr;
     memset(&wr, 0, sizeof wr);
     wr.kind = LV_WRITE_DELETE;
-    wr.region = c->region;
-    wr.name = cn.data;
-    lv_engine_write(c->engine, &wr, 1);
-    rc = wr.rc;
-    if (rc != LV_OK)
-        *err = wr.err;
-    else {
-        jw_obj(w);
-        jw_obj_end(w);
-    }
+    rc = write_empty(c, &wr, cn.data, w, err);
     lv_buf_free(&cn);
     return rc;
 }
@@ -1194,18 +1201,9 @@ static lv_err op_add_tags(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
         lv_write wr;
         memset(&wr, 0, sizeof wr);
         wr.kind = LV_WRITE_ADD_TAGS;
-        wr.region = c->region;
-        wr.name = cn.data;
         wr.u.tags.tags = tin;
         wr.u.tags.n = (unsigned)n;
-        lv_engine_write(c->engine, &wr, 1);
-        rc = wr.rc;
-        if (rc != LV_OK)
-            *err = wr.err;
-        else {
-            jw_obj(w);
-            jw_obj_end(w);
-        }
+        rc = write_empty(c, &wr, cn.data, w, err);
     }
     lv_buf_free(&cn);
     free(tin);
@@ -1227,18 +1225,9 @@ static lv_err op_remove_tags(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
         lv_write wr;
         memset(&wr, 0, sizeof wr);
         wr.kind = LV_WRITE_REMOVE_TAGS;
-        wr.region = c->region;
-        wr.name = cn.data;
         wr.u.untag.keys = k;
         wr.u.untag.n = (unsigned)n;
-        lv_engine_write(c->engine, &wr, 1);
-        rc = wr.rc;
-        if (rc != LV_OK)
-            *err = wr.err;
-        else {
-            jw_obj(w);
-            jw_obj_end(w);
-        }
+        rc = write_empty(c, &wr, cn.data, w, err);
     }
     lv_buf_free(&cn);
     free(k);
