@@ -257,9 +257,15 @@ long lvc_env_name_into(const char *prefix, const char *key, int scheme, const ch
         return -2;
     if (el)
         memcpy(out, env_prefix, el);
+    /* ASCII by hand: the ctype calls cost more than the rest of the
+     * mapping, and env names must not depend on the locale anyway. */
     for (size_t i = 0; i < rl; i++) {
-        unsigned char ch = (unsigned char)rel[i];
-        out[el + i] = isalnum(ch) && ch < 0x80 ? (char)toupper(ch) : '_';
+        char ch = rel[i];
+        if (ch >= 'a' && ch <= 'z')
+            ch = (char)(ch - 'a' + 'A');
+        else if (!((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+            ch = '_';
+        out[el + i] = ch;
     }
     out[el + rl] = '\0';
     return (long)(el + rl);
