@@ -769,6 +769,27 @@ static lv_err finish_page(page_ctx *pc, char kind, uint32_t qh, lv_err rc)
     return rc;
 }
 
+/* One page of a paged listing: {"Parameters":[...],"NextToken":...} from a
+ * walk under the read lock, shared by GetParametersByPath and
+ * DescribeParameters. */
+static lv_err run_page(page_ctx *pc, const char *path, bool recursive, const pfilter *f,
+                       unsigned nf, const lv_buf *after, char kind, uint32_t qh)
+{
+    jw_obj(pc->w);
+    jw_key(pc->w, "Parameters");
+    jw_arr(pc->w);
+    lv_engine_rdlock(pc->c->engine);
+    lv_err rc = walk(pc->c, path, recursive, f, nf, after, page_visit, pc);
+    lv_engine_rdunlock(pc->c->engine);
+    if (rc == LV_OK)
+        rc = pc->rc;
+    if (rc == LV_E_INVALID_NEXT_TOKEN)
+        lv_error_set(pc->err, rc, "The specified token isn't valid.");
+    rc = finish_page(pc, kind, qh, rc);
+    lv_buf_free(&pc->last);
+    return rc;
+}
+
 static lv_err op_get_parameters_by_path(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
 {
     size_t plen = 0, tlen = 0;
@@ -795,18 +816,7 @@ static lv_err op_get_parameters_by_path(const lv_ssm_ctx *c, jreq *r, jw *w, lv_
     if (token != NULL && tlen > 0 && (rc = lv_token_decode('P', qh, token, tlen, &after, err)) != LV_OK)
         goto out;
     page_ctx pc = {c, w, decrypt, max, 0, LV_BUF_INIT, false, LV_OK, err, 0};
-    jw_obj(w);
-    jw_key(w, "Parameters");
-    jw_arr(w);
-    lv_engine_rdlock(c->engine);
-    rc = walk(c, cp.data, recursive, f, nf, token ? &after : NULL, page_visit, &pc);
-    lv_engine_rdunlock(c->engine);
-    if (rc == LV_OK)
-        rc = pc.rc;
-    if (rc == LV_E_INVALID_NEXT_TOKEN)
-        lv_error_set(err, rc, "The specified token isn't valid.");
-    rc = finish_page(&pc, 'P', qh, rc);
-    lv_buf_free(&pc.last);
+    rc = run_page(&pc, cp.data, recursive, f, nf, token ? &after : NULL, 'P', qh);
 out:
     lv_buf_free(&cp);
     lv_buf_free(&after);
@@ -875,18 +885,7 @@ static lv_err op_describe_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_err
     if (token != NULL && tlen > 0 && (rc = lv_token_decode('D', qh, token, tlen, &after, err)) != LV_OK)
         goto out;
     page_ctx pc = {c, w, false, max, 0, LV_BUF_INIT, false, LV_OK, err, 1};
-    jw_obj(w);
-    jw_key(w, "Parameters");
-    jw_arr(w);
-    lv_engine_rdlock(c->engine);
-    rc = walk(c, walk_path, recursive, f, nf, token ? &after : NULL, page_visit, &pc);
-    lv_engine_rdunlock(c->engine);
-    if (rc == LV_OK)
-        rc = pc.rc;
-    if (rc == LV_E_INVALID_NEXT_TOKEN)
-        lv_error_set(err, rc, "The specified token isn't valid.");
-    rc = finish_page(&pc, 'D', qh, rc);
-    lv_buf_free(&pc.last);
+    rc = run_page(&pc, walk_path, recursive, f, nf, token ? &after : NULL, 'D', qh);
 out:
     lv_buf_free(&cp);
     lv_buf_free(&after);
