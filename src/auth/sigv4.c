@@ -1005,10 +1005,14 @@ static lv_err lookup_secret(lv_sigv4_secret_fn fn, void *ctx,
 
 /* An X-Amz-Content-Sha256 header is signed as sent, so it must describe
  * the body we got, or a signed hash would vouch for a swapped body. */
-static lv_err payload_from_header(const lv_sigv4_request *req,
-                                  const char *body_hex, char out[65],
-                                  bool *present, lv_error *err)
+/* Hashes the body into body_hex and checks X-Amz-Content-Sha256 against
+ * it; when the header is present its value goes to out. */
+static lv_err payload_hashes(const lv_sigv4_request *req, char body_hex[65],
+                             char out[65], bool *present, lv_error *err)
 {
+    lv_err rc = sha256_hex(req->body, req->body_len, body_hex);
+    if (rc != LV_OK)
+        return lv_error_set(err, rc, "cannot hash the body");
     size_t cnt;
     const lv_sigv4_header *h = find_header(req, "x-amz-content-sha256", &cnt);
     *present = h != NULL;
@@ -1233,12 +1237,7 @@ static lv_err verify_presigned(const lv_sigv4_request *req,
         goto done;
     char body_hex[65], hdr_hash[65];
     bool present;
-    if ((rc = sha256_hex(req->body, req->body_len, body_hex)) != LV_OK) {
-        lv_error_set(err, rc, "cannot hash the body");
-        goto done;
-    }
-    if ((rc = payload_from_header(req, body_hex, hdr_hash, &present, err)) !=
-        LV_OK)
+    if ((rc = payload_hashes(req, body_hex, hdr_hash, &present, err)) != LV_OK)
         goto done;
     /* Presigners disagree: botocore signs UNSIGNED-PAYLOAD, aws-c-auth the
      * body's hash. Both are accepted, the unsigned form only for an empty
@@ -1323,12 +1322,7 @@ lv_err lv_sigv4_verify(const lv_sigv4_request *req,
         goto done;
     char body_hex[65], hdr_hash[65];
     bool present;
-    if ((rc = sha256_hex(req->body, req->body_len, body_hex)) != LV_OK) {
-        lv_error_set(err, rc, "cannot hash the body");
-        goto done;
-    }
-    if ((rc = payload_from_header(req, body_hex, hdr_hash, &present, err)) !=
-        LV_OK)
+    if ((rc = payload_hashes(req, body_hex, hdr_hash, &present, err)) != LV_OK)
         goto done;
     const char *payload = present ? hdr_hash : body_hex;
     if ((rc = derive_key_cached(cache, a.access_key, secret, a.date, a.region,
