@@ -272,3 +272,21 @@ class PolicyTest(LeverTestCase):
         got = [json.loads(ln) for ln in p.stdout.decode().splitlines()]
         self.assertTrue(got)
         self.assertTrue(all(g["key_id"] == akid and g["outcome"] == "denied" for g in got))
+
+
+class KeySecretsAtRestTest(LeverTestCase):
+    def test_key_secret_never_on_disk_in_plaintext(self):
+        akid, secret = create_key(self.server, {"r": doc(allow("ssm:GetParameter", "*"))})
+        self.server.restart()  # everything flushed to the store
+        found = []
+        for root, _dirs, files in os.walk(self.server.data_dir):
+            for f in files:
+                with open(os.path.join(root, f), "rb") as fh:
+                    if secret.encode() in fh.read():
+                        found.append(f)
+        self.assertEqual(found, [], "an access key's secret is stored in plaintext")
+        self.assertNotIn(secret, self.server.log_text())
+        # and the key still works after the restart, so it was stored (sealed)
+        self.put(self.n("k"), "v")
+        c = self.server.client(access_key=akid, secret_key=secret)
+        self.assertEqual(c.get_parameter(Name=self.n("k"))["Parameter"]["Value"], "v")
