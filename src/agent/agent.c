@@ -20,7 +20,7 @@
 #include "agent/cachefile.h"
 #include "agent/query.h"
 #include "agent/table.h"
-#include "api/jw.h"
+#include "json/jw.h"
 #include "client/config.h"
 #include "client/http.h"
 #include "crypto/crypto.h"

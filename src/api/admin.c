@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "api/jreq.h"
-#include "api/jw.h"
+#include "json/jw.h"
 
 static const char *const ops[] = {"CreateAccessKey", "ListAccessKeys", "GetAccessKey", "UpdateAccessKey",
                                   "DeleteAccessKey", "PutKeyPolicy", "DeleteKeyPolicy", "CreateBackup",

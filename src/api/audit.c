@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/jw.h"
+#include "json/jw.h"
 #include "core/buf.h"
 
 struct lv_audit {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "api/jreq.h"
-#include "api/jw.h"
+#include "json/jw.h"
 #include "core/name.h"
 
 #define JSON11 "application/x-amz-json-1.1"

@@ -12,7 +12,7 @@
 
 #include "api/admin.h"
 #include "api/admin_authz.h"
-#include "api/jw.h"
+#include "json/jw.h"
 #include "api/lever.h"
 #include "api/ssm.h"
 #include "auth/policy_iam.h"

@@ -7,7 +7,7 @@
 #include <strings.h>
 
 #include "api/jreq.h"
-#include "api/jw.h"
+#include "json/jw.h"
 #include "api/policy_json.h"
 #include "core/name.h"
 #include "core/token.h"

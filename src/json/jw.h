@@ -1,8 +1,9 @@
-/* jw.h - a small streaming JSON writer into an lv_buf. Responses have fixed
- * shapes, so writing them directly is simpler and much cheaper than
- * building a jansson tree per request (see docs/decisions.md). */
-#ifndef LV_API_JW_H
-#define LV_API_JW_H
+/* jw.h - a small streaming JSON writer into an lv_buf, shared by leverd and
+ * lever-agent. Responses have fixed shapes, so writing them directly is
+ * simpler and much cheaper than building a jansson tree per request (see
+ * docs/decisions.md). */
+#ifndef LV_JSON_JW_H
+#define LV_JSON_JW_H
 
 #include <stdbool.h>
 #include <stddef.h>

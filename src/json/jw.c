@@ -1,7 +1,7 @@
 /* jw.c - JSON writer: escaping per RFC 8259, bytes >= 0x80 passed through
  * (values are UTF-8 as received; invalid UTF-8 never reaches here because
  * the request parser rejects it). */
-#include "api/jw.h"
+#include "json/jw.h"
 
 #include <inttypes.h>
 #include <stdio.h>
