@@ -1,0 +1,302 @@
+/* writer.c - the writer thread and group commit.
+ *
+ * One writer thread drains a queue of writes in batches. For each write it
+ * runs the core rules against the newest state (the batch's own earlier
+ * results first, then the index), turns the difference between old and new
+ * state into store operations, and after one durable commit swaps the new
+ * states into the index under the write lock. Readers therefore only ever
+ * see committed data, and N concurrent writers cost one fsync. */
+#include "engine/engine_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/record.h"
+#include "crypto/crypto.h"
+#include "store/store.h"
+
+
+lv_err lv_eng_grow_arr(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return LV_OK;
+    size_t nc = *cap ? *cap * 2 : 16;
+    while (nc < need)
+        nc *= 2;
+    void *np = realloc(*p, nc * elem);
+    if (np == NULL)
+        return LV_E_NOMEM;
+    memset((char *)np + *cap * elem, 0, (nc - *cap) * elem);
+    *p = np;
+    *cap = nc;
+    return LV_OK;
+}
+
+overlay_entry *lv_eng_overlay_find(batch *b, const char *key, size_t len)
+{
+    for (size_t i = 0; i < b->nov; i++)
+        if (b->ov[i].key_len == len && memcmp(b->ov[i].key, key, len) == 0)
+            return &b->ov[i];
+    return NULL;
+}
+
+/* Appends a store op; key/value bytes are copied into the batch. */
+lv_err lv_eng_add_op(batch *b, const lv_buf *key, const lv_buf *val)
+{
+    size_t oldcap = b->cap_ops;
+    lv_err rc = lv_eng_grow_arr((void **)&b->ops, &b->cap_ops, b->nops + 1, sizeof *b->ops);
+    if (rc != LV_OK)
+        return rc;
+    if (b->cap_ops != oldcap) {
+        size_t c = oldcap * 2; /* two buffers per op */
+        rc = lv_eng_grow_arr((void **)&b->bufs, &c, b->cap_ops * 2, sizeof *b->bufs);
+        if (rc != LV_OK)
+            return rc;
+    }
+    lv_buf *kb = &b->bufs[b->nops * 2], *vb = &b->bufs[b->nops * 2 + 1];
+    lv_buf_reset(kb);
+    lv_buf_reset(vb);
+    if ((rc = lv_buf_append(kb, key->data, key->len)) != LV_OK)
+        return rc;
+    if (val != NULL && (rc = lv_buf_append(vb, val->data ? val->data : "", val->len)) != LV_OK)
+        return rc;
+    b->ops[b->nops].key = kb->data;
+    b->ops[b->nops].klen = kb->len;
+    b->ops[b->nops].val = val ? (vb->data ? vb->data : "") : NULL;
+    b->ops[b->nops].vlen = val ? vb->len : 0;
+    b->nops++;
+    return LV_OK;
+}
+
+lv_err lv_eng_add_change(batch *b, lv_change_kind kind, const lv_param *p, uint32_t version)
+{
+    lv_err rc = lv_eng_grow_arr((void **)&b->changes, &b->cap_changes, b->nchanges + 1, sizeof *b->changes);
+    if (rc != LV_OK)
+        return rc;
+    lv_change *c = &b->changes[b->nchanges++];
+    c->kind = kind;
+    c->key = p->key; /* copied by the change log */
+    c->key_len = p->key_len;
+    c->version = version;
+    c->time_ms = lv_eng_now_ms();
+    return LV_OK;
+}
+
+lv_err lv_eng_add_garbage(batch *b, lv_param *p)
+{
+    lv_err rc = lv_eng_grow_arr((void **)&b->garbage, &b->cap_garbage, b->ngarbage + 1, sizeof *b->garbage);
+    if (rc == LV_OK)
+        b->garbage[b->ngarbage++] = p;
+    return rc;
+}
+
+/* Runs the rules for one write against the batch's view. On success the
+ * new state is recorded in the overlay along with its store ops. */
+/* Store ops of an LV_WRITE_RAW: only aux record kinds may be written this
+ * way, so a caller can never bypass the parameter rules. */
+static lv_err plan_raw(batch *b, lv_write *w, lv_error *err)
+{
+    for (size_t i = 0; i < w->u.raw.n; i++) {
+        const lv_store_op *op = &w->u.raw.ops[i];
+        bool keycheck = op->klen == 9 && memcmp(op->key, "Mkeycheck", 9) == 0;
+        if (!keycheck && (op->klen < 2 || ((const char *)op->key)[0] != LV_AUX_ACCESS_KEY))
+            return lv_error_set(err, LV_E_INTERNAL, "raw write of a non-auxiliary record");
+        lv_buf k = {(char *)op->key, op->klen, 0, 0};
+        lv_buf v = {(char *)(op->val ? op->val : ""), op->vlen, 0, 0};
+        lv_err rc = lv_eng_add_op(b, &k, op->val ? &v : NULL);
+        if (rc != LV_OK)
+            return lv_error_set(err, rc, "out of memory");
+    }
+    w->stored = w->u.raw.n > 0;
+    return LV_OK;
+}
+
+/* A copy of cur whose SecureString versions that do not open under the
+ * newest master key are re-sealed under it; *next stays NULL when none
+ * needed it. Only the envelope changes: no version, label or date does. */
+static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
+{
+    if (w->kind == LV_WRITE_RAW)
+        return plan_raw(b, w, err);
+    return lv_eng_plan_param(e, b, w, err);
+}
+
+static void batch_reset(batch *b)
+{
+    b->nov = b->nops = b->nchanges = b->ngarbage = 0;
+}
+
+static void batch_free(batch *b)
+{
+    for (size_t i = 0; i < b->cap_ops * 2; i++)
+        lv_buf_free(&b->bufs[i]);
+    free(b->bufs);
+    free(b->ops);
+    free(b->ov);
+    free(b->changes);
+    free(b->garbage);
+}
+
+static void process_batch(lv_engine *e, batch *b, lv_write *list)
+{
+    batch_reset(b);
+    for (lv_write *w = list; w; w = w->next) {
+        lv_error_clear(&w->err);
+        w->stored = false;
+        size_t before = b->nchanges;
+        w->rc = plan_one(e, b, w, &w->err);
+        if (w->rc != LV_OK && w->err.msg[0] == '\0')
+            lv_error_set(&w->err, w->rc, "%s", w->rc == LV_E_NOMEM ? "out of memory" : "internal error");
+        w->revision = b->nchanges > before ? e->revision + b->nchanges : 0;
+    }
+    lv_err rc = LV_OK;
+    lv_error cerr;
+    lv_error_clear(&cerr);
+    /* Room for the replaced states, taken before the commit: after it, an
+     * allocation failure could only leak them. */
+    lv_param **old = calloc(b->nov ? b->nov : 1, sizeof *old);
+    if (old == NULL)
+        rc = lv_error_set(&cerr, LV_E_NOMEM, "out of memory");
+    if (rc == LV_OK && b->nchanges > 0) {
+        unsigned char rev[8];
+        lv_record_put_u64(rev, e->revision + b->nchanges);
+        lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rev, 8, 0, 0};
+        rc = lv_eng_add_op(b, &k, &v);
+    }
+    /* Raw and re-wrap writes store ops without a change event. */
+    if (rc == LV_OK && b->nops > 0)
+        rc = lv_store_commit(e->store, b->ops, b->nops, &cerr);
+    if (rc != LV_OK) {
+        fprintf(stderr, "leverd: commit of %zu changes failed: %s\n", b->nchanges, cerr.msg);
+        for (lv_write *w = list; w; w = w->next)
+            if (w->rc == LV_OK && (w->revision != 0 || w->stored)) {
+                w->rc = LV_E_INTERNAL;
+                lv_error_set(&w->err, LV_E_INTERNAL, "The change could not be stored: %s", cerr.msg);
+                w->revision = 0;
+            }
+        for (size_t i = 0; i < b->nov; i++)
+            if (b->ov[i].fresh)
+                lv_param_free(b->ov[i].state);
+    } else {
+        pthread_rwlock_wrlock(&e->lock);
+        for (size_t i = 0; i < b->nov; i++) {
+            overlay_entry *oe = &b->ov[i];
+            lv_param *prev = NULL;
+            if (oe->state != NULL) {
+                if (lv_index_put(e->index, oe->state, &prev) != LV_OK) {
+                    /* The change is durable; the next start will load it. */
+                    fprintf(stderr, "leverd: out of memory applying a committed change\n");
+                    prev = NULL;
+                }
+            } else if (oe->orig != NULL) {
+                prev = lv_index_remove(e->index, oe->orig->key, oe->orig->key_len);
+            }
+            old[i] = prev;
+        }
+        for (size_t i = 0; i < b->nchanges; i++) {
+            b->changes[i].revision = e->revision + 1;
+            /* Read without the lock by lv_engine_revision. */
+            __atomic_store_n(&e->revision, e->revision + 1, __ATOMIC_RELEASE);
+            if (lv_changelog_append(&e->log, &b->changes[i]) != LV_OK)
+                fprintf(stderr, "leverd: out of memory in the change log\n");
+        }
+        pthread_rwlock_unlock(&e->lock);
+        pthread_mutex_lock(&e->qlock);
+        for (size_t i = 0; i < b->nov; i++) {
+            overlay_entry *oe = &b->ov[i];
+            const lv_param *p = oe->state ? oe->state : oe->orig;
+            if (p == NULL)
+                continue;
+            lv_eng_timers_drop_key(e, p->key, p->key_len);
+            if (oe->state)
+                lv_eng_timers_add_param(e, oe->state);
+        }
+        e->stats.commits += b->nchanges > 0;
+        e->stats.commit_ops += b->nops;
+        pthread_mutex_unlock(&e->qlock);
+        /* Before the old states go: the changes' keys point into them. */
+        if (b->nchanges > 0)
+            lv_eng_notify_changes(e, b->changes, b->nchanges);
+        for (size_t i = 0; i < b->nov; i++)
+            lv_param_free(old[i]);
+    }
+    free(old);
+    for (size_t i = 0; i < b->ngarbage; i++)
+        lv_param_free(b->garbage[i]);
+    pthread_mutex_lock(&e->qlock);
+    for (lv_write *w = list; w; w = w->next) {
+        e->stats.writes++;
+        e->stats.write_errors += w->rc != LV_OK;
+    }
+    pthread_mutex_unlock(&e->qlock);
+}
+
+void *lv_eng_writer_main(void *arg)
+{
+    lv_engine *e = arg;
+    batch b;
+    memset(&b, 0, sizeof b);
+    pthread_mutex_lock(&e->qlock);
+    for (;;) {
+        while (e->qhead == NULL && !e->stopping)
+            pthread_cond_wait(&e->qcond, &e->qlock);
+        if (e->qhead == NULL && e->stopping)
+            break;
+        lv_write *list = e->qhead, *last = list;
+        size_t n = 1;
+        while (last->next != NULL && n < MAX_BATCH) {
+            last = last->next;
+            n++;
+        }
+        e->qhead = last->next;
+        if (e->qhead == NULL)
+            e->qtail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&e->qlock);
+        process_batch(e, &b, list);
+        pthread_mutex_lock(&e->qlock);
+        for (lv_write *w = list; w;) {
+            lv_write *next = w->next;
+            w->done = true;
+            w = next;
+        }
+        pthread_cond_broadcast(&e->done_cond);
+    }
+    pthread_mutex_unlock(&e->qlock);
+    batch_free(&b);
+    return NULL;
+}
+
+lv_err lv_engine_write(lv_engine *e, lv_write *w, size_t n)
+{
+    pthread_mutex_lock(&e->qlock);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->qlock);
+        for (size_t i = 0; i < n; i++)
+            w[i].rc = lv_error_set(&w[i].err, LV_E_UNAVAILABLE, "The server is shutting down.");
+        return LV_E_UNAVAILABLE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        w[i].done = false;
+        w[i].next = NULL;
+        if (e->qtail)
+            e->qtail->next = &w[i];
+        else
+            e->qhead = &w[i];
+        e->qtail = &w[i];
+    }
+    pthread_cond_signal(&e->qcond);
+    for (size_t i = 0; i < n; i++)
+        while (!w[i].done)
+            pthread_cond_wait(&e->done_cond, &e->qlock);
+    pthread_mutex_unlock(&e->qlock);
+    return LV_OK;
+}
+
