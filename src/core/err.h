@@ -52,7 +52,9 @@
     X(TOO_BIG, "ValidationException", 400)                                    \
     X(MALFORMED_POLICY, "MalformedPolicyDocumentException", 400)              \
     X(NO_SUCH_ENTITY, "NoSuchEntityException", 400)                           \
-    X(LIMIT_EXCEEDED, "LimitExceededException", 400)
+    X(LIMIT_EXCEEDED, "LimitExceededException", 400)                          \
+    /* A conditional store commit lost a race: re-plan on fresh state. */     \
+    X(CONFLICT, "TooManyUpdates", 400)
 
 typedef enum lv_err {
 #define LV_ERR_ENUM(sym, aws, status) LV_E_##sym,

@@ -1,5 +1,8 @@
-/* test_store.c - the store interface over the sqlite backend: atomic
- * batches, key order, persistence across reopen, backups, binary keys. */
+/* test_store.c - the store interface, run against SQLite and (with
+ * LEVER_TEST_PG_URI, under tests/integration/pg_harness.py) PostgreSQL:
+ * atomic batches, key order, persistence across reopen, backups, binary
+ * keys, revisions, the change feed, conditional commits racing, waking
+ * followers, compaction, schema versions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,99 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include "store/store.h"
-
-typedef struct pair {
-    char k[64], v[64];
-    size_t kl, vl;
-} pair;
-
-typedef struct dump {
-    pair p[64];
-    size_t n;
-} dump;
-
-static lv_err collect(void *ctx, const void *key, size_t klen, const void *val,
-                      size_t vlen)
-{
-    dump *d = ctx;
-    assert_true(d->n < 64 && klen <= 64 && vlen <= 64);
-    memcpy(d->p[d->n].k, key, klen);
-    memcpy(d->p[d->n].v, val, vlen);
-    d->p[d->n].kl = klen;
-    d->p[d->n].vl = vlen;
-    d->n++;
-    return LV_OK;
-}
-
-static void load(lv_store *s, dump *d)
-{
-    lv_error err;
-    memset(d, 0, sizeof *d);
-    assert_int_equal(lv_store_load(s, collect, d, &err), LV_OK);
-}
-
-static void expect(const dump *d, size_t i, const char *k, const char *v)
-{
-    assert_true(i < d->n);
-    assert_int_equal(d->p[i].kl, strlen(k));
-    assert_memory_equal(d->p[i].k, k, strlen(k));
-    assert_int_equal(d->p[i].vl, strlen(v));
-    assert_memory_equal(d->p[i].v, v, strlen(v));
-}
-
-static lv_store_op put(const char *k, const char *v)
-{
-    return (lv_store_op){k, strlen(k), v, strlen(v)};
-}
-
-static lv_store_op del(const char *k)
-{
-    return (lv_store_op){k, strlen(k), NULL, 0};
-}
-
-typedef struct fixture {
-    char dir[64];
-    char db[128];
-    char uri[160];
-} fixture;
-
-static int setup(void **state)
-{
-    fixture *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/lv_test_store.XXXXXX");
-    if (mkdtemp(f->dir) == NULL)
-        return -1;
-    snprintf(f->db, sizeof f->db, "%s/lever.db", f->dir);
-    snprintf(f->uri, sizeof f->uri, "sqlite:%s", f->db);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    fixture *f = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
-
-static lv_store *open_store(const fixture *f)
-{
-    lv_store *s = NULL;
-    lv_error err;
-    lv_err rc = lv_store_open(f->uri, &s, &err);
-    if (rc != LV_OK)
-        fail_msg("open %s: %s", f->uri, err.msg);
-    return s;
-}
+#include "store_fixture.h"
 
 static void test_commit_and_order(void **state)
 {
@@ -202,15 +117,13 @@ static void test_rollback_mid_batch(void **state)
 
     /* A trigger on another connection makes one insert fail inside the
      * transaction, after earlier ops of the batch have been executed. */
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(
-        sqlite3_exec(db,
-                     "CREATE TRIGGER boom BEFORE INSERT ON kv "
-                     "WHEN NEW.k = CAST('boom' AS BLOB) "
-                     "BEGIN SELECT RAISE(ABORT, 'forced failure'); END",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
+    if (f->pg)
+        raw_sql(f, "CREATE FUNCTION lever_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                   "IF NEW.k = 'boom'::bytea THEN RAISE EXCEPTION 'forced failure'; END IF; RETURN NEW; END $$;"
+                   "CREATE TRIGGER boom BEFORE INSERT ON lever_kv FOR EACH ROW EXECUTE FUNCTION lever_boom()");
+    else
+        raw_sql(f, "CREATE TRIGGER boom BEFORE INSERT ON kv WHEN NEW.k = CAST('boom' AS BLOB) "
+                   "BEGIN SELECT RAISE(ABORT, 'forced failure'); END");
 
     lv_store_op b2[] = {put("new", "x"), del("keep"), put("boom", "y"),
                         put("later", "z")};
@@ -222,9 +135,7 @@ static void test_rollback_mid_batch(void **state)
     assert_int_equal(d.n, 1);
     expect(&d, 0, "keep", "1");
 
-    assert_int_equal(sqlite3_exec(db, "DROP TRIGGER boom", NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    raw_sql(f, f->pg ? "DROP TRIGGER boom ON lever_kv" : "DROP TRIGGER boom");
     assert_int_equal(lv_store_commit(s, b2, 4, &err), LV_OK);
     load(s, &d);
     assert_int_equal(d.n, 3);
@@ -344,6 +255,17 @@ static void test_open_errors(void **state)
     assert_int_not_equal(lv_store_open("mysql:/x", &s, &err), LV_OK);
     assert_non_null(strstr(err.msg, "mysql"));
     char uri[200];
+    if (f->pg) {
+        /* Nothing listens on port 1: a clear, retryable error that does
+         * not echo the URI (it could carry a password). */
+        lv_error_clear(&err);
+        assert_int_equal(lv_store_open("postgresql://lever:s3cret@127.0.0.1:1/x", &s, &err), LV_E_UNAVAILABLE);
+        assert_non_null(strstr(err.msg, "cannot connect"));
+        assert_null(strstr(err.msg, "s3cret"));
+        assert_int_equal(lv_store_open("postgres://lever@127.0.0.1:1/x", &s, &err), LV_E_UNAVAILABLE);
+        assert_null(s);
+        return;
+    }
     /* The caller creates the data directory; a missing one is an error. */
     snprintf(uri, sizeof uri, "sqlite:%s/missing/lever.db", f->dir);
     lv_error_clear(&err);
@@ -361,19 +283,361 @@ static void test_open_errors(void **state)
     assert_int_not_equal(lv_store_open(uri, &s, &err), LV_OK);
 }
 
+/* ---------- revisions and the change feed ---------- */
+
+static void test_revisions(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    lv_error err;
+    uint64_t head = 99;
+    dump d;
+    assert_int_equal(lv_store_load_at(s, collect, &d, &head, &err), LV_OK);
+    assert_int_equal(head, 0);
+    lv_store_op b1[] = {put("a", "1")};
+    assert_int_equal(commit_rev(s, b1, 1), 1);
+    /* A commit of several changes consumes as many revisions. */
+    lv_store_batch b = {b1, 1, NULL, 0, 5};
+    uint64_t rev = 0;
+    assert_int_equal(lv_store_commit_batch(s, &b, &rev, &err), LV_OK);
+    assert_int_equal(rev, 6);
+    /* An empty commit still gets a revision of its own. */
+    assert_int_equal(commit_rev(s, NULL, 0), 7);
+    /* A failed commit consumes none. */
+    lv_store_op bad[] = {{"huge", (size_t)INT_MAX + 1, "v", 1}};
+    assert_int_not_equal(lv_store_commit(s, bad, 1, &err), LV_OK);
+    lv_store_close(s);
+    s = open_store(f);
+    memset(&d, 0, sizeof d);
+    assert_int_equal(lv_store_load_at(s, collect, &d, &head, &err), LV_OK);
+    assert_int_equal(head, 7);
+    assert_int_equal(commit_rev(s, b1, 1), 8);
+    lv_store_close(s);
+}
+
+static void test_feed_other_connection(void **state)
+{
+    fixture *f = *state;
+    lv_store *a = open_store(f), *b = open_store(f);
+    dump d;
+    uint64_t upto = 99;
+    feed(b, 0, &d, &upto);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(upto, 0);
+
+    lv_store_op b1[] = {put("x", "1"), put("y", "2"), put("z", "3")};
+    uint64_t r1 = commit_rev(a, b1, 3);
+    lv_store_op b2[] = {put("y", "22"), del("z"), del("never-there")};
+    uint64_t r2 = commit_rev(a, b2, 3);
+    assert_true(r2 > r1);
+
+    /* Every record once, newest state, in (revision, key) order; only a
+     * record that existed leaves a tombstone. */
+    feed(b, 0, &d, &upto);
+    assert_int_equal(upto, r2);
+    assert_int_equal(d.n, 3);
+    expect(&d, 0, "x", "1");
+    assert_int_equal(d.p[0].rev, r1);
+    expect(&d, 1, "y", "22");
+    assert_int_equal(d.p[1].rev, r2);
+    expect(&d, 2, "z", NULL);
+    assert_int_equal(d.p[2].rev, r2);
+
+    feed(b, r1, &d, &upto);
+    assert_int_equal(d.n, 2);
+    expect(&d, 0, "y", "22");
+    feed(b, r2, &d, &upto);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(upto, r2);
+
+    /* A put after a delete revives the record; the tombstone goes. */
+    lv_store_op b3[] = {put("z", "")};
+    uint64_t r3 = commit_rev(b, b3, 1);
+    feed(a, r2, &d, &upto);
+    assert_int_equal(d.n, 1);
+    expect(&d, 0, "z", "");
+    assert_int_equal(d.p[0].rev, r3);
+    feed(a, 0, &d, &upto);
+    assert_int_equal(d.n, 3);
+    expect(&d, 2, "z", "");
+    lv_store_close(a);
+    lv_store_close(b);
+}
+
+static void test_conflict(void **state)
+{
+    fixture *f = *state;
+    lv_store *a = open_store(f), *b = open_store(f);
+    lv_error err;
+    lv_store_op b1[] = {put("x", "1"), put("gone", "1")};
+    uint64_t base = commit_rev(a, b1, 2);
+
+    /* b changes x after a read it at base. */
+    lv_store_op bx[] = {put("x", "b")};
+    commit_rev(b, bx, 1);
+
+    lv_store_op w[] = {put("x", "a"), put("other", "a")};
+    lv_store_cond c[] = {{"unrelated", 9, base}, {"x", 1, base}};
+    lv_store_batch batch = {w, 2, c, 2, 1};
+    uint64_t rev = 0;
+    lv_error_clear(&err);
+    assert_int_equal(lv_store_commit_batch(a, &batch, &rev, &err), LV_E_CONFLICT);
+    assert_non_null(strstr(err.msg, "x"));
+    /* Nothing of it applied, no revision consumed. */
+    dump d;
+    load(a, &d);
+    assert_int_equal(d.n, 2);
+    expect(&d, 1, "x", "b");
+    assert_int_equal(commit_rev(a, NULL, 0), base + 2);
+
+    /* Planned at the new head it goes through. */
+    c[1].rev = base + 2;
+    assert_int_equal(lv_store_commit_batch(a, &batch, &rev, &err), LV_OK);
+    assert_int_equal(rev, base + 3);
+
+    /* A deletion counts as a change (the tombstone), and so does a record
+     * that was created after the planner saw it absent. */
+    lv_store_op dg[] = {del("gone")};
+    uint64_t rdel = commit_rev(b, dg, 1);
+    lv_store_cond cg[] = {{"gone", 4, rdel - 1}};
+    lv_store_batch bg = {w, 1, cg, 1, 1};
+    assert_int_equal(lv_store_commit_batch(a, &bg, NULL, &err), LV_E_CONFLICT);
+    cg[0].rev = rdel;
+    assert_int_equal(lv_store_commit_batch(a, &bg, NULL, &err), LV_OK);
+    lv_store_op mk[] = {put("new", "b")};
+    uint64_t rnew = commit_rev(b, mk, 1);
+    lv_store_cond cn[] = {{"new", 3, rnew - 1}};
+    lv_store_batch bn = {mk, 1, cn, 1, 1};
+    assert_int_equal(lv_store_commit_batch(a, &bn, NULL, &err), LV_E_CONFLICT);
+    lv_store_close(a);
+    lv_store_close(b);
+}
+
+typedef struct racer {
+    const fixture *f;
+    pthread_barrier_t *go;
+    uint64_t base;
+    int round;
+    lv_err rc;
+    char who;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    lv_store *s = open_store(r->f);
+    char key[16], val[4] = {r->who, 0};
+    snprintf(key, sizeof key, "race-%d", r->round);
+    lv_store_op op = {key, strlen(key), val, 1};
+    lv_store_cond c = {key, strlen(key), r->base};
+    lv_store_batch b = {&op, 1, &c, 1, 1};
+    lv_error err;
+    pthread_barrier_wait(r->go);
+    r->rc = lv_store_commit_batch(s, &b, NULL, &err);
+    lv_store_close(s);
+    return NULL;
+}
+
+/* Two connections create the same record from the same base at the same
+ * moment: exactly one wins, the loser's batch leaves no trace. */
+static void test_conflict_race(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    for (int round = 0; round < 10; round++) {
+        uint64_t base = commit_rev(s, NULL, 0);
+        pthread_barrier_t go;
+        pthread_barrier_init(&go, NULL, 2);
+        racer r[2] = {{f, &go, base, round, LV_OK, 'a'}, {f, &go, base, round, LV_OK, 'b'}};
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&t[i], NULL, race, &r[i]), 0);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&go);
+        int wins = (r[0].rc == LV_OK) + (r[1].rc == LV_OK);
+        int conflicts = (r[0].rc == LV_E_CONFLICT) + (r[1].rc == LV_E_CONFLICT);
+        assert_int_equal(wins, 1);
+        assert_int_equal(conflicts, 1);
+        dump d;
+        load(s, &d);
+        assert_int_equal(d.n, (size_t)round + 1);
+    }
+    lv_store_close(s);
+}
+
+typedef struct waiter {
+    lv_store *s;
+    uint64_t since;
+    int timeout_ms;
+    bool woken;
+    lv_err rc;
+    int64_t took_ms;
+} waiter;
+
+static void *wait_thread(void *arg)
+{
+    waiter *w = arg;
+    lv_error err;
+    int64_t t0 = mono_ms();
+    w->rc = lv_store_wait(w->s, w->since, w->timeout_ms, &w->woken, &err);
+    w->took_ms = mono_ms() - t0;
+    return NULL;
+}
+
+/* A follower waiting for news is woken by a commit through another
+ * connection (PostgreSQL: LISTEN/NOTIFY), and times out when there is none. */
+static void test_wait_wakes(void **state)
+{
+    fixture *f = *state;
+    lv_store *a = open_store(f), *b = open_store(f);
+    lv_error err;
+    bool woken = false;
+    /* The first wait may report news: notifications sent before it began
+     * listening are unknown to it. */
+    assert_int_equal(lv_store_wait(b, 0, 50, &woken, &err), LV_OK);
+    uint64_t head = commit_rev(a, NULL, 0);
+    waiter w = {b, head, 300, true, LV_OK, 0};
+    wait_thread(&w);
+    assert_int_equal(w.rc, LV_OK);
+    assert_false(w.woken);
+    assert_true(w.took_ms >= 250);
+
+    w = (waiter){b, head, 20000, false, LV_OK, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, wait_thread, &w), 0);
+    struct timespec pause = {0, 100 * 1000000L};
+    nanosleep(&pause, NULL);
+    lv_store_op b1[] = {put("news", "1")};
+    commit_rev(a, b1, 1);
+    pthread_join(t, NULL);
+    assert_int_equal(w.rc, LV_OK);
+    assert_true(w.woken);
+    assert_true(w.took_ms < 5000);
+    /* The news is in the feed. */
+    dump d;
+    uint64_t upto;
+    feed(b, head, &d, &upto);
+    assert_int_equal(d.n, 1);
+    expect(&d, 0, "news", "1");
+    /* Old news (at or below since) does not wake. */
+    w = (waiter){b, upto, 200, true, LV_OK, 0};
+    wait_thread(&w);
+    assert_false(w.woken);
+    lv_store_close(a);
+    lv_store_close(b);
+}
+
+static void test_compact(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    lv_error err;
+    lv_store_op b1[] = {put("a", "1"), put("b", "2")};
+    uint64_t r1 = commit_rev(s, b1, 2);
+    lv_store_op b2[] = {del("a")};
+    uint64_t r2 = commit_rev(s, b2, 1);
+    lv_store_op b3[] = {put("c", "3")};
+    uint64_t r3 = commit_rev(s, b3, 1);
+    assert_int_equal(lv_store_compact(s, r2, &err), LV_OK);
+    /* Below the horizon the deletion of a is gone: load again. */
+    dump d;
+    uint64_t upto;
+    assert_int_equal(lv_store_feed(s, r1, collect_feed, &d, &upto, &err), LV_E_COMPACTED);
+    feed(s, r2, &d, &upto);
+    assert_int_equal(d.n, 1);
+    expect(&d, 0, "c", "3");
+    assert_int_equal(upto, r3);
+    /* A condition below the horizon cannot be checked: conflict. */
+    lv_store_cond c[] = {{"a", 1, r1}};
+    lv_store_batch b = {b3, 1, c, 1, 1};
+    assert_int_equal(lv_store_commit_batch(s, &b, NULL, &err), LV_E_CONFLICT);
+    c[0].rev = r3;
+    assert_int_equal(lv_store_commit_batch(s, &b, NULL, &err), LV_OK);
+    /* The horizon never passes the head nor goes down. */
+    assert_int_equal(lv_store_compact(s, 1000000, &err), LV_OK);
+    assert_int_equal(lv_store_compact(s, 1, &err), LV_OK);
+    uint64_t head = commit_rev(s, NULL, 0);
+    assert_int_equal(lv_store_feed(s, head - 2, collect_feed, &d, &upto, &err), LV_E_COMPACTED);
+    feed(s, head - 1, &d, &upto);
+    assert_int_equal(d.n, 0);
+    lv_store_close(s);
+}
+
+/* A database written by a newer lever is refused, clearly, untouched. */
+static void test_newer_schema_refused(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    lv_store_op b1[] = {put("a", "1")};
+    commit_rev(s, b1, 1);
+    lv_store_close(s);
+    raw_sql(f, f->pg ? "UPDATE lever_schema SET version = 999" : "PRAGMA user_version = 999");
+    lv_error err;
+    lv_error_clear(&err);
+    s = NULL;
+    assert_int_equal(lv_store_open(f->uri, &s, &err), LV_E_CORRUPT);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "newer"));
+    assert_non_null(strstr(err.msg, "999"));
+    raw_sql(f, f->pg ? "UPDATE lever_schema SET version = 1" : "PRAGMA user_version = 2");
+    s = open_store(f);
+    dump d;
+    load(s, &d);
+    assert_int_equal(d.n, 1);
+    lv_store_close(s);
+}
+
+/* SQLite only: a file of lever's first format is migrated in place. */
+static void test_sqlite_migrates_v1(void **state)
+{
+    fixture *f = *state;
+    raw_sql(f, "CREATE TABLE kv(k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;"
+               "INSERT INTO kv VALUES(CAST('old' AS BLOB), CAST('v1' AS BLOB));"
+               "PRAGMA user_version = 1");
+    lv_store *s = open_store(f);
+    dump d;
+    load(s, &d);
+    assert_int_equal(d.n, 1);
+    expect(&d, 0, "old", "v1");
+    lv_store_op b1[] = {del("old"), put("new", "v2")};
+    uint64_t r = commit_rev(s, b1, 2);
+    assert_int_equal(r, 1);
+    uint64_t upto;
+    feed(s, 0, &d, &upto);
+    assert_int_equal(d.n, 2);
+    expect(&d, 0, "new", "v2");
+    expect(&d, 1, "old", NULL);
+    lv_store_close(s);
+}
+
 int main(void)
 {
+    use_pg = getenv("LEVER_TEST_PG_URI") != NULL;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_commit_and_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_op_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_batch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rollback_mid_batch, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_rollback_mid_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binary_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revisions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_feed_other_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wait_wakes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest sqlite_only[] = {
+        cmocka_unit_test_setup_teardown(test_sqlite_migrates_v1, setup, teardown),
+    };
+    printf("store backend under test: %s\n", use_pg ? "postgres (LEVER_TEST_PG_URI)" : "sqlite");
+    int failed = cmocka_run_group_tests_name(use_pg ? "store/postgres" : "store/sqlite", tests, NULL, NULL);
+    if (!use_pg)
+        failed += cmocka_run_group_tests_name("store/sqlite-only", sqlite_only, NULL, NULL);
+    return failed;
 }

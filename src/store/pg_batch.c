@@ -1,0 +1,310 @@
+/* pg_batch.c - committing a store batch to PostgreSQL: the last op per key,
+ * binary array parameters, and the statements of one commit. */
+#include "store/pg_batch.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type oids of the array elements (fixed in PostgreSQL's catalog). */
+enum { OID_BYTEA = 17, OID_INT8 = 20 };
+
+/* Arrays travel as one parameter each; libpq takes int lengths and the
+ * server refuses messages over 1 GiB. */
+#define ARRAY_MAX ((size_t)1 << 30)
+
+static lv_err put_be32(lv_buf *b, uint32_t v)
+{
+    unsigned char x[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                          (unsigned char)v};
+    return lv_buf_append(b, x, 4);
+}
+
+static lv_err put_be64(lv_buf *b, uint64_t v)
+{
+    lv_err rc = put_be32(b, (uint32_t)(v >> 32));
+    return rc == LV_OK ? put_be32(b, (uint32_t)v) : rc;
+}
+
+/* The binary array header (array_recv): one dimension of n elements. */
+static lv_err arr_begin(lv_buf *b, size_t n, uint32_t oid)
+{
+    b->max = ARRAY_MAX;
+    lv_err rc = put_be32(b, 1);
+    if (rc == LV_OK)
+        rc = put_be32(b, 0); /* no NULLs */
+    if (rc == LV_OK)
+        rc = put_be32(b, oid);
+    if (rc == LV_OK)
+        rc = put_be32(b, (uint32_t)n);
+    if (rc == LV_OK)
+        rc = put_be32(b, 1); /* lower bound */
+    return rc;
+}
+
+static lv_err arr_bytes(lv_buf *b, const void *p, size_t n)
+{
+    if (n > ARRAY_MAX)
+        return LV_E_TOO_BIG;
+    lv_err rc = put_be32(b, (uint32_t)n);
+    return rc == LV_OK && n > 0 ? lv_buf_append(b, p, n) : rc;
+}
+
+static lv_err arr_int8(lv_buf *b, uint64_t v)
+{
+    lv_err rc = put_be32(b, 8);
+    return rc == LV_OK ? put_be64(b, v) : rc;
+}
+
+typedef struct slot {
+    const lv_store_op *op;
+    size_t idx;
+} slot;
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const slot *x = a, *y = b;
+    size_t n = x->op->klen < y->op->klen ? x->op->klen : y->op->klen;
+    int c = n ? memcmp(x->op->key, y->op->key, n) : 0;
+    if (c != 0)
+        return c;
+    if (x->op->klen != y->op->klen)
+        return x->op->klen < y->op->klen ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+void pg_batch_free(pg_batch *pb)
+{
+    lv_buf_free(&pb->put_k);
+    lv_buf_free(&pb->put_v);
+    lv_buf_free(&pb->del_k);
+    lv_buf_free(&pb->cond_k);
+    lv_buf_free(&pb->cond_r);
+}
+
+lv_err pg_batch_encode(pg_batch *pb, const lv_store_batch *b, lv_error *err)
+{
+    memset(pb, 0, sizeof *pb);
+    pb->nrev = b->nrev ? b->nrev : 1;
+    pb->conds = b->conds;
+    pb->ncond = b->nconds;
+    pb->min_cond_rev = UINT64_MAX;
+    if (pb->nrev > INT64_MAX / 2)
+        return lv_error_set(err, LV_E_VALIDATION, "postgres: too many revisions for one commit");
+    /* Sizes first: nothing is read from an op that is too large. */
+    size_t total = 0;
+    for (size_t i = 0; i < b->nops; i++) {
+        const lv_store_op *op = &b->ops[i];
+        if (op->klen > ARRAY_MAX || (op->val && op->vlen > ARRAY_MAX))
+            return lv_error_set(err, LV_E_TOO_BIG, "postgres: key or value of op %zu too large", i);
+        if (op->key == NULL && op->klen > 0)
+            return lv_error_set(err, LV_E_INTERNAL, "postgres: op %zu has a NULL buffer", i);
+        total += op->klen + (op->val ? op->vlen : 0) + 8;
+        if (total > ARRAY_MAX)
+            return lv_error_set(err, LV_E_TOO_BIG, "postgres: batch larger than %zu bytes", ARRAY_MAX);
+    }
+    for (size_t i = 0; i < b->nconds; i++)
+        if (b->conds[i].klen > ARRAY_MAX || (b->conds[i].key == NULL && b->conds[i].klen > 0))
+            return lv_error_set(err, LV_E_TOO_BIG, "postgres: key of condition %zu unusable", i);
+    lv_err rc = LV_OK;
+    slot *sl = NULL;
+    if (b->nops > 0) {
+        if ((sl = malloc(b->nops * sizeof *sl)) == NULL)
+            return lv_error_set(err, LV_E_NOMEM, "out of memory");
+        for (size_t i = 0; i < b->nops; i++)
+            sl[i] = (slot){&b->ops[i], i};
+        qsort(sl, b->nops, sizeof *sl, slot_cmp);
+        /* The last op of each run of one key wins. */
+        for (size_t i = 0; i < b->nops; i++)
+            if (i + 1 == b->nops || slot_cmp(&(slot){sl[i].op, 0}, &(slot){sl[i + 1].op, 0}) != 0) {
+                if (sl[i].op->val)
+                    pb->nput++;
+                else
+                    pb->ndel++;
+            }
+        if (pb->nput && (rc = arr_begin(&pb->put_k, pb->nput, OID_BYTEA)) == LV_OK)
+            rc = arr_begin(&pb->put_v, pb->nput, OID_BYTEA);
+        if (rc == LV_OK && pb->ndel)
+            rc = arr_begin(&pb->del_k, pb->ndel, OID_BYTEA);
+        for (size_t i = 0; rc == LV_OK && i < b->nops; i++) {
+            if (i + 1 < b->nops && slot_cmp(&(slot){sl[i].op, 0}, &(slot){sl[i + 1].op, 0}) == 0)
+                continue;
+            const lv_store_op *op = sl[i].op;
+            if (op->val) {
+                rc = arr_bytes(&pb->put_k, op->key, op->klen);
+                if (rc == LV_OK)
+                    rc = arr_bytes(&pb->put_v, op->val, op->vlen);
+            } else {
+                rc = arr_bytes(&pb->del_k, op->key, op->klen);
+            }
+        }
+        free(sl);
+    }
+    if (rc == LV_OK && b->nconds) {
+        if ((rc = arr_begin(&pb->cond_k, b->nconds, OID_BYTEA)) == LV_OK)
+            rc = arr_begin(&pb->cond_r, b->nconds, OID_INT8);
+        for (size_t i = 0; rc == LV_OK && i < b->nconds; i++) {
+            const lv_store_cond *c = &b->conds[i];
+            if (c->rev < pb->min_cond_rev)
+                pb->min_cond_rev = c->rev;
+            rc = arr_bytes(&pb->cond_k, c->key, c->klen);
+            if (rc == LV_OK)
+                rc = arr_int8(&pb->cond_r, c->rev > INT64_MAX ? INT64_MAX : c->rev);
+        }
+    }
+    if (rc != LV_OK) {
+        pg_batch_free(pb);
+        return lv_error_set(err, rc, rc == LV_E_NOMEM ? "out of memory" : "postgres: batch too large");
+    }
+    return LV_OK;
+}
+
+/* Runs sql with params (binary arrays and text numbers), no rows wanted
+ * unless out is given. */
+static lv_err run(pg_conn *pc, const char *sql, int n, const char *const *vals, const int *lens, const int *fmts,
+                  PGresult **out, const char *what, lv_error *err)
+{
+    PGresult *r = PQexecParams(pc->c, sql, n, NULL, vals, lens, fmts, 1);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        lv_err rc = pg_result_error(pc, r, what, err);
+        PQclear(r);
+        return rc;
+    }
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return LV_OK;
+}
+
+static void key_label(char *out, size_t cap, const char *k, size_t klen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < klen && n + 5 < cap; i++) {
+        unsigned char ch = (unsigned char)k[i];
+        n += (size_t)snprintf(out + n, cap - n, ch >= 0x20 && ch < 0x7f ? "%c" : "\\x%02x", ch);
+    }
+    out[n] = '\0';
+}
+
+static lv_err check_conds(pg_conn *pc, const pg_batch *pb, uint64_t horizon, lv_error *err)
+{
+    if (pb->min_cond_rev < horizon) {
+        for (size_t i = 0; i < pb->ncond; i++)
+            if (pb->conds[i].rev < horizon) {
+                char label[96];
+                key_label(label, sizeof label, pb->conds[i].key, pb->conds[i].klen);
+                return lv_error_set(err, LV_E_CONFLICT, "postgres: %s: revision %llu is below the horizon %llu",
+                                    label, (unsigned long long)pb->conds[i].rev, (unsigned long long)horizon);
+            }
+    }
+    const char *vals[2] = {pb->cond_k.data, pb->cond_r.data};
+    int lens[2] = {(int)pb->cond_k.len, (int)pb->cond_r.len}, fmts[2] = {1, 1};
+    PGresult *r = NULL;
+    lv_err rc = run(pc,
+                    "SELECT c.k, greatest(kv.rev, g.rev), c.r FROM unnest($1::bytea[], $2::int8[]) AS c(k, r) "
+                    "LEFT JOIN lever_kv kv ON kv.k = c.k LEFT JOIN lever_gone g ON g.k = c.k "
+                    "WHERE kv.rev > c.r OR g.rev > c.r LIMIT 1",
+                    2, vals, lens, fmts, &r, "conditions", err);
+    if (rc != LV_OK)
+        return rc;
+    if (PQntuples(r) > 0) {
+        char label[96];
+        key_label(label, sizeof label, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+        rc = lv_error_set(err, LV_E_CONFLICT, "postgres: %s changed at revision %llu, after revision %llu", label,
+                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 1)),
+                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 2)));
+    }
+    PQclear(r);
+    return rc;
+}
+
+lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
+{
+    char n[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)upto);
+    const char *vals[1] = {n};
+    lv_err rc = run(pc, "DELETE FROM lever_gone WHERE rev <= $1::int8", 1, vals, NULL, NULL, NULL, "compact", err);
+    if (rc == LV_OK)
+        rc = run(pc, "UPDATE lever_head SET horizon = $1::int8 WHERE id = 1 AND horizon < $1::int8", 1, vals, NULL,
+                 NULL, NULL, "compact", err);
+    return rc;
+}
+
+static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev_out, bool *sent_commit,
+                        lv_error *err)
+{
+    lv_err rc = pg_cmd(pc, "BEGIN", "begin", err);
+    if (rc != LV_OK)
+        return rc;
+    /* Taking the head row orders every commit of every node: the next one
+     * waits until this one is committed and visible, so revisions become
+     * visible in order and a follower never skips one. */
+    char nrev[24];
+    snprintf(nrev, sizeof nrev, "%llu", (unsigned long long)pb->nrev);
+    const char *hv[1] = {nrev};
+    PGresult *r = NULL;
+    if ((rc = run(pc, "UPDATE lever_head SET rev = rev + $1::int8 WHERE id = 1 RETURNING rev, horizon", 1, hv,
+                  NULL, NULL, &r, "head", err)) != LV_OK)
+        return rc;
+    if (PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 8) {
+        PQclear(r);
+        return lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
+    }
+    uint64_t rev = pg_get_be64(PQgetvalue(r, 0, 0)), horizon = pg_get_be64(PQgetvalue(r, 0, 1));
+    PQclear(r);
+    if (pb->ncond && (rc = check_conds(pc, pb, horizon, err)) != LV_OK)
+        return rc;
+    char revs[24];
+    snprintf(revs, sizeof revs, "%llu", (unsigned long long)rev);
+    if (pb->nput) {
+        const char *vals[3] = {pb->put_k.data, pb->put_v.data, revs};
+        int lens[3] = {(int)pb->put_k.len, (int)pb->put_v.len, 0}, fmts[3] = {1, 1, 0};
+        if ((rc = run(pc,
+                      "WITH p AS (SELECT k, v FROM unnest($1::bytea[], $2::bytea[]) AS t(k, v)), "
+                      "g AS (DELETE FROM lever_gone WHERE k IN (SELECT k FROM p)) "
+                      "INSERT INTO lever_kv(k, v, rev) SELECT k, v, $3::int8 FROM p "
+                      "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, rev = EXCLUDED.rev",
+                      3, vals, lens, fmts, NULL, "put", err)) != LV_OK)
+            return rc;
+    }
+    if (pb->ndel) {
+        /* Only a record that existed leaves a tombstone. */
+        const char *vals[2] = {pb->del_k.data, revs};
+        int lens[2] = {(int)pb->del_k.len, 0}, fmts[2] = {1, 0};
+        if ((rc = run(pc,
+                      "WITH d AS (DELETE FROM lever_kv WHERE k = ANY($1::bytea[]) RETURNING k) "
+                      "INSERT INTO lever_gone(k, rev) SELECT k, $2::int8 FROM d "
+                      "ON CONFLICT (k) DO UPDATE SET rev = EXCLUDED.rev",
+                      2, vals, lens, fmts, NULL, "delete", err)) != LV_OK)
+            return rc;
+    }
+    const char *nv[1] = {revs};
+    if ((rc = run(pc, "SELECT pg_notify('lever_commit', $1)", 1, nv, NULL, NULL, NULL, "notify", err)) != LV_OK)
+        return rc;
+    if (keep > 0 && rev > keep && (rc = pg_compact_locked(pc, rev - keep, err)) != LV_OK)
+        return rc;
+    *sent_commit = true;
+    if ((rc = pg_cmd(pc, "COMMIT", "commit", err)) != LV_OK) {
+        if (rc == LV_E_UNAVAILABLE)
+            lv_error_set(err, LV_E_UNAVAILABLE,
+                         "postgres: connection lost during COMMIT of revision %llu: the batch may or may not be "
+                         "applied (the feed tells)",
+                         (unsigned long long)rev);
+        return rc;
+    }
+    if (rev_out)
+        *rev_out = rev;
+    return LV_OK;
+}
+
+lv_err pg_batch_run(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev, bool *sent_commit, lv_error *err)
+{
+    *sent_commit = false;
+    lv_err rc = run_batch(pc, pb, keep, rev, sent_commit, err);
+    if (rc != LV_OK)
+        pg_rollback(pc);
+    return rc;
+}
