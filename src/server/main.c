@@ -415,6 +415,20 @@ static void *resume_rotation(void *p)
     return NULL;
 }
 
+/* The store URI for messages: a password in it ("scheme://user:PASS@")
+ * is replaced by "***". */
+static const char *shown_uri(const char *uri, char *buf, size_t cap)
+{
+    const char *sep = strstr(uri, "://");
+    if (sep == NULL)
+        return uri;
+    const char *auth = sep + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+    if (at == NULL || colon == NULL || colon > at)
+        return uri;
+    snprintf(buf, cap, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+    return buf;
+}
+
 int main(int argc, char **argv)
 {
     config cfg;
@@ -454,7 +468,8 @@ int main(int argc, char **argv)
     lv_engine_config ecfg = {cfg.store, master, cfg.changelog, 0};
     lv_engine *engine;
     if (lv_engine_open(&ecfg, &engine, &err) != LV_OK) {
-        fprintf(stderr, "leverd: cannot open store %s: %s\n", cfg.store, err.msg);
+        char shown[PATH_MAX + 16];
+        fprintf(stderr, "leverd: cannot open store %s: %s\n", shown_uri(cfg.store, shown, sizeof shown), err.msg);
         return 1;
     }
     lv_keystore *keys = NULL;
@@ -504,11 +519,12 @@ int main(int argc, char **argv)
                     pthread_create(&resume_thread, NULL, resume_rotation, &resume) == 0;
     lv_engine_stats st;
     lv_engine_stats_get(engine, &st);
+    char shown[PATH_MAX + 16];
     fprintf(stderr,
             "leverd %s listening on %s (port %u%s), store %s, %llu parameters, revision %llu\n"
             "credentials: %s\n",
-            LEVER_VERSION, cfg.listen, lv_http_port(http), cfg.tls_cert ? ", TLS" : "", cfg.store,
-            (unsigned long long)st.params, (unsigned long long)st.revision, creds_path);
+            LEVER_VERSION, cfg.listen, lv_http_port(http), cfg.tls_cert ? ", TLS" : "",
+            shown_uri(cfg.store, shown, sizeof shown), (unsigned long long)st.params, (unsigned long long)st.revision, creds_path);
     fflush(stderr);
 
     int sig = 0;
