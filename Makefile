@@ -5,14 +5,16 @@
 #   make bench    benchmarks side by side with the reference systems
 #   make fuzz     run each libFuzzer target for FUZZ_SECONDS (clang)
 #   make soak     reads and writes with periodic SIGKILL for SOAK_SECONDS
+#   make install  build, then install into PREFIX (default /usr/local; DESTDIR honoured)
 
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 180
 LEVER_DATA ?= ./lever-data
+PREFIX ?= /usr/local
 
-.PHONY: all build run test test-unit test-asan bench fuzz soak deps deps-test clean
+.PHONY: all build run test test-unit test-asan bench fuzz soak deps deps-test install clean
 
 all: build
 
@@ -52,6 +54,11 @@ fuzz: deps
 # write afterwards (results in docs/soak-results.txt).
 soak: deps-test build
 	@sh scripts/soak.sh $(BUILD) $(SOAK_SECONDS)
+
+# leverd, lever, lever-agent, their man pages, liblever (static and shared),
+# include/lever/lever.h and lever.pc.
+install: build
+	@cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
