@@ -280,7 +280,7 @@ static lv_err pg_wait(lv_store *s, uint64_t since, int timeout_ms, bool *woken, 
         goto out;
     }
     for (;;) {
-        if (!PQconsumeInput(p->l.c)) {
+        if (PQstatus(p->l.c) != CONNECTION_OK || !PQconsumeInput(p->l.c)) {
             pg_conn_drop(&p->l);
             rc = listen_again(p, err);
             *woken = rc == LV_OK;

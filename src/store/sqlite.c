@@ -34,7 +34,11 @@ static const char *const stmt_sql[ST__N] = {
 
 typedef struct sqlite_store {
     lv_store base;
-    sqlite3 *db; /* the writer's connection (commits, compaction) */
+    /* The writer's connection (commits, compaction) and its statements;
+     * cmu keeps a transaction of one thread from interleaving with
+     * another's (SQLite's own mutex covers single calls only). */
+    pthread_mutex_t cmu;
+    sqlite3 *db;
     sqlite3_stmt *st[ST__N];
     char *path;
     unsigned commits;
@@ -59,6 +63,7 @@ static void sqlite_close(lv_store *s)
         sqlite3_finalize(q->st[i]);
     sqlite3_close(q->db);
     sqlite3_close(q->rd);
+    pthread_mutex_destroy(&q->cmu);
     pthread_mutex_destroy(&q->rmu);
     pthread_mutex_destroy(&q->wmu);
     pthread_cond_destroy(&q->wcv);
@@ -232,9 +237,8 @@ static void key_label(char *out, size_t cap, const void *key, size_t klen)
     out[n] = '\0';
 }
 
-static lv_err sqlite_commit(lv_store *s, const lv_store_batch *b, uint64_t *rev_out, lv_error *err)
+static lv_err commit_locked(sqlite_store *q, const lv_store_batch *b, uint64_t *rev_out, lv_error *err)
 {
-    sqlite_store *q = (sqlite_store *)s;
     /* Sizes are checked before anything is bound or begun: sqlite takes int
      * lengths, and a negative one would make it read past the buffer. */
     for (size_t i = 0; i < b->nops; i++) {
@@ -296,6 +300,15 @@ static lv_err sqlite_commit(lv_store *s, const lv_store_batch *b, uint64_t *rev_
     if (rev_out)
         *rev_out = rev;
     return LV_OK;
+}
+
+static lv_err sqlite_commit(lv_store *s, const lv_store_batch *b, uint64_t *rev_out, lv_error *err)
+{
+    sqlite_store *q = (sqlite_store *)s;
+    pthread_mutex_lock(&q->cmu);
+    lv_err rc = commit_locked(q, b, rev_out, err);
+    pthread_mutex_unlock(&q->cmu);
+    return rc;
 }
 
 static lv_err ensure_rd(sqlite_store *q, lv_error *err)
@@ -411,8 +424,12 @@ static lv_err sqlite_wait(lv_store *s, uint64_t since, int timeout_ms, bool *wok
 static lv_err sqlite_compact(lv_store *s, uint64_t upto, lv_error *err)
 {
     sqlite_store *q = (sqlite_store *)s;
-    if (step_reset(q->st[ST_BEGIN]) != SQLITE_DONE)
-        return db_error(q->db, err, "begin");
+    pthread_mutex_lock(&q->cmu);
+    if (step_reset(q->st[ST_BEGIN]) != SQLITE_DONE) {
+        lv_err rc = db_error(q->db, err, "begin");
+        pthread_mutex_unlock(&q->cmu);
+        return rc;
+    }
     uint64_t head = 0, horizon = 0;
     lv_err rc = read_head(q->db, &head, &horizon, err);
     if (rc == LV_OK)
@@ -421,6 +438,7 @@ static lv_err sqlite_compact(lv_store *s, uint64_t upto, lv_error *err)
         rc = db_error(q->db, err, "commit");
     if (rc != LV_OK)
         step_reset(q->st[ST_ROLLBACK]);
+    pthread_mutex_unlock(&q->cmu);
     return rc;
 }
 
@@ -485,6 +503,7 @@ static lv_err sqlite_open(const char *location, lv_store **out, lv_error *err)
     if (q == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     q->base.ops = &lv_store_sqlite_ops;
+    pthread_mutex_init(&q->cmu, NULL);
     pthread_mutex_init(&q->rmu, NULL);
     pthread_mutex_init(&q->wmu, NULL);
     pthread_condattr_t ca;

@@ -564,6 +564,57 @@ static void test_compact(void **state)
     lv_store_close(s);
 }
 
+typedef struct sharer {
+    lv_store *s;
+    int failures;
+} sharer;
+
+static lv_err count_pairs(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    ++*(int *)ctx;
+    return LV_OK;
+}
+
+static void *compact_loop(void *arg)
+{
+    sharer *sh = arg;
+    lv_error err;
+    for (int i = 0; i < 100; i++)
+        if (lv_store_compact(sh->s, (uint64_t)i, &err) != LV_OK)
+            sh->failures++;
+    return NULL;
+}
+
+/* One handle used by two threads at once: a commit's transaction and a
+ * compaction never interleave. */
+static void test_one_handle_two_threads(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    sharer sh = {s, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, compact_loop, &sh), 0);
+    lv_error err;
+    int failures = 0;
+    for (int i = 0; i < 100; i++) {
+        char k[16];
+        snprintf(k, sizeof k, "t%03d", i);
+        lv_store_op ops[] = {put(k, "v"), del(k), put(k, "w")};
+        if (lv_store_commit(s, ops, 3, &err) != LV_OK)
+            failures++;
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(failures, 0);
+    assert_int_equal(sh.failures, 0);
+    uint64_t head = 0;
+    int n = 0;
+    assert_int_equal(lv_store_load_at(s, count_pairs, &n, &head, &err), LV_OK);
+    assert_int_equal(n, 100);
+    assert_int_equal(head, 100);
+    lv_store_close(s);
+}
+
 /* A database written by a newer lever is refused, clearly, untouched. */
 static void test_newer_schema_refused(void **state)
 {
@@ -631,6 +682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wait_wakes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_handle_two_threads, setup, teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test_setup_teardown(test_sqlite_migrates_v1, setup, teardown),
