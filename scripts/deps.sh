@@ -6,7 +6,7 @@ set -eu
 
 build="build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev"
-test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql"
+test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite"
 
 case "${1:-build}" in
   build) want="$build" ;;
