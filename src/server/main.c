@@ -301,6 +301,20 @@ static lv_err open_keystore(lv_engine *e, lv_keystore **out, lv_error *err)
     return l.rc;
 }
 
+/* The store URI for messages: a password in it ("scheme://user:PASS@")
+ * is replaced by "***". */
+static const char *shown_uri(const char *uri, char *buf, size_t cap)
+{
+    const char *sep = strstr(uri, "://");
+    if (sep == NULL)
+        return uri;
+    const char *auth = sep + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
+    if (at == NULL || colon == NULL || colon > at)
+        return uri;
+    snprintf(buf, cap, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
+    return buf;
+}
+
 /* ---------- restore ---------- */
 
 static int copy_file(const char *from, const char *to)
@@ -326,21 +340,36 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-/* Restores a backup into the empty data directory: copies it next to the
- * store file, opens it as a store (every record decoded, the master key
+/* Copies the checked backup at tmp_uri into the (empty) store cfg->store
+ * names, in one commit. */
+static lv_err import_into(const config *cfg, const char *tmp_uri, lv_error *err)
+{
+    lv_store *src = NULL, *dst = NULL;
+    lv_err rc = lv_store_open(tmp_uri, &src, err);
+    if (rc == LV_OK)
+        rc = lv_store_open(cfg->store, &dst, err);
+    if (rc == LV_OK)
+        rc = lv_store_import(dst, src, err);
+    lv_store_close(dst);
+    lv_store_close(src);
+    return rc;
+}
+
+/* Restores a backup into an empty store: copies it into the data
+ * directory, opens it as a store (every record decoded, the master key
  * checked against it, every access key secret opened), then renames it
- * into place. Any failure leaves the data directory as it was. */
+ * into place (sqlite) or copies it into the database in one commit
+ * (postgres). Any failure leaves the store as it was. */
 static int restore_backup(const config *cfg, const char *master, size_t changelog)
 {
-    if (strncmp(cfg->store, "sqlite:", 7) != 0) {
-        fprintf(stderr, "leverd: --restore works with the sqlite store only\n");
-        return -1;
-    }
-    const char *db = cfg->store + 7;
-    char wal[PATH_MAX + 8], tmp[PATH_MAX + 16], tmp_uri[PATH_MAX + 32];
+    bool to_sqlite = strncmp(cfg->store, "sqlite:", 7) == 0;
+    char dbuf[PATH_MAX + 16];
+    snprintf(dbuf, sizeof dbuf, "%s/restore.db", cfg->data);
+    const char *db = to_sqlite ? cfg->store + 7 : dbuf;
+    char wal[PATH_MAX + 24], tmp[PATH_MAX + 32], tmp_uri[PATH_MAX + 48];
     snprintf(wal, sizeof wal, "%s-wal", db);
     struct stat st;
-    if (stat(db, &st) == 0 || stat(wal, &st) == 0) {
+    if (to_sqlite && (stat(db, &st) == 0 || stat(wal, &st) == 0)) {
         fprintf(stderr, "leverd: --restore: %s already exists; restore only into an empty data directory\n", db);
         return -1;
     }
@@ -370,17 +399,27 @@ static int restore_backup(const config *cfg, const char *master, size_t changelo
         lv_keystore_free(ks);
         lv_engine_close(e);
     }
-    if (rc == LV_OK && rename(tmp, db) != 0)
+    bool checked = rc == LV_OK;
+    if (rc == LV_OK && to_sqlite && rename(tmp, db) != 0)
         rc = lv_error_set(&err, LV_E_IO, "cannot rename %s to %s: %s", tmp, db, strerror(errno));
-    if (rc != LV_OK) {
-        fprintf(stderr, "leverd: --restore: %s is not a usable backup for this master key: %s\n", cfg->restore,
-                err.msg);
+    if (rc == LV_OK && !to_sqlite)
+        rc = import_into(cfg, tmp_uri, &err);
+    char side[PATH_MAX + 48];
+    if (rc != LV_OK || !to_sqlite) {
         unlink(tmp);
-        char side[PATH_MAX + 32];
         snprintf(side, sizeof side, "%s-wal", tmp);
         unlink(side);
         snprintf(side, sizeof side, "%s-shm", tmp);
         unlink(side);
+    }
+    if (rc != LV_OK) {
+        char shown[PATH_MAX + 16];
+        if (checked)
+            fprintf(stderr, "leverd: --restore: cannot restore %s into %s: %s\n", cfg->restore,
+                    shown_uri(cfg->store, shown, sizeof shown), err.msg);
+        else
+            fprintf(stderr, "leverd: --restore: %s is not a usable backup for this master key: %s\n",
+                    cfg->restore, err.msg);
         return -1;
     }
     int dfd = open(cfg->data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -388,7 +427,9 @@ static int restore_backup(const config *cfg, const char *master, size_t changelo
         fsync(dfd);
         close(dfd);
     }
-    fprintf(stderr, "leverd: restored %s into %s\n", cfg->restore, db);
+    char shown[PATH_MAX + 16];
+    fprintf(stderr, "leverd: restored %s into %s\n", cfg->restore,
+            to_sqlite ? db : shown_uri(cfg->store, shown, sizeof shown));
     return 0;
 }
 
@@ -413,20 +454,6 @@ static void *resume_rotation(void *p)
                         "or by lever admin rotate-master-key)\n",
                 err.msg);
     return NULL;
-}
-
-/* The store URI for messages: a password in it ("scheme://user:PASS@")
- * is replaced by "***". */
-static const char *shown_uri(const char *uri, char *buf, size_t cap)
-{
-    const char *sep = strstr(uri, "://");
-    if (sep == NULL)
-        return uri;
-    const char *auth = sep + 3, *at = strchr(auth, '@'), *colon = strchr(auth, ':');
-    if (at == NULL || colon == NULL || colon > at)
-        return uri;
-    snprintf(buf, cap, "%.*s***%s", (int)(colon + 1 - uri), uri, at);
-    return buf;
 }
 
 int main(int argc, char **argv)

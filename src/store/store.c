@@ -1,7 +1,10 @@
 /* store.c - picks the backend named by a store URI and forwards to it. */
 #include "store/store.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/buf.h"
 
 /* URI prefixes and the backend each selects. Backends that take the whole
  * URI (libpq parses its own) get it unchanged. */
@@ -73,6 +76,81 @@ lv_err lv_store_compact(lv_store *s, uint64_t upto, lv_error *err)
 lv_err lv_store_backup(lv_store *s, const char *path, lv_error *err)
 {
     return s->ops->backup(s, path, err);
+}
+
+typedef struct import_ctx {
+    lv_buf data;          /* keys and values, back to back */
+    lv_store_op *ops;     /* pointers into data once it stops moving */
+    size_t n, cap;
+    size_t *off;          /* per pair: key offset, value offset */
+} import_ctx;
+
+static lv_err import_pair(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    import_ctx *ic = ctx;
+    if (ic->n == ic->cap) {
+        size_t cap = ic->cap ? ic->cap * 2 : 1024;
+        lv_store_op *ops = realloc(ic->ops, cap * sizeof *ops);
+        if (ops == NULL)
+            return LV_E_NOMEM;
+        ic->ops = ops;
+        size_t *off = realloc(ic->off, cap * 2 * sizeof *off);
+        if (off == NULL)
+            return LV_E_NOMEM;
+        ic->off = off;
+        ic->cap = cap;
+    }
+    ic->off[2 * ic->n] = ic->data.len;
+    lv_err rc = lv_buf_append(&ic->data, key, klen);
+    ic->off[2 * ic->n + 1] = ic->data.len;
+    if (rc == LV_OK)
+        rc = lv_buf_append(&ic->data, val, vlen);
+    if (rc != LV_OK)
+        return rc;
+    ic->ops[ic->n] = (lv_store_op){NULL, klen, NULL, vlen};
+    ic->n++;
+    return LV_OK;
+}
+
+static lv_err count_pair(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    (void)key, (void)klen, (void)val, (void)vlen;
+    ++*(size_t *)ctx;
+    return LV_E_VALIDATION; /* one is enough */
+}
+
+lv_err lv_store_import(lv_store *dst, lv_store *src, lv_error *err)
+{
+    size_t present = 0;
+    uint64_t head = 0;
+    lv_err rc = lv_store_load_at(dst, count_pair, &present, &head, err);
+    if (rc != LV_OK && present == 0)
+        return rc;
+    if (present > 0)
+        return lv_error_set(err, LV_E_VALIDATION, "the target store is not empty; restore only into an empty one");
+    import_ctx ic = {LV_BUF_INIT, NULL, 0, 0, NULL};
+    ic.data.max = (size_t)1 << 30;
+    rc = lv_store_load(src, import_pair, &ic, err);
+    if (rc != LV_OK && err && err->msg[0] == '\0')
+        lv_error_set(err, rc, rc == LV_E_NOMEM ? "out of memory" : "the backup is larger than 1 GiB");
+    lv_store_cond *conds = NULL;
+    if (rc == LV_OK && ic.n > 0 && (conds = calloc(ic.n, sizeof *conds)) == NULL)
+        rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
+    if (rc == LV_OK) {
+        /* Each key must still be untouched since the emptiness check. */
+        for (size_t i = 0; i < ic.n; i++) {
+            ic.ops[i].key = ic.data.data + ic.off[2 * i];
+            ic.ops[i].val = ic.data.data + ic.off[2 * i + 1];
+            conds[i] = (lv_store_cond){ic.ops[i].key, ic.ops[i].klen, head};
+        }
+        lv_store_batch b = {ic.ops, ic.n, conds, ic.n, 1};
+        rc = lv_store_commit_batch(dst, &b, NULL, err);
+    }
+    free(conds);
+    free(ic.ops);
+    free(ic.off);
+    lv_buf_free(&ic.data);
+    return rc;
 }
 
 void lv_store_close(lv_store *s)

@@ -171,6 +171,12 @@ enum { LV_STORE_TOMBSTONE_KEEP = 1000000 };
  * backend; `leverd --restore` and "sqlite:path" open it). */
 lv_err lv_store_backup(lv_store *s, const char *path, lv_error *err);
 
+/* Copies every pair of src into dst, which must hold no pair, in one
+ * commit (all or nothing); used to restore a backup into any backend.
+ * LV_E_VALIDATION when dst is not empty, LV_E_CONFLICT when something
+ * was written to dst meanwhile. */
+lv_err lv_store_import(lv_store *dst, lv_store *src, lv_error *err);
+
 void lv_store_close(lv_store *s);
 
 /* Backends. */

@@ -166,6 +166,39 @@ class PgServerTest(unittest.TestCase):
             self.assertEqual(dc.get_parameter(Name="/bk/%02d" % i)["Parameter"]["Value"], "v%d" % i)
         self.assertEqual(dc.get_parameter(Name="/bk/secret", WithDecryption=True)["Parameter"]["Value"], "sealed")
 
+    def test_restore_into_postgres(self):
+        s = self.start()
+        c = s.client()
+        for i in range(20):
+            c.put_parameter(Name="/rs/%02d" % i, Value="v%d" % i, Type="String")
+        c.put_parameter(Name="/rs/secret", Value="sealed-value", Type="SecureString")
+        path = os.path.join(self.tmp, "backup.db")
+        st, body = admin_call(s, "CreateBackup", {"Path": path})
+        self.assertEqual(st, 200, body)
+        s.stop()
+        target = self.pg.create_db("restore_target")
+        dst_dir = os.path.join(self.tmp, "node2")
+        os.makedirs(dst_dir)
+        shutil.copy(os.path.join(s.data_dir, "master.key"), os.path.join(dst_dir, "master.key"))
+        dst = Leverd(data_dir=dst_dir, extra_args=["--store", target, "--restore", path])
+        self.servers.append(dst)
+        dst.start()
+        dc = dst.client()
+        for i in range(20):
+            self.assertEqual(dc.get_parameter(Name="/rs/%02d" % i)["Parameter"]["Value"], "v%d" % i)
+        self.assertEqual(dc.get_parameter(Name="/rs/secret", WithDecryption=True)["Parameter"]["Value"],
+                         "sealed-value")
+        self.assertEqual(os.listdir(dst_dir).count("restore.db.restore"), 0, "the temporary copy is gone")
+        dst.stop()
+        # A database with data is never overwritten.
+        p = subprocess.run([os.path.join(build_dir(), "leverd"), "--data", dst_dir, "--listen", "127.0.0.1:0",
+                            "--store", target, "--restore", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+                           env=dict(os.environ, LEVER_ROOT_ACCESS_KEY_ID=ACCESS_KEY,
+                                    LEVER_ROOT_SECRET_ACCESS_KEY=SECRET_KEY))
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"not empty", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

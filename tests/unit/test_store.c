@@ -615,6 +615,32 @@ static void test_one_handle_two_threads(void **state)
     lv_store_close(s);
 }
 
+/* A backup (SQLite format) imported into an empty store of either
+ * backend, all at once; a store with data is refused. */
+static void test_import(void **state)
+{
+    fixture *f = *state;
+    char suri[200];
+    snprintf(suri, sizeof suri, "sqlite:%s/source.db", f->dir);
+    lv_store *src = NULL, *dst = open_store(f);
+    lv_error err;
+    assert_int_equal(lv_store_open(suri, &src, &err), LV_OK);
+    lv_store_op b1[] = {put("a", "1"), put("b", ""), put("c", "3")};
+    commit_rev(src, b1, 3);
+    assert_int_equal(lv_store_import(dst, src, &err), LV_OK);
+    dump d;
+    load(dst, &d);
+    assert_int_equal(d.n, 3);
+    expect(&d, 0, "a", "1");
+    expect(&d, 1, "b", "");
+    expect(&d, 2, "c", "3");
+    lv_error_clear(&err);
+    assert_int_equal(lv_store_import(dst, src, &err), LV_E_VALIDATION);
+    assert_non_null(strstr(err.msg, "not empty"));
+    lv_store_close(src);
+    lv_store_close(dst);
+}
+
 /* A database written by a newer lever is refused, clearly, untouched. */
 static void test_newer_schema_refused(void **state)
 {
@@ -683,6 +709,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_compact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_handle_two_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import, setup, teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test_setup_teardown(test_sqlite_migrates_v1, setup, teardown),
