@@ -23,6 +23,7 @@ command talks to this process over a Unix socket, so the server's
 processes stay its children whatever is done to them.
 """
 
+import ctypes
 import glob
 import os
 import pwd
@@ -48,6 +49,14 @@ def pg_bindir():
     return os.path.dirname(cands[-1])
 
 
+def _die_with_parent():
+    """In the server's child before exec (after the switch of user, which
+    would clear it): SIGKILL when the harness dies, so a harness killed by
+    a test timeout leaves no PostgreSQL behind."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -58,7 +67,10 @@ def free_port():
 
 
 class PgServer:
-    """One PostgreSQL cluster in a temp dir; survives stop/crash/start on the same port."""
+    """One PostgreSQL cluster in a temp dir; survives stop/crash/start on the same port.
+
+    The server dies with the thread that started it (PR_SET_PDEATHSIG):
+    call start() from a thread that lives as long as the server should."""
 
     def __init__(self):
         self.bindir = pg_bindir()
@@ -135,7 +147,8 @@ class PgServer:
             os.fchown(fd, self.uid, self.gid)
         self.proc = subprocess.Popen([os.path.join(self.bindir, "postgres"), "-D", self.data, "-p", str(self.port)],
                                      stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
-                                     cwd=self.tmp, start_new_session=True, **self._as_user())
+                                     cwd=self.tmp, start_new_session=True, preexec_fn=_die_with_parent,
+                                     **self._as_user())
         logf.close()
         deadline = time.monotonic() + START_TIMEOUT
         pidfile = os.path.join(self.data, "postmaster.pid")
