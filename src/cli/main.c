@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "cli/exec.h"
 #include "cli/render.h"
 #include "lever/lever.h"
 
@@ -1786,6 +1787,8 @@ static int cmd_audit(int argc, char **argv)
 
 /* --------------------------------------------------------------- main */
 
+static int cmd_exec(int argc, char **argv) { return lv_cli_exec(argc, argv, G.endpoint, G.region, G.profile); }
+
 static const cmd_t CMDS[] = {
     {"get", cmd_get, "get NAME[:VERSION|:LABEL]",
      "Print a parameter's value (SecureString decrypted). -o json or -o table for the whole record."},
@@ -1829,6 +1832,7 @@ static const cmd_t CMDS[] = {
      "        rotate-master-key)",
      "Administer leverd with the root key: access keys and their IAM-shaped policies (docs/admin.md),\n"
      "consistent backups (FILE is written by the server, on its host) and master key rotation."},
+    {"exec", cmd_exec, LV_CLI_EXEC_SYNOPSIS, LV_CLI_EXEC_HELP},
     {"audit", cmd_audit,
      "audit [--file F] [--key AKID] [--op OP] [--outcome ok|denied|error|throttled] [--name-prefix P]\n"
      "        [--since T] [--until T]",
