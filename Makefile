@@ -23,6 +23,7 @@ deps:
 
 deps-test:
 	@sh scripts/deps.sh test
+	@sh scripts/console-deps.sh
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

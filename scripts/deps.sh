@@ -6,7 +6,8 @@ set -eu
 
 build="build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev"
-test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite"
+# nodejs and npm run the console's browser tests in Debian's chromium.
+test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"
 
 case "${1:-build}" in
   build) want="$build" ;;
@@ -17,6 +18,11 @@ esac
 
 missing=""
 for p in $want; do
+  # A Node.js from elsewhere (NodeSource's nodejs package) brings its own
+  # npm and conflicts with Debian's npm package: an npm on PATH will do.
+  if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing="$missing $p"
   fi

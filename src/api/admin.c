@@ -14,12 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "api/audit_query.h"
 #include "api/jreq.h"
 #include "json/jw.h"
 
 static const char *const ops[] = {"CreateAccessKey", "ListAccessKeys", "GetAccessKey", "UpdateAccessKey",
                                   "DeleteAccessKey", "PutKeyPolicy", "DeleteKeyPolicy", "CreateBackup",
-                                  "RotateMasterKey", NULL};
+                                  "RotateMasterKey", "DescribeAuditEvents", NULL};
+
+bool lv_admin_op_read(const char *op)
+{
+    return strcmp(op, "DescribeAuditEvents") == 0;
+}
 
 bool lv_admin_op_known(const char *op)
 {
@@ -154,6 +160,8 @@ lv_err lv_admin_rotate(lv_engine *e, lv_keystore *ks, size_t *params, size_t *ke
 lv_err lv_admin_dispatch(const lv_admin_ctx *c, const char *op, const char *body, size_t len, lv_buf *out,
                          lv_error *err)
 {
+    if (strcmp(op, "DescribeAuditEvents") == 0)
+        return lv_audit_query(c->audit_path, body, len, out, err);
     jreq r;
     lv_err rc = jreq_parse(&r, body, len, err);
     if (rc != LV_OK)

@@ -18,10 +18,14 @@ typedef struct lv_admin_ctx {
     lv_keystore *keys;
     const char *account;
     int64_t now_ms;
+    const char *audit_path;   /* the audit log (DescribeAuditEvents); NULL: none */
 } lv_admin_ctx;
 
 /* Whether op is an administrative Lever.* operation. */
 bool lv_admin_op_known(const char *op);
+
+/* Whether op only reads (not audited when it succeeds, like SSM reads). */
+bool lv_admin_op_read(const char *op);
 
 /* Runs Lever.<op>. On LV_OK out holds the JSON answer. */
 lv_err lv_admin_dispatch(const lv_admin_ctx *c, const char *op, const char *body, size_t len,

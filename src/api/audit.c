@@ -70,6 +70,11 @@ void lv_audit_close(lv_audit *a)
     free(a);
 }
 
+const char *lv_audit_path(const lv_audit *a)
+{
+    return a->path;
+}
+
 /* path.(keep-1) -> path.keep ... path -> path.1, then a fresh path. */
 static void rotate(lv_audit *a)
 {

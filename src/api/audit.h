@@ -16,6 +16,8 @@ typedef struct lv_audit lv_audit;
  * and a new one started. max_bytes 0 = never rotate. */
 lv_err lv_audit_open(const char *path, uint64_t max_bytes, unsigned keep, lv_audit **out, lv_error *err);
 void lv_audit_close(lv_audit *a);
+/* The log's path (borrowed, valid until lv_audit_close). */
+const char *lv_audit_path(const lv_audit *a);
 
 typedef struct lv_audit_event {
     int64_t time_ms;

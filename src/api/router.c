@@ -17,6 +17,8 @@
 #include "api/ssm.h"
 #include "auth/policy_iam.h"
 #include "auth/sigv4.h"
+#include "console/console.h"
+#include <openssl/crypto.h>
 
 #define JSON11 "application/x-amz-json-1.1"
 
@@ -30,6 +32,7 @@ struct lv_router {
     lv_keystore *keys;
     lv_audit *audit;
     lv_throttle *throttle;
+    lv_console *console;          /* NULL: no console */
     atomic_uint_fast64_t denied;
     atomic_uint_fast64_t throttled;
     atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
@@ -54,6 +57,10 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
     r->keys = cfg->keys;
     r->audit = cfg->audit;
     r->throttle = cfg->throttle;
+    if (cfg->console != NULL && lv_console_new(cfg->console, r, &r->console, err) != LV_OK) {
+        free(r);
+        return err->code;
+    }
     *out = r;
     return LV_OK;
 }
@@ -61,6 +68,7 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
 void lv_router_free(lv_router *r)
 {
     if (r != NULL) {
+        lv_console_free(r->console);
         memset(&r->root, 0, sizeof r->root);
         free(r);
     }
@@ -289,6 +297,32 @@ static void hide_init(router_hide *h, lv_router *r, const char *akid, const lv_a
     }
 }
 
+/* kms:Decrypt on the parameter's key, as AWS asks of the caller when it
+ * reads a SecureString WithDecryption: the resource is the KeyId as an
+ * ARN (alias/aws/ssm, the default, gives ...:alias/aws/ssm). */
+typedef struct router_decrypt {
+    lv_ssm_decrypt base;
+    lv_router *r;
+    const char *akid;
+    const char *user;
+} router_decrypt;
+
+static lv_err decrypt_allowed(const lv_ssm_decrypt *d, const char *region, const char *key_id, lv_error *err)
+{
+    const router_decrypt *rd = (const router_decrypt *)d;
+    char res[512];
+    if (strncmp(key_id, "arn:", 4) == 0)
+        snprintf(res, sizeof res, "%s", key_id);
+    else
+        snprintf(res, sizeof res, "arn:aws:kms:%s:%s:%s%s", region, rd->r->account,
+                 strncmp(key_id, "alias/", 6) == 0 ? "" : "key/", key_id);
+    lv_iam_request q = {"kms:Decrypt", res, NULL, NULL, 0};
+    lv_iam_decision dec = lv_keystore_authorize(rd->r->keys, rd->akid, &q);
+    if (dec == LV_IAM_ALLOW)
+        return LV_OK;
+    return denied(err, rd->user, "kms:Decrypt", res, dec == LV_IAM_DENY);
+}
+
 /* ---------- audit ---------- */
 
 /* The access key id a refused request claims (from its Authorization
@@ -332,9 +366,10 @@ static void audit(lv_router *r, const char *rid, const char *akid, const char *u
     lv_audit_write(r->audit, &ev);
 }
 
-void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
+/* as: the caller already authenticated by the console (its session's
+ * key), or NULL: verify the request's SigV4 signature. */
+static void handle(lv_router *r, const lv_http_request *req, lv_http_response *resp, const lv_sigv4_auth *as)
 {
-    lv_router *r = ctx;
     char rid[37];
     request_id(rid);
     lv_http_response_header(resp, "x-amzn-RequestId", rid);
@@ -383,7 +418,10 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     }
     lv_sigv4_request sreq = {req->method, req->path, req->query, hdrs, nh, req->body, req->body_len};
     lv_sigv4_auth auth;
-    lv_err rc = req->nheaders > 64
+    if (as != NULL)
+        auth = *as;
+    lv_err rc = as != NULL ? LV_OK
+                : req->nheaders > 64
                     ? lv_error_set(&err, LV_E_INCOMPLETE_SIGNATURE, "Too many request headers.")
                     : lv_sigv4_verify(&sreq, "ssm", time(NULL), lookup_secret, r, &cache, &auth, &err);
     if (rc != LV_OK) {
@@ -472,8 +510,10 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
+    router_decrypt dec = {{decrypt_allowed}, r, auth.access_key, user_arn};
     lv_ssm_ctx c = {r->engine, r->account, auth.region, user_arn,
-                    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, use_hide ? &hide.base : NULL};
+                    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, use_hide ? &hide.base : NULL,
+                    is_root ? NULL : &dec.base};
     resp->content_type = JSON11;
     /* The revision before the read: a client that lists and then watches
      * from here may see a change twice but never misses one. */
@@ -481,7 +521,7 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
     snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
     lv_http_response_header(resp, "x-lever-revision", revbuf);
     if (admin) {
-        lv_admin_ctx ac = {r->engine, r->keys, r->account, c.now_ms};
+        lv_admin_ctx ac = {r->engine, r->keys, r->account, c.now_ms, r->audit ? lv_audit_path(r->audit) : NULL};
         if (r->keys == NULL)
             rc = lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Access keys are not enabled on this server.");
         else
@@ -492,8 +532,9 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         } else {
             resp->status = 200;
         }
-        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error",
-              rc);
+        if (rc != LV_OK || !lv_admin_op_read(op))
+            audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames,
+                  rc == LV_OK ? "ok" : "error", rc);
         lv_authz_req_free(&az);
         json_decref(parsed);
         return;
@@ -518,9 +559,56 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         atomic_fetch_add(&r->ok[slot], 1);
         resp->status = 200;
     }
-    if (mutating)
-        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error", rc);
+    if (mutating || rc == LV_E_ACCESS_DENIED)
+        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames,
+              rc == LV_OK ? "ok" : rc == LV_E_ACCESS_DENIED ? "denied" : "error", rc);
     lv_authz_req_free(&az);
     json_decref(parsed);
     observe(r, &t0);
+}
+
+void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
+{
+    lv_router *r = ctx;
+    if (r->console != NULL && lv_console_owns(req->path)) {
+        lv_console_handle(r->console, req, resp);
+        return;
+    }
+    handle(r, req, resp, NULL);
+}
+
+void lv_router_handle_as(lv_router *r, const lv_http_request *req, lv_http_response *resp, const char *akid,
+                         const char *region)
+{
+    lv_sigv4_auth auth;
+    memset(&auth, 0, sizeof auth);
+    snprintf(auth.access_key, sizeof auth.access_key, "%s", akid);
+    snprintf(auth.region, sizeof auth.region, "%s", region);
+    snprintf(auth.service, sizeof auth.service, "ssm");
+    handle(r, req, resp, &auth);
+}
+
+lv_err lv_router_check_key(lv_router *r, const char *akid, const char *secret)
+{
+    char want[LV_SECRET_KEY_MAX + 1];
+    if (lookup_secret(r, akid, want, sizeof want) != LV_OK)
+        return LV_E_UNRECOGNIZED_CLIENT;
+    size_t n = strlen(want), m = strlen(secret);
+    /* Constant time in the secret's content; lengths are not secret. */
+    bool ok = n == m && CRYPTO_memcmp(want, secret, n) == 0;
+    memset(want, 0, sizeof want);
+    return ok ? LV_OK : LV_E_UNRECOGNIZED_CLIENT;
+}
+
+bool lv_router_key_active(lv_router *r, const char *akid)
+{
+    char s[LV_SECRET_KEY_MAX + 1];
+    bool ok = lookup_secret(r, akid, s, sizeof s) == LV_OK;
+    memset(s, 0, sizeof s);
+    return ok;
+}
+
+bool lv_router_is_root(const lv_router *r, const char *akid)
+{
+    return strcmp(akid, r->root.access_key_id) == 0;
 }

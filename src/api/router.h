@@ -7,6 +7,7 @@
 #include "api/throttle.h"
 #include "auth/keys.h"
 #include "auth/keystore.h"
+#include "console/console.h"
 #include "engine/engine.h"
 #include "http/http.h"
 
@@ -19,6 +20,7 @@ typedef struct lv_router_config {
     lv_keystore *keys;            /* issued keys and their policies; NULL: root only */
     lv_audit *audit;              /* NULL: no audit log */
     lv_throttle *throttle;        /* NULL: no rate limits */
+    const lv_console_config *console; /* NULL: no /console/ */
 } lv_router_config;
 
 lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err);
@@ -26,5 +28,19 @@ void lv_router_free(lv_router *r);
 
 /* An lv_http_handler_fn; ctx is the lv_router. */
 void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp);
+
+/* Handles req (POST / with X-Amz-Target) as a call by akid in region,
+ * authenticated by the caller (the console's session) instead of by a
+ * SigV4 signature: authorisation, throttling, audit and dispatch are
+ * those of a signed request by that key. */
+void lv_router_handle_as(lv_router *r, const lv_http_request *req, lv_http_response *resp, const char *akid,
+                         const char *region);
+
+/* LV_OK when SigV4 would accept akid with this secret (the root key, or
+ * an active issued key); LV_E_UNRECOGNIZED_CLIENT otherwise. */
+lv_err lv_router_check_key(lv_router *r, const char *akid, const char *secret);
+/* Whether akid is still a key SigV4 would accept (root or active). */
+bool lv_router_key_active(lv_router *r, const char *akid);
+bool lv_router_is_root(const lv_router *r, const char *akid);
 
 #endif

@@ -36,6 +36,11 @@ static lv_err put_value(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_
         jw_strn(w, v->value, v->value_len);
         return LV_OK;
     }
+    if (decrypt && c->decrypt != NULL) {
+        lv_err d = c->decrypt->allowed(c->decrypt, p->region, v->key_id ? v->key_id : "alias/aws/ssm", err);
+        if (d != LV_OK)
+            return d;
+    }
     lv_buf tmp = LV_BUF_INIT;
     lv_err rc = decrypt ? lv_engine_decrypt(c->engine, p, v, &tmp, err)
                         : lv_base64_encode(v->value, v->value_len, &tmp);

@@ -22,6 +22,14 @@ struct lv_ssm_hide {
     void (*release)(lv_ssm_hide *h);
 };
 
+/* The decryption check set by the router for callers with policies: a
+ * SecureString value is decrypted only when allowed() answers LV_OK; else
+ * err holds the refusal (AccessDeniedException for kms:Decrypt). */
+typedef struct lv_ssm_decrypt lv_ssm_decrypt;
+struct lv_ssm_decrypt {
+    lv_err (*allowed)(const lv_ssm_decrypt *d, const char *region, const char *key_id, lv_error *err);
+};
+
 typedef struct lv_ssm_ctx {
     lv_engine *engine;
     const char *account;   /* "000000000000" */
@@ -29,6 +37,7 @@ typedef struct lv_ssm_ctx {
     const char *user_arn;  /* who is calling, for LastModifiedUser */
     int64_t now_ms;
     const lv_ssm_hide *hide; /* NULL: nothing hidden */
+    const lv_ssm_decrypt *decrypt; /* NULL: every value may be decrypted */
 } lv_ssm_ctx;
 
 static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const char *name)

@@ -42,6 +42,7 @@ typedef struct config {
     unsigned max_connections;
     unsigned conn_timeout;
     const char *restore;
+    unsigned console_idle, console_max; /* console session lifetimes, seconds */
 } config;
 
 static void usage(FILE *f)
@@ -74,6 +75,10 @@ static void usage(FILE *f)
           "  --max-connections N concurrent connections; more get 503 (LEVER_MAX_CONNECTIONS,\n"
           "                      default 1024)\n"
           "  --conn-timeout S    idle connection timeout in seconds (LEVER_CONN_TIMEOUT, default 60)\n"
+          "  --console-idle S    console sessions end after S idle seconds (LEVER_CONSOLE_IDLE,\n"
+          "                      default 1800)\n"
+          "  --console-lifetime S  and S seconds after sign-in in any case (LEVER_CONSOLE_LIFETIME,\n"
+          "                      default 43200)\n"
           "  --restore FILE      restore a backup (lever admin backup) into an empty data\n"
           "                      directory, then serve it\n"
           "  -h, --help          this text\n"
@@ -138,6 +143,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"max-connections", required_argument, NULL, 1010},
         {"conn-timeout", required_argument, NULL, 1011},
         {"restore", required_argument, NULL, 1012},
+        {"console-idle", required_argument, NULL, 1013},
+        {"console-lifetime", required_argument, NULL, 1014},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -162,6 +169,8 @@ static int parse_args(int argc, char **argv, config *c)
     const char *max_conn = env_or("LEVER_MAX_CONNECTIONS", "1024");
     const char *conn_timeout = env_or("LEVER_CONN_TIMEOUT", "60");
     c->restore = NULL;
+    const char *console_idle = env_or("LEVER_CONSOLE_IDLE", "1800");
+    const char *console_max = env_or("LEVER_CONSOLE_LIFETIME", "43200");
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -184,6 +193,8 @@ static int parse_args(int argc, char **argv, config *c)
         case 1010: max_conn = optarg; break;
         case 1011: conn_timeout = optarg; break;
         case 1012: c->restore = optarg; break;
+        case 1013: console_idle = optarg; break;
+        case 1014: console_max = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -195,6 +206,14 @@ static int parse_args(int argc, char **argv, config *c)
         return -1;
     }
     char *end;
+    long ci = strtol(console_idle, &end, 10);
+    long cm = *end == '\0' ? strtol(console_max, &end, 10) : 0;
+    if (*end != '\0' || ci < 1 || ci > 31536000 || cm < 1 || cm > 31536000) {
+        fprintf(stderr, "leverd: --console-idle and --console-lifetime must be seconds from 1 to 31536000\n");
+        return -1;
+    }
+    c->console_idle = (unsigned)ci;
+    c->console_max = (unsigned)cm;
     long t = strtol(threads, &end, 10);
     if (*end != '\0' || t < 0 || t > 256) {
         fprintf(stderr, "leverd: --threads must be a number from 0 to 256\n");
@@ -518,7 +537,8 @@ int main(int argc, char **argv)
         lv_engine_close(engine);
         return 1;
     }
-    lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle};
+    lv_console_config ccfg = {cfg.console_idle, cfg.console_max, cfg.region, cfg.tls_cert != NULL, audit};
+    lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle, &ccfg};
     lv_router *router;
     if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
         fprintf(stderr, "leverd: %s\n", err.msg);

@@ -12,7 +12,8 @@ import unittest
 
 from lever_harness import ACCESS_KEY, SECRET_KEY, Leverd, admin_call, build_dir, create_key
 
-ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:*", "Resource": "*"}]}
+# ssm:* and, to read SecureStrings WithDecryption, kms:Decrypt (as in AWS).
+ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["ssm:*", "kms:Decrypt"], "Resource": "*"}]}
 
 
 def all_params(client, path="/"):

@@ -67,6 +67,30 @@ class PolicyTest(LeverTestCase):
         # nothing was changed by the refused write
         self.assertEqual(self.ssm.get_parameter(Name=base + "/orders/db_url")["Parameter"]["Version"], 1)
 
+    def test_decrypt_needs_kms_decrypt(self):
+        """WithDecryption on a SecureString needs kms:Decrypt on its key, as in AWS; the rest does not."""
+        base = self.n("kms")
+        self.put(base + "/secret", "s3cr3t", type_="SecureString")
+        self.put(base + "/plain", "open")
+        reads = allow(["ssm:GetParameter", "ssm:GetParametersByPath"], "*")
+        akid, c = self.key_client(reads)
+        e = self.assertAwsError("AccessDeniedException", c.get_parameter, Name=base + "/secret", WithDecryption=True)
+        kms_arn = "arn:aws:kms:%s:%s:alias/aws/ssm" % (REGION, ACCOUNT)
+        self.assertEqual(
+            e.response["Error"]["Message"],
+            "User: arn:aws:iam::%s:user/%s is not authorized to perform: kms:Decrypt on resource: %s "
+            "because no identity-based policy allows the kms:Decrypt action" % (ACCOUNT, akid, kms_arn))
+        self.assertAwsError("AccessDeniedException", c.get_parameters_by_path, Path=base, WithDecryption=True)
+        enc = c.get_parameter(Name=base + "/secret")["Parameter"]["Value"]
+        self.assertNotEqual(enc, "s3cr3t")
+        self.assertEqual(c.get_parameter(Name=base + "/plain", WithDecryption=True)["Parameter"]["Value"], "open")
+        _, ok = self.key_client(reads, allow("kms:Decrypt", kms_arn))
+        self.assertEqual(ok.get_parameter(Name=base + "/secret", WithDecryption=True)["Parameter"]["Value"], "s3cr3t")
+        _, no = self.key_client(reads, allow("kms:Decrypt", "*"), deny("kms:Decrypt", "*"))
+        self.assertAwsError("AccessDeniedException", no.get_parameter, Name=base + "/secret", WithDecryption=True)
+        lines = [ln for ln in self.audit_lines() if ln["key_id"] == akid]
+        self.assertTrue(any(ln["operation"] == "GetParameter" and ln["outcome"] == "denied" for ln in lines))
+
     def test_get_parameters_one_denied_name_denies_all(self):
         a, b = self.n("ok/a"), self.n("no/b")
         self.put(a, "1")
