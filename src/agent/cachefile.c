@@ -334,8 +334,15 @@ static int join(char *buf, size_t cap, const char *dir, const char *file)
 
 int lva_cachefile_write(const char *dir, const char *data, size_t len, char *err, size_t errlen)
 {
-    char path[4096], tmp[4096];
-    if (join(path, sizeof path, dir, LVA_CACHE_FILE) || join(tmp, sizeof tmp, dir, LVA_CACHE_FILE ".tmp"))
+    return lva_cachefile_write_named(dir, LVA_CACHE_FILE, data, len, err, errlen);
+}
+
+int lva_cachefile_write_named(const char *dir, const char *file, const char *data, size_t len, char *err,
+                              size_t errlen)
+{
+    char path[4096], tmp[4096], tname[256];
+    if (snprintf(tname, sizeof tname, "%s.tmp", file) >= (int)sizeof tname || join(path, sizeof path, dir, file) ||
+        join(tmp, sizeof tmp, dir, tname))
         return errf(err, errlen, "cache directory path too long");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -378,8 +385,13 @@ int lva_cachefile_write(const char *dir, const char *data, size_t len, char *err
 
 int lva_cachefile_read(const char *dir, lv_buf *out, char *err, size_t errlen)
 {
+    return lva_cachefile_read_named(dir, LVA_CACHE_FILE, out, err, errlen);
+}
+
+int lva_cachefile_read_named(const char *dir, const char *file, lv_buf *out, char *err, size_t errlen)
+{
     char path[4096];
-    if (join(path, sizeof path, dir, LVA_CACHE_FILE))
+    if (join(path, sizeof path, dir, file))
         return errf(err, errlen, "cache directory path too long");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -414,8 +426,14 @@ int lva_cachefile_read(const char *dir, lv_buf *out, char *err, size_t errlen)
 
 void lva_cachefile_quarantine(const char *dir)
 {
-    char path[4096], bad[4096];
-    if (join(path, sizeof path, dir, LVA_CACHE_FILE) || join(bad, sizeof bad, dir, LVA_CACHE_FILE ".corrupt"))
+    lva_cachefile_quarantine_named(dir, LVA_CACHE_FILE);
+}
+
+void lva_cachefile_quarantine_named(const char *dir, const char *file)
+{
+    char path[4096], bad[4096], bname[256];
+    if (snprintf(bname, sizeof bname, "%s.corrupt", file) >= (int)sizeof bname || join(path, sizeof path, dir, file) ||
+        join(bad, sizeof bad, dir, bname))
         return;
     rename(path, bad);
 }

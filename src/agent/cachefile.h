@@ -76,4 +76,11 @@ int lva_cachefile_read(const char *dir, lv_buf *out, char *err, size_t errlen);
  * to look at; the next save writes a fresh file). */
 void lva_cachefile_quarantine(const char *dir);
 
+/* The same for another file of the directory (the AppConfig cache,
+ * src/agent/accache.h). */
+int lva_cachefile_write_named(const char *dir, const char *file, const char *data, size_t len, char *err,
+                              size_t errlen);
+int lva_cachefile_read_named(const char *dir, const char *file, lv_buf *out, char *err, size_t errlen);
+void lva_cachefile_quarantine_named(const char *dir, const char *file);
+
 #endif

@@ -20,6 +20,8 @@ struct lvc_conn {
     CURLM *multi;       /* interruptible connections run through a multi handle */
     atomic_bool stop;
     lv_buf resp;
+    lv_buf hdrs;        /* REST calls: the answer's headers as "name: value\n" lines */
+    bool want_hdrs;
     uint64_t revision;
 };
 
@@ -47,6 +49,7 @@ lvc_conn *lvc_conn_new(void)
         return NULL;
     }
     c->resp.max = 64u << 20;
+    c->hdrs.max = 64u << 10;
     return c;
 }
 
@@ -117,6 +120,7 @@ void lvc_conn_free(lvc_conn *c)
         curl_multi_cleanup(c->multi);
     curl_easy_cleanup(c->curl);
     lv_buf_free(&c->resp);
+    lv_buf_free(&c->hdrs);
     free(c);
 }
 
@@ -194,6 +198,14 @@ static size_t on_header(char *ptr, size_t size, size_t n, void *ud)
         tmp[vl] = '\0';
         c->revision = strtoull(tmp, NULL, 10);
     }
+    if (c->want_hdrs && memchr(ptr, ':', len) != NULL) {
+        /* status lines carry no ':'; values are kept without the CRLF */
+        size_t l = len;
+        while (l > 0 && (ptr[l - 1] == '\r' || ptr[l - 1] == '\n'))
+            l--;
+        if (lv_buf_append(&c->hdrs, ptr, l) != LV_OK || lv_buf_putc(&c->hdrs, '\n') != LV_OK)
+            return 0;
+    }
     return len;
 }
 
@@ -229,6 +241,12 @@ lever_status lvc_status_of_code(const char *code)
         {"ParameterLimitExceeded", LEVER_E_INVALID},
         {"InvalidKeyId", LEVER_E_INVALID},
         {"InvalidNextToken", LEVER_E_INVALID},
+        /* AppConfig's REST errors */
+        {"ResourceNotFoundException", LEVER_E_NOT_FOUND},
+        {"BadRequestException", LEVER_E_INVALID},
+        {"PayloadTooLargeException", LEVER_E_INVALID},
+        {"ServiceQuotaExceededException", LEVER_E_INVALID},
+        {"ConflictException", LEVER_E_EXISTS},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(code, map[i].code) == 0)
@@ -390,5 +408,251 @@ out:
     curl_slist_free_all(hl);
     lv_buf_free(&auth);
     free(payload);
+    return st;
+}
+
+/* ------------------------------------------------------------------ REST */
+
+void lvc_raw_clear(lvc_raw *r)
+{
+    lv_buf_free(&r->body);
+    lv_buf_free(&r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+bool lvc_raw_header(const lvc_raw *r, const char *name, char *buf, size_t cap)
+{
+    size_t nl = strlen(name);
+    const char *p = r->headers.data, *end = p ? p + r->headers.len : NULL;
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl + 1;
+            while (v < eol && (*v == ' ' || *v == '\t'))
+                v++;
+            const char *ve = eol;
+            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+                ve--;
+            if ((size_t)(ve - v) >= cap)
+                return false;
+            memcpy(buf, v, (size_t)(ve - v));
+            buf[ve - v] = '\0';
+            return true;
+        }
+        p = eol + 1;
+    }
+    return false;
+}
+
+lever_status lvc_request(lvc_conn *c, const lvc_server *s, const char *service, const char *method,
+                         const char *path, const char *query, const lvc_hdr *hdrs, size_t nhdrs,
+                         const void *body, size_t body_len, long timeout_ms, lvc_raw *out, char *err,
+                         size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (err && errlen)
+        err[0] = '\0';
+    enum { MAX_EXTRA = 8 };
+    if (nhdrs > MAX_EXTRA) {
+        snprintf(err, errlen, "too many request headers");
+        return LEVER_E_INVALID;
+    }
+    /* the endpoint's own path ("/" or "/prefix/") goes first */
+    lv_buf wpath = LV_BUF_INIT, auth = LV_BUF_INIT, url = LV_BUF_INIT, names = LV_BUF_INIT;
+    size_t bl = strlen(s->path);
+    while (bl > 0 && s->path[bl - 1] == '/')
+        bl--;
+    lever_status st = LEVER_OK;
+    struct curl_slist *hl = NULL;
+    if (lv_buf_append(&wpath, s->path, bl) != LV_OK || lv_buf_puts(&wpath, path) != LV_OK) {
+        st = LEVER_E_NOMEM;
+        goto nomem;
+    }
+    char amz_date[17];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(amz_date, sizeof amz_date, "%Y%m%dT%H%M%SZ", &tm);
+
+    /* signed: host, x-amz-date, every extra header, the session token */
+    lv_sigv4_header hs[MAX_EXTRA + 3];
+    size_t n = 0;
+    hs[n++] = (lv_sigv4_header){"host", 4, s->host, strlen(s->host)};
+    hs[n++] = (lv_sigv4_header){"x-amz-date", 10, amz_date, 16};
+    const bool tok = s->creds.session_token[0] != '\0';
+    if (tok)
+        hs[n++] = (lv_sigv4_header){"x-amz-security-token", 20, s->creds.session_token,
+                                    strlen(s->creds.session_token)};
+    for (size_t i = 0; i < nhdrs; i++)
+        hs[n++] = (lv_sigv4_header){hdrs[i].name, strlen(hdrs[i].name), hdrs[i].value, strlen(hdrs[i].value)};
+    /* SignedHeaders: lowercase, sorted */
+    const char *sorted[MAX_EXTRA + 3];
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = hs[i].name;
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcasecmp(sorted[j - 1], sorted[j]) > 0; j--) {
+            const char *t = sorted[j];
+            sorted[j] = sorted[j - 1];
+            sorted[j - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        if (i && lv_buf_putc(&names, ';') != LV_OK) {
+            st = LEVER_E_NOMEM;
+            goto nomem;
+        }
+        for (const char *p = sorted[i]; *p; p++)
+            if (lv_buf_putc(&names, (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p)) != LV_OK) {
+                st = LEVER_E_NOMEM;
+                goto nomem;
+            }
+    }
+    lv_sigv4_request req = {method, wpath.data, query && *query ? query : NULL, hs, n, body ? body : "",
+                            body ? body_len : 0};
+    lv_error e = {0};
+    if (lv_sigv4_sign(&req, s->creds.access_key_id, s->creds.secret_access_key, s->region, service, amz_date,
+                      names.data, &auth, &e) != LV_OK) {
+        snprintf(err, errlen, "signing failed: %s", e.msg);
+        st = e.code == LV_E_NOMEM ? LEVER_E_NOMEM : LEVER_E_INVALID;
+        goto out;
+    }
+    size_t ol = strlen(s->url) - strlen(s->path); /* scheme://host[:port] */
+    if (lv_buf_append(&url, s->url, ol) != LV_OK || lv_buf_puts(&url, wpath.data) != LV_OK ||
+        (query && *query && (lv_buf_putc(&url, '?') != LV_OK || lv_buf_puts(&url, query) != LV_OK))) {
+        st = LEVER_E_NOMEM;
+        goto nomem;
+    }
+    if (add_header(&hl, "Host", s->host) || add_header(&hl, "X-Amz-Date", amz_date) ||
+        add_header(&hl, "Authorization", auth.data) ||
+        (tok && add_header(&hl, "X-Amz-Security-Token", s->creds.session_token))) {
+        st = LEVER_E_NOMEM;
+        goto nomem;
+    }
+    for (size_t i = 0; i < nhdrs; i++)
+        if (add_header(&hl, hdrs[i].name, hdrs[i].value)) {
+            st = LEVER_E_NOMEM;
+            goto nomem;
+        }
+    struct curl_slist *nl2 = curl_slist_append(hl, "Expect:");
+    if (nl2 == NULL) {
+        st = LEVER_E_NOMEM;
+        goto nomem;
+    }
+    hl = nl2;
+    if (body == NULL) {
+        /* curl adds a form Content-Type to POSTs without one */
+        bool has_ct = false;
+        for (size_t i = 0; i < nhdrs; i++)
+            has_ct |= strcasecmp(hdrs[i].name, "Content-Type") == 0;
+        if (!has_ct && (nl2 = curl_slist_append(hl, "Content-Type:")) != NULL)
+            hl = nl2;
+    }
+
+    lv_buf_reset(&c->resp);
+    lv_buf_reset(&c->hdrs);
+    c->revision = 0;
+    c->want_hdrs = true;
+    CURL *h = c->curl;
+    curl_easy_setopt(h, CURLOPT_URL, url.data);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? (const char *)body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, body ? (long)body_len : 0L);
+        if (strcmp(method, "POST") != 0)
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+    const char *ca = getenv("AWS_CA_BUNDLE");
+    if (ca != NULL && *ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_ms);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    CURLcode cc = perform(c);
+    c->want_hdrs = false;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    if (cc != CURLE_OK) {
+        if (cc == CURLE_WRITE_ERROR) {
+            snprintf(err, errlen, "response from %s too large or out of memory", s->url);
+            st = LEVER_E_NOMEM;
+        } else {
+            if (cc == CURLE_ABORTED_BY_CALLBACK)
+                snprintf(err, errlen, "interrupted");
+            else
+                snprintf(err, errlen, "%s: %s", s->url, curl_easy_strerror(cc));
+            st = LEVER_E_UNREACHABLE;
+        }
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    out->revision = c->revision;
+    /* hand the buffers over; the connection gets fresh ones */
+    out->body = c->resp;
+    out->headers = c->hdrs;
+    c->resp = (lv_buf)LV_BUF_INIT;
+    c->resp.max = 64u << 20;
+    c->hdrs = (lv_buf)LV_BUF_INIT;
+    c->hdrs.max = 64u << 10;
+    if (out->status >= 200 && out->status < 300)
+        goto out;
+    {
+        char type[128] = "", msg[512] = "";
+        if (lvc_raw_header(out, "x-amzn-ErrorType", type, sizeof type)) {
+            char *colon = strchr(type, ':'); /* "Code:http://internal.amazon.com/..." */
+            if (colon)
+                *colon = '\0';
+        }
+        json_t *doc = NULL;
+        if (out->body.len > 0) {
+            json_error_t je;
+            doc = json_loadb(out->body.data, out->body.len, 0, &je);
+        }
+        if (json_is_object(doc)) {
+            const char *t = json_string_value(json_object_get(doc, "__type"));
+            const char *m = json_string_value(json_object_get(doc, "Message"));
+            if (m == NULL)
+                m = json_string_value(json_object_get(doc, "message"));
+            if (!type[0] && t) {
+                const char *hash = strrchr(t, '#');
+                snprintf(type, sizeof type, "%s", hash ? hash + 1 : t);
+            }
+            if (m)
+                snprintf(msg, sizeof msg, "%s", m);
+        }
+        json_decref(doc);
+        snprintf(out->code, sizeof out->code, "%s", type);
+        if (type[0]) {
+            st = lvc_status_of_code(type);
+            snprintf(err, errlen, "%s: %s", type, msg[0] ? msg : "(no message)");
+        } else {
+            snprintf(err, errlen, "%s: HTTP %ld without an error document", s->url, out->status);
+            st = out->status >= 502 && out->status <= 504 ? LEVER_E_UNREACHABLE
+                 : out->status == 404                     ? LEVER_E_NOT_FOUND
+                                                          : LEVER_E_SERVER;
+        }
+        if (out->status == 503 && st == LEVER_E_SERVER)
+            st = LEVER_E_UNREACHABLE;
+    }
+    goto out;
+nomem:
+    snprintf(err, errlen, "out of memory");
+out:
+    curl_slist_free_all(hl);
+    lv_buf_free(&wpath);
+    lv_buf_free(&auth);
+    lv_buf_free(&url);
+    lv_buf_free(&names);
     return st;
 }

@@ -3,12 +3,14 @@
 #ifndef LV_CLIENT_HTTP_H
 #define LV_CLIENT_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
 
 #include "auth/keys.h"
+#include "core/buf.h"
 #include "lever/lever.h"
 
 typedef struct lvc_server {
@@ -53,6 +55,41 @@ void lvc_reply_clear(lvc_reply *r);
  * transport failure. timeout_ms bounds the whole exchange. */
 lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
                       long timeout_ms, lvc_reply *r, char *err, size_t errlen);
+
+/* The answer of a REST call: raw bytes and headers (AppConfig's REST-JSON
+ * APIs answer configuration bytes, not JSON documents). */
+typedef struct lvc_raw {
+    long status;        /* HTTP status, 0 when there was no answer */
+    lv_buf body;        /* the answer's bytes; owned */
+    lv_buf headers;     /* "name: value\n" lines as received; owned */
+    uint64_t revision;  /* x-lever-revision, 0 when absent */
+    char code[128];     /* error type (x-amzn-ErrorType or the body's __type), "" on 2xx */
+} lvc_raw;
+
+void lvc_raw_clear(lvc_raw *r);
+
+/* The value of header name (case-insensitive) copied into buf (NUL-
+ * terminated, at most cap-1 bytes); false when absent or longer. */
+bool lvc_raw_header(const lvc_raw *r, const char *name, char *buf, size_t cap);
+
+/* One extra request header (signed). */
+typedef struct lvc_hdr {
+    const char *name;
+    const char *value;
+} lvc_hdr;
+
+/* One SigV4-signed REST call for service ("appconfig"): method, path (the
+ * wire path, already percent-encoded, appended to the endpoint's path)
+ * and query (encoded, without '?', or NULL), extra headers, an optional
+ * body. On LEVER_OK (a 2xx answer) *out holds the answer; on an error
+ * answer the status maps the error type (ResourceNotFoundException ->
+ * LEVER_E_NOT_FOUND, BadRequestException -> LEVER_E_INVALID, ...) and *out
+ * keeps it; err receives "<Code>: <message>" or the transport failure.
+ * Free *out with lvc_raw_clear in every case. */
+lever_status lvc_request(lvc_conn *c, const lvc_server *s, const char *service, const char *method,
+                         const char *path, const char *query, const lvc_hdr *hdrs, size_t nhdrs,
+                         const void *body, size_t body_len, long timeout_ms, lvc_raw *out, char *err,
+                         size_t errlen);
 
 /* Maps an AWS error code to a status. */
 lever_status lvc_status_of_code(const char *code);

@@ -1,0 +1,126 @@
+/* acint.h - state shared by the AppConfig part of lever-agent: the request
+ * side (appconfig.c) and the upstream side (acsync.c: fetches, the watch
+ * thread, the disk copy). One mutex guards the entries and the watch
+ * state; upstream calls are made without it. */
+#ifndef LV_AGENT_ACINT_H
+#define LV_AGENT_ACINT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/appconfig.h"
+#include "client/http.h"
+#include "crypto/crypto.h"
+#include "http/http.h"
+
+enum { LVAC_POOL_MAX = 64 };
+
+/* Whether fetches ask feature-flag profiles for their stored document
+ * (X-Lever-Document: stored) to evaluate variants here (acflags.c). */
+#ifndef LVAC_STORED_DOCS
+#define LVAC_STORED_DOCS 0
+#endif
+
+typedef struct acentry {
+    char *key;                       /* lvac_entry_key(app, env, profile, entity) */
+    char app[LVAC_NAME_MAX + 1], env[LVAC_NAME_MAX + 1], profile[LVAC_NAME_MAX + 1];
+    char entity[LVAC_ENTITY_MAX + 1]; /* "" = the agent's own instance id */
+    char *data;                      /* the configuration's bytes, or NULL before the first answer */
+    size_t len;
+    bool have;
+    bool stored_doc;                 /* data is the stored flag document (X-Lever-Document: stored) */
+    bool prefetched;
+    char ctype[128];
+    char version[128];
+    uint64_t revision;               /* x-lever-revision of the answer it came from */
+    int64_t confirmed_ms;            /* wall: when leverd last vouched for it */
+    int64_t fetched_mono;
+    int64_t used_mono;               /* LRU */
+} acentry;
+
+struct lvac_agent {
+    lvac_config cfg;
+    lvc_server srv;
+    lv_http_server *http;
+    unsigned char seal_key[LV_MASTER_KEY_LEN];
+    bool persist;
+    char instance_id[64];
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stop;
+    acentry **entries;
+    size_t n, cap;
+    /* watch state, under mu */
+    bool watching;                   /* the watch is current: entries need no revalidation */
+    bool unsupported;                /* leverd has no Lever.WatchConfigurations: poll */
+    uint64_t revision;               /* changes up to here are applied */
+    bool up_down;
+    unsigned up_streak;
+    int64_t up_retry_at;             /* mono */
+    double lag_s;
+    uint64_t relists, reconnects;
+    /* persistence, under mu */
+    bool dirty, save_failing;
+    int64_t last_save_mono;
+
+    pthread_t watcher, persister;
+    bool watcher_started, persister_started;
+    lvc_conn *wconn;                 /* interruptible: watch and refreshes */
+
+    pthread_mutex_t pool_mu;
+    lvc_conn *pool[LVAC_POOL_MAX];
+    size_t npool;
+
+    atomic_uint_fast64_t hits, misses, stale, upstream_errors, refused, bad_requests, local_reads, saves,
+        save_errors, cache_rejected, cache_loaded;
+};
+
+int64_t lvac_mono_ms(void);
+int64_t lvac_wall_ms(void);
+
+/* Caller holds mu. The entry of key, or NULL. */
+acentry *lvac_find(lvac_agent *a, const char *key);
+/* Caller holds mu. The entry of (t, entity), created empty when missing
+ * (evicting the least recently used non-prefetched entry beyond
+ * max_entries). NULL when out of memory. */
+acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile,
+                         const char *entity, bool prefetched);
+
+/* Caller holds mu. Upstream health as handlers see it. */
+void lvac_upstream_ok_locked(lvac_agent *a);
+void lvac_upstream_failed_locked(lvac_agent *a, const char *why);
+
+/* Whether a failed call means "leverd is not answering". */
+bool lvac_is_outage(lever_status st, const lvc_raw *r);
+
+lvc_conn *lvac_conn_get(lvac_agent *a);
+void lvac_conn_put(lvac_agent *a, lvc_conn *c);
+
+/* GetConfiguration for (app, env, profile) as client_id; cur_version
+ * non-empty asks for an empty answer when unchanged. */
+lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char *env, const char *profile,
+                        const char *client_id, const char *cur_version, lvc_raw *r, char *err, size_t errlen);
+
+/* Stores a successful answer into the entry of key (if still there).
+ * Older answers (by revision) than what the entry has are ignored.
+ * Returns the revision stored. Takes mu. */
+uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool conditional);
+
+/* The upstream side's threads and the disk copy (acsync.c). */
+int lvac_sync_start(lvac_agent *a, char *err, size_t errlen);
+void lvac_sync_stop(lvac_agent *a);
+void lvac_load_disk(lvac_agent *a);
+void lvac_save(lvac_agent *a);
+
+/* The answer body of a feature-flag request (acflags.c): the document of
+ * the entry (simplified, or stored when stored is set: evaluated for ctx,
+ * which may be NULL, and entity), limited to flags when flags->n > 0. Returns 0, or -1 with
+ * *status and a message. */
+int lvac_flags_answer(const char *doc, size_t len, bool stored, const lvac_flags *flags,
+                      const lvac_context *ctx, const char *entity, lv_buf *out, int *status, char *err,
+                      size_t errlen);
+
+#endif

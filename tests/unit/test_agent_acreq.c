@@ -1,0 +1,185 @@
+/* test_agent_acreq.c - the AppConfig Agent API's request parsers: paths by
+ * name or id with percent-escapes and the OFREP suffix, ?flag=, Context
+ * headers, the bearer token, prefetch items, local development file names,
+ * and the disk copy's encode/decode round trip with its refusals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/accache.h"
+#include "agent/acreq.h"
+
+static void test_path(void **state)
+{
+    (void)state;
+    lvac_target t;
+    char err[256];
+    assert_int_equal(lvac_parse_path("/applications/My%20App/environments/prod/configurations/abc1234", &t, err,
+                                     sizeof err), 0);
+    assert_string_equal(t.app, "My App");
+    assert_string_equal(t.env, "prod");
+    assert_string_equal(t.profile, "abc1234");
+    assert_int_equal(t.kind, LVAC_CONFIG);
+    assert_int_equal(lvac_parse_path("/applications/a/environments/e/configurations/p/", &t, err, sizeof err), 0);
+    assert_int_equal(lvac_parse_path("/applications/a/environments/e/configurations/p/ofrep/v1/evaluate/flags", &t,
+                                     err, sizeof err), 0);
+    assert_int_equal(t.kind, LVAC_OFREP_BULK);
+    assert_int_equal(lvac_parse_path("/applications/a/environments/e/configurations/p/ofrep/v1/evaluate/flags/new-ui",
+                                     &t, err, sizeof err), 0);
+    assert_int_equal(t.kind, LVAC_OFREP_ONE);
+    assert_string_equal(t.flag, "new-ui");
+    /* not ours at all: 404 */
+    assert_int_equal(lvac_parse_path("/healthz", &t, err, sizeof err), 1);
+    assert_int_equal(lvac_parse_path("/systemsmanager/parameters/get", &t, err, sizeof err), 1);
+    /* ours but malformed: 400 with a reason */
+    const char *bad[] = {
+        "/applications/a/environments/e",
+        "/applications/a/environments//configurations/p",
+        "/applications/a%2Fb/environments/e/configurations/p",
+        "/applications/a%00/environments/e/configurations/p",
+        "/applications/a%zz/environments/e/configurations/p",
+        "/applications/a:b/environments/e/configurations/p",
+        "/applications/a/environments/e/configurations/p/extra",
+        "/applications/a/environments/e/configurations/p/ofrep/v1/evaluate/flags/bad%20key",
+        "/applications/%ff/environments/e/configurations/p",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = '\0';
+        assert_int_equal(lvac_parse_path(bad[i], &t, err, sizeof err), -1);
+        assert_true(err[0] != '\0');
+    }
+    char longp[512];
+    char name[LVAC_NAME_MAX + 2];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(longp, sizeof longp, "/applications/%s/environments/e/configurations/p", name);
+    assert_int_equal(lvac_parse_path(longp, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "longer"));
+    name[LVAC_NAME_MAX] = '\0';
+    snprintf(longp, sizeof longp, "/applications/%s/environments/e/configurations/p", name);
+    assert_int_equal(lvac_parse_path(longp, &t, err, sizeof err), 0);
+}
+
+static void test_query(void **state)
+{
+    (void)state;
+    lvac_flags f;
+    char err[256];
+    const char *q = "flag=a&&flag=b_2&flag=a&";
+    assert_int_equal(lvac_parse_query(q, strlen(q), &f, err, sizeof err), 0);
+    assert_int_equal(f.n, 2);
+    assert_string_equal(f.keys[0], "a");
+    assert_string_equal(f.keys[1], "b_2");
+    assert_int_equal(lvac_parse_query("", 0, &f, err, sizeof err), 0);
+    assert_int_equal(f.n, 0);
+    const char *bad[] = {"flags=a", "flag", "flag=", "flag=a%20b", "Flag=a", "flag=%zz"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(lvac_parse_query(bad[i], strlen(bad[i]), &f, err, sizeof err), -1);
+}
+
+static void test_context(void **state)
+{
+    (void)state;
+    lvac_context *c = calloc(1, sizeof *c);
+    char err[256];
+    assert_int_equal(lvac_parse_context("tier=gold, region = eu-west-1", c, err, sizeof err), 0);
+    assert_int_equal(lvac_parse_context("tier=silver,empty=", c, err, sizeof err), 0);
+    assert_int_equal(c->n, 3);
+    assert_string_equal(c->pairs[0].key, "tier");
+    assert_string_equal(c->pairs[0].value, "silver");
+    assert_string_equal(c->pairs[1].key, "region");
+    assert_string_equal(c->pairs[1].value, "eu-west-1");
+    assert_string_equal(c->pairs[2].value, "");
+    assert_int_equal(lvac_parse_context("novalue", c, err, sizeof err), -1);
+    assert_int_equal(lvac_parse_context("=v", c, err, sizeof err), -1);
+    assert_int_equal(c->n, 3); /* unchanged by a refusal */
+    free(c);
+}
+
+static void test_bearer_triple_local(void **state)
+{
+    (void)state;
+    assert_true(lvac_bearer_ok("Bearer s3cret", "s3cret"));
+    assert_true(lvac_bearer_ok("bearer  s3cret ", "s3cret"));
+    assert_false(lvac_bearer_ok("Bearer s3cre", "s3cret"));
+    assert_false(lvac_bearer_ok("Bearer s3cretX", "s3cret"));
+    assert_false(lvac_bearer_ok("Basic s3cret", "s3cret"));
+    assert_false(lvac_bearer_ok(NULL, "s3cret"));
+    assert_false(lvac_bearer_ok("Bearer ", ""));
+    lvac_target t;
+    char err[256], ct[128];
+    assert_int_equal(lvac_parse_triple(" MyApp:prod:settings ", &t, err, sizeof err), 0);
+    assert_string_equal(t.app, "MyApp");
+    assert_string_equal(t.profile, "settings");
+    assert_int_equal(lvac_parse_triple("MyApp:prod", &t, err, sizeof err), -1);
+    assert_int_equal(lvac_parse_triple("a:b:c:d", &t, err, sizeof err), -1);
+    assert_int_equal(lvac_parse_triple("a::c", &t, err, sizeof err), -1);
+    assert_int_equal(lvac_parse_local_name("App:Env:Prof.json", &t, ct, sizeof ct), 0);
+    assert_string_equal(t.profile, "Prof");
+    assert_string_equal(ct, "application/json");
+    assert_int_equal(lvac_parse_local_name("App:Env:Prof.YML", &t, ct, sizeof ct), 0);
+    assert_string_equal(ct, "application/x-yaml");
+    assert_int_equal(lvac_parse_local_name("App:Env:Prof.application%toml", &t, ct, sizeof ct), 0);
+    assert_string_equal(ct, "application/toml");
+    assert_int_equal(lvac_parse_local_name("App:Env:Prof", &t, ct, sizeof ct), 0);
+    assert_string_equal(ct, "application/octet-stream");
+    assert_int_equal(lvac_parse_local_name("App:Env:v1.2", &t, ct, sizeof ct), 0);
+    assert_string_equal(t.profile, "v1.2"); /* an unknown extension is part of the name */
+    assert_int_equal(lvac_parse_local_name("README.md", &t, ct, sizeof ct), 1);
+    assert_int_equal(lvac_parse_local_name(".App:Env:Prof", &t, ct, sizeof ct), 1);
+    assert_true(lvac_entity_ok("user-42"));
+    assert_false(lvac_entity_ok("has space"));
+    assert_false(lvac_entity_ok(""));
+}
+
+static void test_cache_roundtrip(void **state)
+{
+    (void)state;
+    static const unsigned char key[LV_MASTER_KEY_LEN] = {1, 2, 3};
+    static const unsigned char other[LV_MASTER_KEY_LEN] = {9};
+    lvac_snapshot s = {0};
+    s.saved_ms = 1767225600000;
+    s.revision = 77;
+    char bin[4] = {'\0', '\x01', 'x', '\xff'};
+    lvac_disk_entry e = {"App", "Env", "Prof", "", "application/octet-stream", "2", bin, sizeof bin, true, false,
+                         1767225600000, 70};
+    assert_int_equal(lvac_snapshot_add(&s, &e), 0);
+    lv_buf b = LV_BUF_INIT;
+    char err[256];
+    assert_int_equal(lvac_cache_encode(&s, key, &b, err, sizeof err), 0);
+    assert_null(memmem(b.data, b.len, "\x01x", 2)); /* sealed: the bytes are not in the file */
+    lvac_snapshot t;
+    assert_int_equal(lvac_cache_decode(b.data, b.len, key, &t, err, sizeof err), 0);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.revision, 77);
+    assert_int_equal(t.entries[0].len, sizeof bin);
+    assert_memory_equal(t.entries[0].data, bin, sizeof bin);
+    assert_true(t.entries[0].prefetched);
+    assert_string_equal(t.entries[0].version, "2");
+    lvac_snapshot_free(&t);
+    assert_int_equal(lvac_cache_decode(b.data, b.len, other, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cache key"));
+    b.data[b.len - 3] ^= 1;
+    assert_int_equal(lvac_cache_decode(b.data, b.len, key, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "checksum"));
+    lv_buf_free(&b);
+    lvac_snapshot_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_path),
+        cmocka_unit_test(test_query),
+        cmocka_unit_test(test_context),
+        cmocka_unit_test(test_bearer_triple_local),
+        cmocka_unit_test(test_cache_roundtrip),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
