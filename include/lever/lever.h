@@ -333,6 +333,76 @@ double lever_change_time(const lever_change_list *l, size_t i);
 void lever_change_list_free(lever_change_list *l);
 
 /* ------------------------------------------------------------------------
+ * AppConfig configurations
+ *
+ * The configuration an AppConfig environment serves, read through the
+ * handle's cache with the getters' rules: fresh within the cache TTL, the
+ * last good copy served (LEVER_SRC_CACHE_STALE) when leverd cannot be
+ * reached, and kept current by a watch (Lever.WatchConfigurations) while
+ * anything subscribes to it or, in live mode, once it has been read. app,
+ * env and profile are names or ids. The handle's client id (what leverd
+ * buckets by during a gradual deployment) is random per handle unless set
+ * with lever_options_set_client_id.
+ * ---------------------------------------------------------------------- */
+
+typedef struct lever_configuration lever_configuration;
+
+/* The client id sent with every configuration read (1-256 printable ASCII
+ * characters; NULL = random per handle). */
+lever_status lever_options_set_client_id(lever_options *o, const char *client_id);
+
+/* Reads the configuration. *out: free with lever_configuration_free. src
+ * (may be NULL) says where it came from (STORE, CACHE, CACHE_STALE).
+ * Errors: NOT_FOUND (no such application, environment or profile, or
+ * nothing deployed), UNREACHABLE (and nothing cached), AUTH, INVALID,
+ * SERVER, NOMEM. */
+lever_status lever_get_configuration(lever *c, const char *app, const char *env, const char *profile,
+                                     lever_configuration **out, lever_source *src);
+
+/* Accessors; valid until lever_configuration_free. The data is followed by
+ * a NUL byte not counted in *len (text configurations are C strings). */
+const char *lever_configuration_data(const lever_configuration *cfg, size_t *len);
+const char *lever_configuration_content_type(const lever_configuration *cfg);
+const char *lever_configuration_version(const lever_configuration *cfg);
+void lever_configuration_free(lever_configuration *cfg);
+
+/* Called from the handle's configuration watch thread after a changed
+ * configuration has been stored, with no library lock held (it may call
+ * lever_get_configuration, which then answers from the cache). cfg is
+ * valid during the call only. app/env/profile are as subscribed. */
+typedef void (*lever_configuration_fn)(lever *c, const char *app, const char *env, const char *profile,
+                                       const lever_configuration *cfg, void *user);
+
+/* Subscribes to a configuration: reads it (as lever_get_configuration, so
+ * an error is reported at once), then keeps it current through the watch
+ * and calls fn on every change of its content or version. *id (may be
+ * NULL) is for lever_unsubscribe_configuration. */
+lever_status lever_subscribe_configuration(lever *c, const char *app, const char *env, const char *profile,
+                                           lever_configuration_fn fn, void *user, uint64_t *id);
+/* After it returns the callback is not running and will not run again. Must
+ * not be called from inside a callback of the same handle. */
+lever_status lever_unsubscribe_configuration(lever *c, uint64_t id);
+
+/* One SigV4-signed REST call (for tools: lever appconfig): service
+ * ("appconfig"), method, path with an optional encoded query, extra
+ * headers as "Name: value" strings (NULL-terminated list, may be NULL),
+ * an optional body. Any HTTP answer gives LEVER_OK with *out holding it
+ * (check lever_response_status); only transport failures fail.
+ * *out: free with lever_response_free. */
+typedef struct lever_response lever_response;
+lever_status lever_call_rest(lever *c, const char *service, const char *method, const char *path_query,
+                             const char *const *headers, const void *body, size_t body_len,
+                             lever_response **out);
+long lever_response_status(const lever_response *r);
+/* The body (NUL-terminated, the NUL not counted in *len). */
+const char *lever_response_body(const lever_response *r, size_t *len);
+/* A header's value (case-insensitive name), or NULL. Valid until free. */
+const char *lever_response_header(lever_response *r, const char *name);
+/* The AWS error code of an error answer ("" on success). */
+const char *lever_response_error(const lever_response *r);
+void lever_response_free(lever_response *r);
+
+/* ------------------------------------------------------------------------
  * Generic calls (for tools: lever admin)
  * ---------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli/exec.h"
+#include "cli/appconfig.h"
 #include "cli/render.h"
 #include "lever/lever.h"
 
@@ -1788,6 +1789,10 @@ static int cmd_audit(int argc, char **argv)
 /* --------------------------------------------------------------- main */
 
 static int cmd_exec(int argc, char **argv) { return lv_cli_exec(argc, argv, G.endpoint, G.region, G.profile); }
+static int cmd_appconfig(int argc, char **argv)
+{
+    return lv_cli_appconfig(argc, argv, &(lv_cli_ctx){G.endpoint, G.region, G.profile, G.output});
+}
 
 static const cmd_t CMDS[] = {
     {"get", cmd_get, "get NAME[:VERSION|:LABEL]",
@@ -1833,6 +1838,7 @@ static const cmd_t CMDS[] = {
      "Administer leverd with the root key: access keys and their IAM-shaped policies (docs/admin.md),\n"
      "consistent backups (FILE is written by the server, on its host) and master key rotation."},
     {"exec", cmd_exec, LV_CLI_EXEC_SYNOPSIS, LV_CLI_EXEC_HELP},
+    {"appconfig", cmd_appconfig, LV_CLI_APPCONFIG_SYNOPSIS, LV_CLI_APPCONFIG_HELP},
     {"audit", cmd_audit,
      "audit [--file F] [--key AKID] [--op OP] [--outcome ok|denied|error|throttled] [--name-prefix P]\n"
      "        [--since T] [--until T]",

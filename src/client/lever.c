@@ -15,6 +15,7 @@
 
 #include "client/cache.h"
 #include "client/config.h"
+#include "client/handle.h"
 #include "client/http.h"
 #include "client/parse.h"
 #include "client/records.h"
@@ -22,7 +23,7 @@
 enum { ERR_MAX = 1024, RETRY_AFTER_MS = 1000 };
 
 struct lever_options {
-    char *endpoint, *region, *akid, *secret, *token, *profile, *prefix, *env_prefix;
+    char *endpoint, *region, *akid, *secret, *token, *profile, *prefix, *env_prefix, *client_id;
     int env_scheme;
     int64_t ttl_ms;
     bool prefetch, live;
@@ -49,6 +50,7 @@ typedef struct event {
 struct lever {
     /* settings, immutable after open */
     char *endpoint, *region, *prefix, *env_prefix, *path; /* path: prefix as an SSM path */
+    char *client_id;      /* AppConfig client id, NULL = random (appconfig.c) */
     int env_scheme;
     int64_t ttl_ms, timeout_ms;
     bool prefetch, live;
@@ -86,6 +88,8 @@ struct lever {
     bool thread_started;
     pthread_t thread;
     lvc_conn *wconn;
+
+    struct lvc_ac *ac;     /* AppConfig configurations (appconfig.c) */
 };
 
 /* ---------------------------------------------------------------- misc */
@@ -193,6 +197,18 @@ void lever_clear_error(lever *c)
 }
 
 const char *lever_endpoint(const lever *c) { return c->endpoint; }
+
+/* handle.h: what the AppConfig module borrows */
+const lvc_server *lvc_h_server(const lever *c) { return &c->srv; }
+int64_t lvc_h_now(const lever *c) { return now_ms(c); }
+struct lvc_ac **lvc_h_ac_slot(lever *c) { return &c->ac; }
+const char *lvc_h_client_id(const lever *c) { return c->client_id; }
+lever_status lvc_h_fail(lever *c, lever_status st, const char *msg) { return fail(c, st, "%s", msg); }
+void lvc_h_log(lever *c, lever_log_level level, const char *msg) { logf_(c, level, "%s", msg); }
+void lvc_h_get_settings(const lever *c, lvc_h_settings *out)
+{
+    *out = (lvc_h_settings){c->ttl_ms, c->timeout_ms, c->watch_wait_s, c->live};
+}
 const char *lever_region(const lever *c) { return c->region; }
 const char *lever_prefix(const lever *c) { return c->prefix; }
 
@@ -225,6 +241,7 @@ void lever_options_free(lever_options *o)
     free(o->profile);
     free(o->prefix);
     free(o->env_prefix);
+    free(o->client_id);
     free(o);
 }
 
@@ -256,6 +273,19 @@ lever_status lever_options_set_credentials(lever_options *o, const char *akid, c
         return LEVER_E_NOMEM;
     return LEVER_OK;
 }
+lever_status lever_options_set_client_id(lever_options *o, const char *id)
+{
+    if (id) {
+        size_t n = strlen(id);
+        if (n == 0 || n > 256)
+            return LEVER_E_INVALID;
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
+                return LEVER_E_INVALID;
+    }
+    return set_str(&o->client_id, id);
+}
+
 lever_status lever_options_set_profile(lever_options *o, const char *profile)
 {
     return set_str(&o->profile, profile);
@@ -368,6 +398,8 @@ lever_status lever_open(const lever_options *o, lever **out, char *errbuf, size_
     c->region = lvc_resolve_region(o->region);
     c->prefix = lvc_norm_prefix(o->prefix);
     c->env_prefix = strdup(o->env_prefix ? o->env_prefix : "");
+    if (o->client_id && (c->client_id = strdup(o->client_id)) == NULL)
+        goto err;
     if (c->endpoint == NULL || c->region == NULL || c->prefix == NULL || c->env_prefix == NULL)
         goto err;
     /* GetParametersByPath wants "/a/b", not "/a/b/" */
@@ -422,6 +454,7 @@ void lever_close(lever *c)
 {
     if (c == NULL)
         return;
+    lvc_ac_close(c);
     if (c->thread_started) {
         atomic_store(&c->stopping, true);
         lvc_conn_interrupt(c->wconn);
@@ -441,6 +474,7 @@ void lever_close(lever *c)
     free(c->region);
     free(c->prefix);
     free(c->env_prefix);
+    free(c->client_id);
     free(c->path);
     pthread_mutex_destroy(&c->net_mu);
     pthread_mutex_destroy(&c->mu);

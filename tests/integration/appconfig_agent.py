@@ -91,18 +91,29 @@ class Operator:
         return r["VersionNumber"]
 
     def deploy(self, a, e, p, version, wait=True, strategy="AppConfig.AllAtOnce"):
+        """StartDeployment; with wait, until every client gets the version
+        (State BAKING or COMPLETE: AllAtOnce's bake only watches alarms)."""
         d = self.ac.start_deployment(ApplicationId=a, EnvironmentId=e, ConfigurationProfileId=p,
                                      DeploymentStrategyId=strategy, ConfigurationVersion=str(version))
         n = d["DeploymentNumber"]
         deadline = time.monotonic() + 30
         while wait and time.monotonic() < deadline:
-            st = self.ac.get_deployment(ApplicationId=a, EnvironmentId=e, DeploymentNumber=n)["State"]
-            if st == "COMPLETE":
+            d = self.ac.get_deployment(ApplicationId=a, EnvironmentId=e, DeploymentNumber=n)
+            if d["State"] in ("BAKING", "COMPLETE"):
                 return n
             time.sleep(0.02)
         if wait:
-            raise AssertionError("deployment %s did not complete" % n)
+            raise AssertionError("deployment %s did not reach every client: %r" % (n, d))
         return n
+
+
+_seq = [0]
+
+
+def unique(prefix):
+    """A name no other test of the run uses (one leverd serves a class)."""
+    _seq[0] += 1
+    return "%s-%d-%d" % (prefix, os.getpid(), _seq[0])
 
 
 def clean_env():

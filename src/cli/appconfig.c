@@ -1,0 +1,566 @@
+/* appconfig.c - `lever appconfig ls|push|deploy|show`: AppConfig's control
+ * plane (REST-JSON, SigV4 service appconfig) through liblever's signed REST
+ * call, with names resolved to ids the way a person types them. */
+#include "cli/appconfig.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "lever/lever.h"
+
+enum { EX_OK = 0, EX_ERROR = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_AUTH = 4, EX_UNREACHABLE = 5 };
+enum { OUT_JSON = 2 };
+enum { MAX_CONTENT = 4 << 20 }; /* what one file may hold (leverd enforces AWS's own limit) */
+
+typedef struct cli {
+    lever *c;
+    bool json;
+} cli;
+
+static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errf(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("lever appconfig: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int exit_of(lever_status st, long http)
+{
+    if (st == LEVER_E_UNREACHABLE)
+        return EX_UNREACHABLE;
+    if (st == LEVER_E_AUTH || http == 401 || http == 403)
+        return EX_AUTH;
+    if (st == LEVER_E_NOT_FOUND || http == 404)
+        return EX_NOTFOUND;
+    return st == LEVER_OK && http < 300 ? EX_OK : EX_ERROR;
+}
+
+/* Appends s percent-encoded as a path segment or query value. */
+static int enc(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = strlen(out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                    *p == '-' || *p == '_' || *p == '.' || *p == '~';
+        if (o + 4 >= cap)
+            return -1;
+        if (keep) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* One call; on LEVER_OK with a 2xx answer, *ans is the parsed JSON body
+ * (NULL when empty or not JSON) and *resp (optional) the response. Errors
+ * are printed; the return is the exit code. */
+static int call(cli *k, const char *method, const char *path, const char *const *hdrs, const void *body,
+                size_t blen, json_t **ans, lever_response **resp)
+{
+    lever_response *r = NULL;
+    if (ans)
+        *ans = NULL;
+    if (resp)
+        *resp = NULL;
+    lever_status st = lever_call_rest(k->c, "appconfig", method, path, hdrs, body, blen, &r);
+    if (st != LEVER_OK) {
+        char msg[1024] = "";
+        lever_last_error(k->c, msg, sizeof msg);
+        errf("%s", msg[0] ? msg : lever_status_str(st));
+        return exit_of(st, 0);
+    }
+    size_t len;
+    const char *text = lever_response_body(r, &len);
+    long status = lever_response_status(r);
+    json_error_t je;
+    json_t *j = len ? json_loadb(text, len, 0, &je) : NULL;
+    if (status >= 300) {
+        const char *m = json_string_value(json_object_get(j, "Message"));
+        errf("%s: %s", lever_response_error(r)[0] ? lever_response_error(r) : "error", m ? m : "(no message)");
+        json_decref(j);
+        lever_response_free(r);
+        return exit_of(LEVER_OK, status);
+    }
+    if (ans)
+        *ans = j;
+    else
+        json_decref(j);
+    if (resp)
+        *resp = r;
+    else
+        lever_response_free(r);
+    return EX_OK;
+}
+
+/* Every item of a paged List* call (Items / NextToken). */
+static int list_all(cli *k, const char *path, json_t **items)
+{
+    *items = json_array();
+    char token[2048] = "";
+    do {
+        char p[4096];
+        snprintf(p, sizeof p, "%s?max_results=50", path);
+        if (token[0]) {
+            strcat(p, "&next_token=");
+            if (enc(p, sizeof p, token) != 0)
+                return EX_ERROR;
+        }
+        json_t *ans;
+        int rc = call(k, "GET", p, NULL, NULL, 0, &ans, NULL);
+        if (rc != EX_OK) {
+            json_decref(*items);
+            *items = NULL;
+            return rc;
+        }
+        json_array_extend(*items, json_object_get(ans, "Items"));
+        const char *next = json_string_value(json_object_get(ans, "NextToken"));
+        snprintf(token, sizeof token, "%s", next ? next : "");
+        json_decref(ans);
+    } while (token[0]);
+    return EX_OK;
+}
+
+/* The id of what `want` names (an id or a name) in a list. */
+static int resolve(cli *k, const char *path, const char *want, const char *what, char *id, size_t cap)
+{
+    json_t *items;
+    int rc = list_all(k, path, &items);
+    if (rc != EX_OK)
+        return rc;
+    const char *found = NULL;
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        const char *iid = json_string_value(json_object_get(it, "Id"));
+        const char *name = json_string_value(json_object_get(it, "Name"));
+        if (iid && strcmp(iid, want) == 0) {
+            found = iid;
+            break;
+        }
+        if (!found && name && strcmp(name, want) == 0)
+            found = iid;
+    }
+    if (found)
+        snprintf(id, cap, "%s", found);
+    json_decref(items);
+    if (!found) {
+        errf("no %s named '%s'", what, want);
+        return EX_NOTFOUND;
+    }
+    return EX_OK;
+}
+
+static int app_id(cli *k, const char *app, char *id, size_t cap)
+{
+    return resolve(k, "/applications", app, "application", id, cap);
+}
+
+static int child_id(cli *k, const char *aid, const char *kind, const char *want, const char *what, char *id,
+                    size_t cap)
+{
+    char p[512] = "/applications/";
+    enc(p, sizeof p, aid);
+    strcat(p, kind);
+    return resolve(k, p, want, what, id, cap);
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (s)
+        puts(s);
+    free(s);
+}
+
+static const char *str(json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "-";
+}
+
+/* ------------------------------------------------------------ commands */
+
+static int cmd_ls(cli *k, int argc, char **argv)
+{
+    if (argc > 1)
+        return errf("ls takes at most an application"), EX_USAGE;
+    if (argc == 0) {
+        json_t *apps;
+        int rc = list_all(k, "/applications", &apps);
+        if (rc != EX_OK)
+            return rc;
+        if (k->json) {
+            print_json(apps);
+        } else {
+            size_t i;
+            json_t *it;
+            json_array_foreach(apps, i, it) printf("%-8s %-32s %s\n", str(it, "Id"), str(it, "Name"),
+                                                   json_string_value(json_object_get(it, "Description"))
+                                                       ? str(it, "Description") : "");
+        }
+        json_decref(apps);
+        return EX_OK;
+    }
+    char aid[64], p[512] = "/applications/";
+    int rc = app_id(k, argv[0], aid, sizeof aid);
+    if (rc != EX_OK)
+        return rc;
+    enc(p, sizeof p, aid);
+    char pe[600], pp[600];
+    snprintf(pe, sizeof pe, "%s/environments", p);
+    snprintf(pp, sizeof pp, "%s/configurationprofiles", p);
+    json_t *envs = NULL, *profs = NULL;
+    if ((rc = list_all(k, pe, &envs)) != EX_OK || (rc = list_all(k, pp, &profs)) != EX_OK) {
+        json_decref(envs);
+        return rc;
+    }
+    if (k->json) {
+        json_t *o = json_pack("{s:s, s:O, s:O}", "ApplicationId", aid, "Environments", envs,
+                              "ConfigurationProfiles", profs);
+        print_json(o);
+        json_decref(o);
+    } else {
+        size_t i;
+        json_t *it;
+        printf("environments:\n");
+        json_array_foreach(envs, i, it) printf("  %-8s %-32s %s\n", str(it, "Id"), str(it, "Name"), str(it, "State"));
+        printf("configuration profiles:\n");
+        json_array_foreach(profs, i, it) printf("  %-8s %-32s %-28s %s\n", str(it, "Id"), str(it, "Name"),
+                                                str(it, "Type"), str(it, "LocationUri"));
+    }
+    json_decref(envs);
+    json_decref(profs);
+    return EX_OK;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL)
+        return NULL;
+    size_t cap = 65536, n = 0;
+    char *b = malloc(cap);
+    while (b) {
+        size_t r = fread(b + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+        if (n == cap) {
+            if (cap >= MAX_CONTENT + 1u) {
+                free(b);
+                b = NULL;
+                break;
+            }
+            char *nb = realloc(b, cap * 2);
+            if (nb == NULL) {
+                free(b);
+                b = NULL;
+            }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    bool bad = ferror(f) || (b && n > MAX_CONTENT);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        free(b);
+        return NULL;
+    }
+    *len = n;
+    return b;
+}
+
+static const char *guess_type(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (dot && strcmp(dot, ".json") == 0)
+        return "application/json";
+    if (dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0))
+        return "application/x-yaml";
+    return "text/plain";
+}
+
+static int cmd_push(cli *k, int argc, char **argv, const char *ctype, const char *desc, const char *label)
+{
+    if (argc != 3)
+        return errf("push takes APP PROFILE FILE|-"), EX_USAGE;
+    size_t len = 0;
+    char *data = read_all(argv[2], &len);
+    if (data == NULL)
+        return errf("cannot read %s (missing, unreadable or over 4 MiB)", argv[2]), EX_ERROR;
+    char aid[64], pid[64];
+    int rc = app_id(k, argv[0], aid, sizeof aid);
+    if (rc == EX_OK)
+        rc = child_id(k, aid, "/configurationprofiles", argv[1], "configuration profile", pid, sizeof pid);
+    if (rc != EX_OK) {
+        free(data);
+        return rc;
+    }
+    char p[512] = "/applications/", h1[300], h2[1200], h3[200];
+    enc(p, sizeof p, aid);
+    strcat(p, "/configurationprofiles/");
+    enc(p, sizeof p, pid);
+    strcat(p, "/hostedconfigurationversions");
+    const char *hdrs[4] = {h1, NULL, NULL, NULL};
+    size_t nh = 1;
+    snprintf(h1, sizeof h1, "Content-Type: %s", ctype ? ctype : guess_type(argv[2]));
+    if (desc) {
+        snprintf(h2, sizeof h2, "Description: %s", desc);
+        hdrs[nh++] = h2;
+    }
+    if (label) {
+        snprintf(h3, sizeof h3, "VersionLabel: %s", label);
+        hdrs[nh++] = h3;
+    }
+    lever_response *resp;
+    rc = call(k, "POST", p, hdrs, data, len, NULL, &resp);
+    free(data);
+    if (rc != EX_OK)
+        return rc;
+    const char *v = lever_response_header(resp, "Version-Number");
+    char ver[64];
+    snprintf(ver, sizeof ver, "%s", v ? v : "");
+    lever_response_free(resp);
+    if (k->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "ApplicationId", aid, "ConfigurationProfileId", pid,
+                              "VersionNumber", ver);
+        print_json(o);
+        json_decref(o);
+    } else {
+        printf("%s\n", ver);
+    }
+    return EX_OK;
+}
+
+static int get_deployment(cli *k, const char *aid, const char *eid, json_int_t n, json_t **out)
+{
+    char p[512] = "/applications/";
+    enc(p, sizeof p, aid);
+    strcat(p, "/environments/");
+    enc(p, sizeof p, eid);
+    snprintf(p + strlen(p), sizeof p - strlen(p), "/deployments/%lld", (long long)n);
+    return call(k, "GET", p, NULL, NULL, 0, out, NULL);
+}
+
+static int cmd_deploy(cli *k, int argc, char **argv, const char *strategy, bool wait)
+{
+    if (argc != 4)
+        return errf("deploy takes APP ENV PROFILE VERSION"), EX_USAGE;
+    char aid[64], eid[64], pid[64];
+    int rc = app_id(k, argv[0], aid, sizeof aid);
+    if (rc == EX_OK)
+        rc = child_id(k, aid, "/environments", argv[1], "environment", eid, sizeof eid);
+    if (rc == EX_OK)
+        rc = child_id(k, aid, "/configurationprofiles", argv[2], "configuration profile", pid, sizeof pid);
+    if (rc != EX_OK)
+        return rc;
+    json_t *req = json_pack("{s:s, s:s, s:s}", "DeploymentStrategyId", strategy ? strategy : "AppConfig.AllAtOnce",
+                            "ConfigurationProfileId", pid, "ConfigurationVersion", argv[3]);
+    char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (body == NULL)
+        return errf("out of memory"), EX_ERROR;
+    char p[512] = "/applications/";
+    enc(p, sizeof p, aid);
+    strcat(p, "/environments/");
+    enc(p, sizeof p, eid);
+    strcat(p, "/deployments");
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    json_t *d;
+    rc = call(k, "POST", p, hdrs, body, strlen(body), &d, NULL);
+    free(body);
+    if (rc != EX_OK)
+        return rc;
+    json_int_t n = json_integer_value(json_object_get(d, "DeploymentNumber"));
+    for (int i = 0; wait && i < 36000; i++) {
+        /* done when every client gets the new version (baking counts: the
+         * bake time only watches for a rollback) or when it is undone */
+        const char *state = json_string_value(json_object_get(d, "State"));
+        if (state && (strcmp(state, "COMPLETE") == 0 || strcmp(state, "ROLLED_BACK") == 0 ||
+                      strcmp(state, "REVERTED") == 0 || strcmp(state, "BAKING") == 0))
+            break;
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+        json_decref(d);
+        if ((rc = get_deployment(k, aid, eid, n, &d)) != EX_OK)
+            return rc;
+    }
+    const char *state = str(d, "State");
+    if (k->json)
+        print_json(d);
+    else
+        printf("deployment %lld: %s (%.0f%%)\n", (long long)n, state,
+               json_number_value(json_object_get(d, "PercentageComplete")));
+    rc = wait && strcmp(state, "COMPLETE") != 0 && strcmp(state, "BAKING") != 0 ? EX_ERROR : EX_OK;
+    json_decref(d);
+    return rc;
+}
+
+static int cmd_show(cli *k, int argc, char **argv)
+{
+    if (argc != 2 && argc != 3)
+        return errf("show takes APP ENV [PROFILE]"), EX_USAGE;
+    if (argc == 3) {
+        /* what a client of ENV gets: GetConfiguration, names or ids */
+        lever_configuration *cfg;
+        lever_status st = lever_get_configuration(k->c, argv[0], argv[1], argv[2], &cfg, NULL);
+        if (st != LEVER_OK) {
+            char msg[1024] = "";
+            lever_last_error(k->c, msg, sizeof msg);
+            errf("%s", msg[0] ? msg : lever_status_str(st));
+            return exit_of(st, 0);
+        }
+        size_t len;
+        const char *data = lever_configuration_data(cfg, &len);
+        if (k->json) {
+            json_t *o = json_pack("{s:s, s:s, s:s%}", "ConfigurationVersion", lever_configuration_version(cfg),
+                                  "ContentType", lever_configuration_content_type(cfg), "Content", data, len);
+            if (o == NULL) /* not UTF-8 */
+                o = json_pack("{s:s, s:s, s:n}", "ConfigurationVersion", lever_configuration_version(cfg),
+                              "ContentType", lever_configuration_content_type(cfg), "Content");
+            print_json(o);
+            json_decref(o);
+        } else {
+            fwrite(data, 1, len, stdout);
+            if (len && data[len - 1] != '\n' && isatty(STDOUT_FILENO))
+                putchar('\n');
+        }
+        lever_configuration_free(cfg);
+        return EX_OK;
+    }
+    char aid[64], eid[64];
+    int rc = app_id(k, argv[0], aid, sizeof aid);
+    if (rc == EX_OK)
+        rc = child_id(k, aid, "/environments", argv[1], "environment", eid, sizeof eid);
+    if (rc != EX_OK)
+        return rc;
+    char p[512] = "/applications/";
+    enc(p, sizeof p, aid);
+    strcat(p, "/environments/");
+    enc(p, sizeof p, eid);
+    strcat(p, "/deployments");
+    json_t *deps;
+    if ((rc = list_all(k, p, &deps)) != EX_OK)
+        return rc;
+    /* the newest deployment of each profile */
+    json_t *latest = json_object();
+    size_t i;
+    json_t *it;
+    json_array_foreach(deps, i, it) {
+        const char *name = json_string_value(json_object_get(it, "ConfigurationName"));
+        json_t *cur = name ? json_object_get(latest, name) : NULL;
+        if (name && (cur == NULL || json_integer_value(json_object_get(it, "DeploymentNumber")) >
+                                        json_integer_value(json_object_get(cur, "DeploymentNumber"))))
+            json_object_set(latest, name, it);
+    }
+    if (k->json) {
+        print_json(latest);
+    } else {
+        const char *name;
+        json_t *d;
+        json_object_foreach(latest, name, d) printf("%-32s version %-6s deployment %-4lld %s %.0f%%\n", name,
+                                                    str(d, "ConfigurationVersion"),
+                                                    (long long)json_integer_value(json_object_get(d, "DeploymentNumber")),
+                                                    str(d, "State"),
+                                                    json_number_value(json_object_get(d, "PercentageComplete")));
+    }
+    json_decref(latest);
+    json_decref(deps);
+    return EX_OK;
+}
+
+int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx)
+{
+    enum { O_ENDPOINT = 1000, O_REGION, O_PROFILE, O_CT, O_DESC, O_LABEL, O_STRATEGY, O_WAIT };
+    static const struct option lo[] = {
+        {"endpoint", required_argument, NULL, O_ENDPOINT}, {"region", required_argument, NULL, O_REGION},
+        {"profile", required_argument, NULL, O_PROFILE},   {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},                  {"content-type", required_argument, NULL, O_CT},
+        {"description", required_argument, NULL, O_DESC},  {"label", required_argument, NULL, O_LABEL},
+        {"strategy", required_argument, NULL, O_STRATEGY}, {"wait", no_argument, NULL, O_WAIT},
+        {NULL, 0, NULL, 0},
+    };
+    const char *endpoint = ctx->endpoint, *region = ctx->region, *profile = ctx->profile;
+    const char *ctype = NULL, *desc = NULL, *label = NULL, *strategy = NULL;
+    bool json = ctx->output == OUT_JSON, wait = false;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case O_ENDPOINT: endpoint = optarg; break;
+        case O_REGION: region = optarg; break;
+        case O_PROFILE: profile = optarg; break;
+        case 'o': json = strcmp(optarg, "json") == 0; break;
+        case O_CT: ctype = optarg; break;
+        case O_DESC: desc = optarg; break;
+        case O_LABEL: label = optarg; break;
+        case O_STRATEGY: strategy = optarg; break;
+        case O_WAIT: wait = true; break;
+        case 'h':
+            printf("usage: lever %s\n\n%s\n\nGlobal options: --endpoint URL, --region R, --profile P, -o json|table|text\n",
+                   LV_CLI_APPCONFIG_SYNOPSIS, LV_CLI_APPCONFIG_HELP);
+            return EX_OK;
+        default: fprintf(stderr, "usage: lever %s\n", LV_CLI_APPCONFIG_SYNOPSIS); return EX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "usage: lever %s\n", LV_CLI_APPCONFIG_SYNOPSIS);
+        return EX_USAGE;
+    }
+    const char *sub = argv[optind];
+    int n = argc - optind - 1;
+    char **args = argv + optind + 1;
+    lever_options *o = lever_options_new();
+    if (o == NULL)
+        return errf("out of memory"), EX_ERROR;
+    lever_status st = LEVER_OK;
+    if (endpoint)
+        st = lever_options_set_endpoint(o, endpoint);
+    if (st == LEVER_OK && region)
+        st = lever_options_set_region(o, region);
+    if (st == LEVER_OK && profile)
+        st = lever_options_set_profile(o, profile);
+    if (st == LEVER_OK)
+        st = lever_options_set_cache_ttl_ms(o, 0);
+    cli k = {NULL, json};
+    char err[1024] = "";
+    if (st == LEVER_OK)
+        st = lever_open(o, &k.c, err, sizeof err);
+    lever_options_free(o);
+    if (st != LEVER_OK) {
+        errf("%s", err[0] ? err : lever_status_str(st));
+        return exit_of(st, 0);
+    }
+    int rc;
+    if (strcmp(sub, "ls") == 0)
+        rc = cmd_ls(&k, n, args);
+    else if (strcmp(sub, "push") == 0)
+        rc = cmd_push(&k, n, args, ctype, desc, label);
+    else if (strcmp(sub, "deploy") == 0)
+        rc = cmd_deploy(&k, n, args, strategy, wait);
+    else if (strcmp(sub, "show") == 0)
+        rc = cmd_show(&k, n, args);
+    else {
+        errf("unknown subcommand '%s' (ls, push, deploy, show)", sub);
+        rc = EX_USAGE;
+    }
+    lever_close(k.c);
+    return rc;
+}
