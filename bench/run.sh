@@ -464,6 +464,9 @@ LEVER_BUILD_DIR=$BUILD LEVERD=$LEVERD timeout -k 10 300 sh "$HERE/client.sh" $CL
 log "lever-agent: agent vs direct GetParameter (bench/agent.sh)"
 timeout -k 10 300 sh "$HERE/agent.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/agent.md" ||
     note "lever-agent: bench/agent.sh did not finish"
+log "lever-agent AppConfig: reads vs nginx, deployment -> 100 agents (bench/appconfig.sh)"
+timeout -k 10 600 sh "$HERE/appconfig.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/appconfig.md" ||
+    note "lever-agent AppConfig: bench/appconfig.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -478,6 +481,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
         fi
     fi
     [ -s "$TMP/agent.md" ] && { printf '\n'; cat "$TMP/agent.md"; } >> "$RESULTS/$STAMP.md"
+    [ -s "$TMP/appconfig.md" ] && { printf '\n'; cat "$TMP/appconfig.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2
