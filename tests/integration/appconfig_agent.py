@@ -84,7 +84,9 @@ class Operator:
         return a, e, p
 
     def store(self, a, p, content, content_type="application/json"):
-        if not isinstance(content, (bytes, bytearray)):
+        if isinstance(content, str):
+            content = content.encode()
+        elif not isinstance(content, (bytes, bytearray)):
             content = json.dumps(content).encode()
         r = self.ac.create_hosted_configuration_version(ApplicationId=a, ConfigurationProfileId=p,
                                                         Content=content, ContentType=content_type)
