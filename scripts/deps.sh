@@ -8,6 +8,7 @@ build="build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev"
 # nodejs and npm run the console's browser tests in Debian's chromium.
 test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"
+test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite nodejs"
 
 case "${1:-build}" in
   build) want="$build" ;;
@@ -16,7 +17,20 @@ case "${1:-build}" in
   *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
+# The OpenFeature SDK the OFREP test drives comes from the npm registry, at
+# the versions of tests/ofrep/package-lock.json (npm ci), once.
+npm_deps() {
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  [ "${1:-build}" = build ] && return 0
+  [ -d "$here/tests/ofrep/node_modules/@openfeature/ofrep-provider" ] && return 0
+  echo "deps: npm ci in tests/ofrep" >&2
+  (cd "$here/tests/ofrep" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+}
 missing=""
+# Debian's nodejs ships without npm (NodeSource's includes it)
+if [ "${1:-build}" != build ] && ! command -v npm > /dev/null 2>&1; then
+  want="$want npm"
+fi
 for p in $want; do
   # A Node.js from elsewhere (NodeSource's nodejs package) brings its own
   # npm and conflicts with Debian's npm package: an npm on PATH will do.
@@ -27,7 +41,10 @@ for p in $want; do
     missing="$missing $p"
   fi
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+  npm_deps "${1:-build}"
+  exit 0
+fi
 
 echo "deps: installing$missing" >&2
 sudo=""
@@ -36,3 +53,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing
+npm_deps "${1:-build}"

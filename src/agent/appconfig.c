@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent/accache.h"
+#include "agent/acofrep.h"
 #include "agent/acint.h"
 #include "agent/agent.h"
 #include "client/config.h"
@@ -198,6 +199,10 @@ typedef struct want {
     lvac_flags flags;
     lvac_context *ctx;   /* NULL without Context headers */
     const char *entity;  /* the evaluation entity: Entity-Id, else the instance id */
+    lvac_kind kind;      /* a configuration, or an OFREP evaluation */
+    const char *flag;    /* LVAC_OFREP_ONE */
+    const lvac_ofrep_ctx *octx;
+    const char *if_none_match;
 } want;
 
 static bool needs_flag_work(const want *w, bool stored)
@@ -212,6 +217,20 @@ static void serve(lv_http_response *resp, const char *data, size_t len, const ch
     resp->status = 200;
     resp->content_type = NULL;
     lv_buf_reset(&resp->body);
+    if (w->kind != LVAC_CONFIG) {
+        char etag[80];
+        int status = 500;
+        if (lvac_ofrep_answer(data, len, stored, w->kind == LVAC_OFREP_ONE ? w->flag : NULL, w->octx,
+                              w->if_none_match, &resp->body, &status, etag, sizeof etag) != 0) {
+            send_error(resp, 500, "InternalServerException", "out of memory");
+            return;
+        }
+        resp->status = status;
+        resp->content_type = "application/json";
+        if (etag[0])
+            lv_http_response_header(resp, "ETag", etag);
+        return;
+    }
     if (needs_flag_work(w, stored)) {
         int status = 500;
         char err[256];
@@ -493,6 +512,57 @@ static void handle_metrics(lvac_agent *a, lv_http_response *resp)
         send_error(resp, 500, "InternalServerException", "out of memory");
 }
 
+/* OFREP: POST {"context": {...}} to a profile's URL + /ofrep/v1/evaluate/flags[/KEY]. */
+static void ofrep_error(lv_http_response *resp, int status, const char *key, const char *code, const char *msg)
+{
+    resp->status = status;
+    resp->content_type = "application/json";
+    lv_buf_reset(&resp->body);
+    jw w;
+    jw_init(&w, &resp->body);
+    jw_obj(&w);
+    if (key)
+        jw_kstr(&w, "key", key);
+    jw_kstr(&w, "errorCode", code);
+    jw_kstr(&w, "errorDetails", msg);
+    jw_obj_end(&w);
+}
+
+static void handle_ofrep(lvac_agent *a, const lvac_target *t, const lv_http_request *req, lv_http_response *resp)
+{
+    const char *key = t->kind == LVAC_OFREP_ONE ? t->flag : NULL;
+    if (strcmp(req->method, "POST") != 0) {
+        send_error(resp, 405, "MethodNotAllowedException", "OFREP evaluations are POST requests");
+        return;
+    }
+    lvac_ofrep_ctx *octx = malloc(sizeof *octx);
+    if (octx == NULL) {
+        send_error(resp, 500, "InternalServerException", "out of memory");
+        return;
+    }
+    char err[256];
+    bool invalid = false;
+    if (lvac_parse_ofrep(req->body ? req->body : "", req->body_len, octx, &invalid, err, sizeof err) != 0) {
+        atomic_fetch_add(&a->bad_requests, 1);
+        ofrep_error(resp, 400, key, invalid ? "INVALID_CONTEXT" : "PARSE_ERROR", err);
+        free(octx);
+        return;
+    }
+    want w = {0};
+    w.kind = t->kind;
+    w.flag = key;
+    w.octx = octx;
+    w.if_none_match = lv_http_header_get(req, "If-None-Match");
+    /* the context's targetingKey is the entity, for bucketing and for rules */
+    const char *entity = octx->entity[0] ? octx->entity : NULL;
+    w.entity = entity ? entity : a->instance_id;
+    if (a->cfg.local_dir)
+        handle_local(a, t, &w, resp);
+    else
+        handle_config(a, t, &w, entity ? entity : "", resp);
+    free(octx);
+}
+
 static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
 {
     lvac_agent *a = ctx;
@@ -524,16 +594,14 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
         return;
     }
     if (t.kind != LVAC_CONFIG) {
-        send_error(resp, 404, "ResourceNotFoundException", "OFREP is not served by this lever-agent");
+        handle_ofrep(a, &t, req, resp);
         return;
     }
     if (!get) {
         send_error(resp, 405, "MethodNotAllowedException", "only GET is served here");
         return;
     }
-    want wb, *w = &wb;
-    w->ctx = NULL;
-    w->flags.n = 0;
+    want wb = {0}, *w = &wb;
     const char *q = req->query ? req->query : "";
     const char *entity = lv_http_header_get(req, "Entity-Id");
     int bad = lvac_parse_query(q, strlen(q), &w->flags, err, sizeof err);

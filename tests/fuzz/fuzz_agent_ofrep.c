@@ -1,0 +1,48 @@
+/* fuzz_agent_ofrep.c - libFuzzer target: OFREP request bodies (the
+ * evaluation context) and the answer builder over arbitrary flag
+ * documents. The first byte picks which. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/acofrep.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0)
+        return 0;
+    const char *p = (const char *)data + 1;
+    size_t n = size - 1;
+    lvac_ofrep_ctx *c = malloc(sizeof *c);
+    if (c == NULL)
+        return 0;
+    char err[256] = "";
+    bool invalid;
+    if (data[0] & 1) {
+        int rc = lvac_parse_ofrep(p, n, c, &invalid, err, sizeof err);
+        if (rc == 0) {
+            if (c->kv.n > LVAC_MAX_CTX || strlen(c->entity) > LVAC_ENTITY_MAX)
+                __builtin_trap();
+            for (size_t i = 0; i < c->kv.n; i++)
+                if (c->kv.pairs[i].key[0] == '\0' || c->type[i] > LVAC_V_BOOL ||
+                    strcmp(c->kv.pairs[i].key, "targetingKey") == 0)
+                    __builtin_trap();
+        } else if (err[0] == '\0' || c->kv.n != 0) {
+            __builtin_trap();
+        }
+    } else {
+        memset(c, 0, sizeof *c);
+        lv_buf out = LV_BUF_INIT;
+        int status = 0;
+        char etag[80];
+        const char *key = (data[0] & 2) ? "a" : NULL;
+        if (lvac_ofrep_answer(p, n, false, key, c, "\"x\"", &out, &status, etag, sizeof etag) == 0 &&
+            status != 200 && status != 304 && status != 400 && status != 404)
+            __builtin_trap();
+        lv_buf_free(&out);
+    }
+    free(c);
+    return 0;
+}
