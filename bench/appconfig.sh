@@ -105,11 +105,12 @@ done
 curl -sf "http://127.0.0.1:$AP$URL" > "$TMP/served" || { log "agent did not serve the configuration"; exit 1; }
 cmp -s "$TMP/served" "$TMP/body.json" || { log "agent served other bytes"; exit 1; }
 
-# nginx: one worker, the same bytes and the same two headers
+# nginx: a worker per CPU (the agent has an HTTP thread per CPU), the same
+# bytes and the same two headers
 ND=$TMP/nginx; mkdir -p "$ND/tmp"
 NGX_USER=""; [ "$(id -u)" = 0 ] && NGX_USER="user root;"
 cat > "$ND/nginx.conf" <<NGX
-worker_processes 1;
+worker_processes auto;
 $NGX_USER
 daemon off;
 pid $ND/nginx.pid;
@@ -175,23 +176,25 @@ fi
     echo "- machine: $(nproc) CPU(s), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
     echo "- lever: $(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown); $(nginx -v 2>&1 | sed 's/.*version: //')"
     echo "- reads: wrk, $CONNS connections, ${DUR}s per run, $ROUNDS round(s), order alternating; a $(wc -c < "$TMP/body.json")-byte"
-    echo "  JSON configuration prefetched by the agent; nginx (one worker) serves the same file with the same headers"
+    echo "  JSON configuration prefetched by the agent; nginx (a worker per CPU, as the agent has a thread per CPU)"
+    echo "  serves the same file with the same headers"
     echo
     echo "| round | agent req/s | nginx req/s | ratio | agent p99 ms | nginx p99 ms |"
     echo "|---|---|---|---|---|---|"
     awk -F'\t' 'NR > 1 { rps[$1, $2] = $4; p99[$1, $2] = $6; if ($1 > n) n = $1 }
-        END { for (r = 1; r <= n; r++) { a = rps[r, "agent"]; g = rps[r, "nginx"]
-              printf "| %d | %.0f | %.0f | %.2fx | %.3f | %.3f |\n", r, a, g, g > 0 ? a / g : 0, p99[r, "agent"], p99[r, "nginx"]
-              s += (g > 0 ? a / g : 0) }
+        END { for (r = 1; r <= n; r++) { a = rps[r, "agent"]; g = rps[r, "nginx"]; q = 0; if (g > 0) q = a / g
+              printf "| %d | %.0f | %.0f | %.2fx | %.3f | %.3f |\n", r, a, g, q, p99[r, "agent"], p99[r, "nginx"]
+              s += q }
               if (n) printf "\nagent / nginx (mean of rounds): **%.2fx** (target >= 0.8x)\n", s / n }' "$TMP/runs.tsv"
     echo
     echo "## Deployment -> $AGENTS agents serving the new content"
     echo
     if [ -s "$TMP/prop.tsv" ]; then
         awk -F'\t' '$1 == "lag" { v[++n] = $4 } $1 == "all" { w[++m] = $3 }
-            function sort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
-            END { sort(v, n); sort(w, m)
-                  if (n) printf "- per agent, commit of the deployment change -> new content stored and served (the agent'"'"'s own clock, %d samples): p50 %.1f ms, p99 **%.1f ms** (target < 50 ms), max %.1f ms\n", n, v[int(n * 0.5) + 1], v[int(n * 0.99) + (n * 0.99 > int(n * 0.99)) ], v[n]
+            function isort(a, k,   i, j, t) { for (i = 2; i <= k; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+            END { isort(v, n); isort(w, m)
+                  k = int(n * 0.99); if (k < n * 0.99) k++; if (k < 1) k = 1
+                  if (n) printf "- per agent, commit of the deployment change -> new content stored and served (the agent'"'"'s own clock, %d samples): p50 %.1f ms, p99 **%.1f ms** (target < 50 ms), max %.1f ms\n", n, v[int(n * 0.5) + 1], v[k], v[n]
                   if (m) printf "- per deployment, StartDeployment returned -> the last agent seen serving it (sampled by one prober over %d deployments): p50 %.1f ms, max %.1f ms\n", m, w[int(m * 0.5) + 1], w[m] }' "$TMP/prop.tsv"
     else
         echo "- not measured: $(tail -1 "$TMP/prop.log" 2>/dev/null)"
