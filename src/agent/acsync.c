@@ -293,9 +293,11 @@ static void *watch_main(void *arg)
                 pthread_mutex_unlock(&a->mu);
                 need_sync = true;
                 st = LEVER_OK;
-            } else if (st == LEVER_E_UNSUPPORTED) {
-                lva_log(LVA_LOG_WARN, "appconfig: upstream has no Lever.WatchConfigurations; polling every %" PRId64
-                        " ms", a->cfg.poll_interval_ms);
+            } else if (st == LEVER_E_UNSUPPORTED || st == LEVER_E_AUTH) {
+                /* no watch upstream, or a key whose policy does not allow it:
+                 * reads still work, so poll rather than look down */
+                lva_log(LVA_LOG_WARN, "appconfig: Lever.WatchConfigurations %s (%s); polling every %" PRId64 " ms",
+                        st == LEVER_E_AUTH ? "refused" : "not served by the upstream", err, a->cfg.poll_interval_ms);
                 pthread_mutex_lock(&a->mu);
                 a->unsupported = true;
                 a->watching = false;

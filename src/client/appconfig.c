@@ -541,9 +541,10 @@ static void *watch_main(void *arg)
             pthread_mutex_unlock(&a->mu);
             need_sync = true;
             st = LEVER_OK;
-        } else if (st == LEVER_E_UNSUPPORTED) {
-            /* no watch upstream: the cache TTL applies (entries stop being "watched") */
-            lvc_h_log(c, LEVER_LOG_WARN, "lever: the server has no Lever.WatchConfigurations; configurations "
+        } else if (st == LEVER_E_UNSUPPORTED || st == LEVER_E_AUTH) {
+            /* no watch upstream (or not allowed for this key): the cache
+             * TTL applies (entries stop being "watched") */
+            lvc_h_log(c, LEVER_LOG_WARN, "lever: no Lever.WatchConfigurations for this handle; configurations "
                                          "follow the cache TTL");
             pthread_mutex_lock(&a->mu);
             for (size_t i = 0; i < a->n; i++)
