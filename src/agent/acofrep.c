@@ -74,7 +74,7 @@ int lvac_parse_ofrep(const char *body, size_t len, lvac_ofrep_ctx *out, bool *in
                 rc = fail(err, errlen, "targetingKey must be a string of 1-256 bytes");
                 goto out;
             }
-            snprintf(out->entity, sizeof out->entity, "%s", text);
+            memcpy(out->entity, text, strlen(text) + 1); /* <= LVAC_ENTITY_MAX, checked */
             continue;
         }
         size_t kl = strlen(k);

@@ -351,7 +351,7 @@ static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, co
             if (r.status >= 400) {
                 pass_error(resp, &r, err);
             } else {
-                char msg[700];
+                char msg[1024];
                 snprintf(msg, sizeof msg, "upstream unavailable (%s); %s:%s:%s not cached", err, t->app, t->env,
                          t->profile);
                 send_error(resp, 503, "ServiceUnavailableException", msg);
