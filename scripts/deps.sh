@@ -8,7 +8,6 @@ build="build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev"
 # nodejs and npm run the console's browser tests in Debian's chromium.
 test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"
-test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite nodejs"
 
 case "${1:-build}" in
   build) want="$build" ;;
@@ -27,10 +26,6 @@ npm_deps() {
   (cd "$here/tests/ofrep" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
 }
 missing=""
-# Debian's nodejs ships without npm (NodeSource's includes it)
-if [ "${1:-build}" != build ] && ! command -v npm > /dev/null 2>&1; then
-  want="$want npm"
-fi
 for p in $want; do
   # A Node.js from elsewhere (NodeSource's nodejs package) brings its own
   # npm and conflicts with Debian's npm package: an npm on PATH will do.
