@@ -99,6 +99,7 @@ typedef struct batch {
     size_t nchanges, cap_changes;
     lv_param **garbage;   /* intermediate states to free after the batch */
     size_t ngarbage, cap_garbage;
+    uint64_t nexpired;    /* expiries planned; counted once they are applied */
 } batch;
 
 static inline int64_t lv_eng_now_ms(void)

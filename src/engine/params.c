@@ -224,7 +224,7 @@ lv_err lv_eng_plan_param(lv_engine *e, batch *b, lv_write *w, lv_error *err)
     oe->key = kp->key;
     oe->key_len = kp->key_len;
     if (w->kind == LV_WRITE_EXPIRE)
-        e->stats.expired++;
+        b->nexpired++;
     return LV_OK;
 }
 

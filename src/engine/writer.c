@@ -131,6 +131,7 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
 static void batch_reset(batch *b)
 {
     b->nov = b->nops = b->nchanges = b->ngarbage = 0;
+    b->nexpired = 0;
 }
 
 static void batch_free(batch *b)
@@ -220,6 +221,9 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         }
         e->stats.commits += b->nchanges > 0;
         e->stats.commit_ops += b->nops;
+        /* Only now: a reader that sees the count must also see the
+         * parameters gone from the index. */
+        e->stats.expired += b->nexpired;
         pthread_mutex_unlock(&e->qlock);
         /* Before the old states go: the changes' keys point into them. */
         if (b->nchanges > 0)
