@@ -9,7 +9,10 @@
  * POSIX extended syntax plus \d \w \s \b and (?i); this file translates the
  * Java constructs that differ, mainly inside bracket expressions. Patterns
  * with lookaround, which no linear engine offers, go to PCRE2's DFA matcher
- * under strict time and memory bounds (pattern_pcre2.c). */
+ * under strict time and memory bounds (pattern_pcre2.c). Both engines
+ * answer either whether the pattern matches the whole value (Java's
+ * String.matches: AllowedPattern) or whether it matches somewhere in it
+ * (Java's find(): the flag rules' `matches`). */
 #include "core/pattern.h"
 
 #include <stdint.h>
@@ -28,6 +31,7 @@ enum { PATTERN_MAX = 1024, REPEAT_MAX = 255 };
 
 struct lv_pattern {
     bool tre;
+    bool whole;     /* the whole value must match (else a search) */
     regex_t re;
     lv_pcre2_pattern *pc;
 };
@@ -256,7 +260,7 @@ bad:
     return false;
 }
 
-lv_err lv_pattern_compile(const char *pat, size_t len, lv_pattern **out, lv_error *err)
+static lv_err compile(const char *pat, size_t len, bool whole, lv_pattern **out, lv_error *err)
 {
     *out = NULL;
     if (len > PATTERN_MAX)
@@ -270,13 +274,21 @@ lv_err lv_pattern_compile(const char *pat, size_t len, lv_pattern **out, lv_erro
     /* PCRE2's syntax is close to Java's: it is the judge of what is a valid
      * pattern (with its messages and offsets) and of constructs no
      * automaton can run (backreferences...). */
-    lv_err rc = lv_pcre2_compile(pat, len, &p->pc, err);
+    p->whole = whole;
+    lv_err rc = lv_pcre2_compile(pat, len, whole, &p->pc, err);
     if (rc != LV_OK) {
         free(p);
         return rc;
     }
+    /* Whole-value semantics (Java's String.matches, which Parameter Store
+     * uses): the translation is wrapped in ^( )$, so an alternation or an
+     * inner anchor cannot escape the anchoring. A search runs it as is. */
     lv_buf tr = LV_BUF_INIT;
-    rc = translate(pat, len, &tr, err);
+    rc = whole ? lv_buf_puts(&tr, "^(") : LV_OK;
+    if (rc == LV_OK)
+        rc = translate(pat, len, &tr, err);
+    if (rc == LV_OK && whole)
+        rc = lv_buf_puts(&tr, ")$");
     if (rc == NEEDS_PCRE2) {
         lv_buf_free(&tr);
         *out = p;
@@ -304,6 +316,16 @@ lv_err lv_pattern_compile(const char *pat, size_t len, lv_pattern **out, lv_erro
     p->tre = true;
     *out = p;
     return LV_OK;
+}
+
+lv_err lv_pattern_compile(const char *pat, size_t len, lv_pattern **out, lv_error *err)
+{
+    return compile(pat, len, false, out, err);
+}
+
+lv_err lv_pattern_compile_whole(const char *pat, size_t len, lv_pattern **out, lv_error *err)
+{
+    return compile(pat, len, true, out, err);
 }
 
 lv_err lv_pattern_match(const lv_pattern *p, const char *s, size_t len, bool *matched, lv_error *err)
@@ -340,7 +362,7 @@ lv_err lv_pattern_check(const char *pat, const char *s, size_t len, bool *matche
 {
     *matched = false;
     lv_pattern *p;
-    lv_err rc = lv_pattern_compile(pat, strlen(pat), &p, err);
+    lv_err rc = lv_pattern_compile_whole(pat, strlen(pat), &p, err);
     if (rc != LV_OK)
         return rc;
     rc = lv_pattern_match(p, s, len, matched, err);

@@ -1,6 +1,7 @@
 /* pattern_pcre2.c - the AllowedPattern engine for patterns TRE cannot run
- * (lookaround): PCRE2 compiled in UTF mode and run with the DFA matcher
- * only, with every resource it can consume capped. */
+ * (lookaround): PCRE2 compiled in UTF mode, for the whole value or a
+ * search, and run with the DFA matcher only, with every resource it can
+ * consume capped. */
 #include "core/pattern_pcre2.h"
 
 #include <stdint.h>
@@ -29,10 +30,11 @@
 #define LV_PATTERN_HEAP_LIMIT_KIB 1024
 /* The DFA counts one "call" per start position and per lookaround entry. */
 #define LV_PATTERN_MATCH_LIMIT 5000000
-/* Wall-clock budget of one match. PCRE2's DFA is not linear: an unanchored
- * search restarts at every subject position (a+$ against "aaa...c" is
- * quadratic), and no PCRE2 counter measures that work. Auto-callouts let us
- * look at a clock between steps and abort. */
+/* Wall-clock budget of one match. PCRE2's DFA is not linear even when
+ * anchored: a lookahead such as (?=.*x) is re-run at every position the
+ * automaton reaches, and nested repeats keep a state per character, and no
+ * PCRE2 counter measures that work. Auto-callouts let us look at a clock
+ * between steps and abort. */
 #define LV_PATTERN_DEADLINE_NS 500000000LL
 /* Reading the clock on every callout would dominate cheap matches. */
 #define LV_PATTERN_CLOCK_EVERY 64
@@ -42,6 +44,7 @@
 
 struct lv_pcre2_pattern {
     pcre2_code *code;
+    bool whole;
 };
 
 struct match_budget {
@@ -159,8 +162,8 @@ static lv_err pcre2_failure(lv_error *err, int rc, const char *what)
     return lv_error_set(err, LV_E_INTERNAL, "%s: %s", what, (char *)msg);
 }
 
-lv_err lv_pcre2_compile(const char *pat, size_t len, lv_pcre2_pattern **out,
-                          lv_error *err)
+lv_err lv_pcre2_compile(const char *pat, size_t len, bool whole, lv_pcre2_pattern **out,
+                        lv_error *err)
 {
     *out = NULL;
     if (pat == NULL && len > 0)
@@ -190,7 +193,9 @@ lv_err lv_pcre2_compile(const char *pat, size_t len, lv_pcre2_pattern **out,
      * into the middle of a character; AUTO_CALLOUT feeds the deadline. */
     pcre2_code *code = pcre2_compile(
         (PCRE2_SPTR)(pat ? pat : ""), len,
-        PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT, &ec, &eoff,
+        PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C | PCRE2_AUTO_CALLOUT |
+            (whole ? PCRE2_ANCHORED : 0),
+        &ec, &eoff,
         cctx);
     pcre2_compile_context_free(cctx);
     if (code == NULL) {
@@ -220,6 +225,7 @@ lv_err lv_pcre2_compile(const char *pat, size_t len, lv_pcre2_pattern **out,
         return lv_error_set(err, LV_E_NOMEM, "out of memory compiling pattern");
     }
     p->code = code;
+    p->whole = whole;
     *out = p;
     return LV_OK;
 }
@@ -254,17 +260,24 @@ lv_err lv_pcre2_match(const lv_pcre2_pattern *p, const char *s, size_t len,
         pcre2_match_data_free(md);
         return lv_error_set(err, LV_E_NOMEM, "out of memory matching pattern");
     }
-    /* PCRE2_DFA_SHORTEST: we only need to know whether a match exists, and
-     * the shortest one ends the scan as early as possible. */
+    /* Whole value (Java's String.matches): the pattern was compiled
+     * ANCHORED, and the DFA matcher reports the matches from that start
+     * longest first, so the value matches iff the first one ends at its end.
+     * PCRE2_ENDANCHORED would say the same but loses matches after a
+     * lookbehind (x(?<=x)y against "xy") in 10.42's DFA matcher. A return
+     * of 0 means more matches than slots; the first slot is still set.
+     * A search only needs to know that a match exists, and
+     * PCRE2_DFA_SHORTEST ends the scan at the first one. */
     int rc = pcre2_dfa_match(p->code, (PCRE2_SPTR)(s ? s : ""), len, 0,
-                             PCRE2_DFA_SHORTEST, md, mctx, workspace,
+                             p->whole ? 0 : PCRE2_DFA_SHORTEST, md, mctx, workspace,
                              LV_PATTERN_WORKSPACE);
+    PCRE2_SIZE end = rc >= 0 ? pcre2_get_ovector_pointer(md)[1] : 0;
     free(workspace);
     pcre2_match_data_free(md);
     pcre2_match_context_free(mctx);
 
     if (rc >= 0) {
-        *matched = true;
+        *matched = !p->whole || end == len;
         return LV_OK;
     }
     switch (rc) {

@@ -10,7 +10,9 @@
 
 typedef struct lv_pcre2_pattern lv_pcre2_pattern;
 
-lv_err lv_pcre2_compile(const char *pat, size_t len, lv_pcre2_pattern **out, lv_error *err);
+/* whole: a match must span the whole value; else a search. */
+lv_err lv_pcre2_compile(const char *pat, size_t len, bool whole, lv_pcre2_pattern **out,
+                        lv_error *err);
 /* Bounded in time and memory; a value that exceeds the bounds gives
  * LV_E_INVALID_ALLOWED_PATTERN ("too complex"), never a hang. */
 lv_err lv_pcre2_match(const lv_pcre2_pattern *p, const char *s, size_t len, bool *matched,

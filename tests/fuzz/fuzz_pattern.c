@@ -53,9 +53,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (r2 == LV_OK)
             CHECK(m1 == m2);
     }
-    /* Empty pattern matches every valid subject. */
+    /* A search with the empty pattern matches every valid subject. */
     if (plen == 0 && r1 == LV_OK)
         CHECK(m1);
     lv_pattern_free(p);
+
+    /* The whole-value form (AllowedPattern) accepts the same patterns; a
+     * whole-value match is also a search match. */
+    lv_pattern *w = NULL;
+    rc = lv_pattern_compile_whole(in, plen, &w, &err);
+    CHECK(rc == LV_OK || rc == LV_E_NOMEM);
+    if (rc != LV_OK)
+        return 0;
+    bool mw = false;
+    lv_err rw = lv_pattern_match(w, subj, slen, &mw, &err);
+    CHECK(rw == LV_OK || rw == LV_E_VALIDATION || rw == LV_E_INVALID_ALLOWED_PATTERN || rw == LV_E_NOMEM);
+    if (rw == LV_OK && r1 == LV_OK && mw)
+        CHECK(m1);
+    /* the empty pattern matches the empty subject and nothing else */
+    if (plen == 0 && rw == LV_OK)
+        CHECK(mw == (slen == 0));
+    lv_pattern_free(w);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* test_pattern.c - AllowedPattern compilation and matching: find semantics,
+/* test_pattern.c - AllowedPattern compilation and matching: whole-value
+ * (Java String.matches) semantics in both engines,
  * refusal of what the DFA matcher cannot run, and bounded cost. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,35 +56,93 @@ static void test_typical(void **state)
     assert_true(matches("^[0-9]{1,5}$", "65535"));
     assert_false(matches("^[0-9]{1,5}$", "655350"));
     assert_true(matches("(?i)^yes$", "YeS"));
-    assert_true(matches("^\\p{Lu}", "Ärger"));
+    assert_true(matches("^\\p{Lu}.*", "Ärger"));
+    assert_false(matches("^\\p{Lu}", "Ärger"));
     /* Characters, not bytes: é is one character. */
     assert_true(matches("^.$", "\xc3\xa9"));
-    /* The empty pattern matches everything. */
-    assert_true(matches("", "anything"));
+    /* The empty pattern matches the empty value only (plan.c treats an
+     * empty AllowedPattern as none). */
+    assert_false(matches("", "anything"));
+    assert_true(matches("", ""));
 }
 
-static void test_find_semantics(void **state)
+static void test_whole_value(void **state)
 {
     (void)state;
-    /* Without anchors a match anywhere is enough (Java find()). */
-    assert_true(matches("\\d", "abc1def"));
-    assert_false(matches("\\d", "abcdef"));
-    assert_true(matches("bar", "foobarbaz"));
-    assert_true(matches("^foo", "foobar"));
-    assert_false(matches("^bar", "foobar"));
-    assert_true(matches("baz$", "foobarbaz"));
-    assert_false(matches("foo$", "foobar"));
-    assert_true(matches("a|z", "xyz"));
-    /* Lookarounds are supported by the DFA matcher. */
+    /* AWS's user guide: \d{1,4} means "between 1 and 4 digits". */
+    assert_true(matches("\\d{1,4}", "100"));
+    assert_true(matches("\\d{1,4}", "1"));
+    assert_false(matches("\\d{1,4}", "10,000"));
+    assert_false(matches("\\d{1,4}", "12345"));
+    assert_false(matches("\\d{1,4}", "abc1"));
+    assert_false(matches("\\d{1,4}", ""));
+    /* Without anchors the pattern still has to cover the whole value. */
+    assert_false(matches("\\d", "abc1def"));
+    assert_false(matches("bar", "foobarbaz"));
+    assert_true(matches("foo.*", "foobar"));
+    assert_false(matches("^foo", "foobar"));
+    assert_false(matches("baz$", "foobarbaz"));
+    /* An alternation cannot escape the anchoring: a|z is (a|z), whole. */
+    assert_false(matches("a|z", "xyz"));
+    assert_true(matches("a|z", "z"));
+    assert_false(matches("a|ab", "abc"));
+    assert_true(matches("a|ab", "ab"));
+    assert_true(matches("(?i)yes|no", "YES"));
+    /* Inner anchors keep their meaning. */
+    assert_true(matches("^abc$", "abc"));
+    assert_false(matches("abc$", "abc\n"));
+    /* The bounded engine (lookarounds) answers the same way. */
     assert_true(matches("^(?=.*\\d)(?=.*[a-z]).{8,}$", "abcdefg1"));
     assert_false(matches("^(?=.*\\d)(?=.*[a-z]).{8,}$", "abcdefgh"));
-    assert_true(matches("(?<=x)y", "xy"));
-    assert_false(matches("(?<=x)y", "zy"));
+    assert_true(matches("(?=.*\\d)\\w{1,4}", "ab1"));
+    assert_false(matches("(?=.*\\d)\\w{1,4}", "ab1cd"));
+    assert_false(matches("(?=.*\\d)\\w{1,4}", "ab1-"));
+    assert_true(matches("x(?<=x)y", "xy"));
+    assert_false(matches("(?<=x)y", "xy"));
+    assert_false(matches("[\\D]", "ab"));
+    assert_true(matches("[\\D]+", "ab"));
+    assert_false(matches("(?=a)a|b", "ab"));
     /* Subjects may contain NUL. */
     bool m = false;
     lv_error err;
-    assert_int_equal(lv_pattern_check("b$", "a\0b", 3, &m, &err), LV_OK);
+    assert_int_equal(lv_pattern_check("a.b", "a\0b", 3, &m, &err), LV_OK);
     assert_true(m);
+    assert_int_equal(lv_pattern_check("b", "a\0b", 3, &m, &err), LV_OK);
+    assert_false(m);
+}
+
+/* lv_pattern_compile is a search (Java's find(), the flag rules'
+ * `matches`): a match anywhere in the value is enough. */
+static bool finds(const char *pat, const char *s)
+{
+    lv_pattern *p = NULL;
+    lv_error err;
+    if (lv_pattern_compile(pat, strlen(pat), &p, &err) != LV_OK)
+        fail_msg("pattern %s: %s", pat, err.msg);
+    bool m = false;
+    if (lv_pattern_match(p, s, strlen(s), &m, &err) != LV_OK)
+        fail_msg("pattern %s on %s: %s", pat, s, err.msg);
+    lv_pattern_free(p);
+    return m;
+}
+
+static void test_search_semantics(void **state)
+{
+    (void)state;
+    assert_true(finds("\\d", "abc1def"));
+    assert_false(finds("\\d", "abcdef"));
+    assert_true(finds("bar", "foobarbaz"));
+    assert_true(finds("^foo", "foobar"));
+    assert_false(finds("^bar", "foobar"));
+    assert_true(finds("baz$", "foobarbaz"));
+    assert_true(finds("a|z", "xyz"));
+    assert_true(finds("\\d{1,4}", "12345"));
+    assert_true(finds("", "anything"));
+    /* the bounded engine searches too */
+    assert_true(finds("(?<=x)y", "zxy"));
+    assert_false(finds("(?<=x)y", "zy"));
+    assert_true(finds("[\\D]", "1a2"));
+    assert_false(finds("[\\D]", "12"));
 }
 
 static void test_compiled_reuse(void **state)
@@ -246,7 +305,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_typical),
         cmocka_unit_test(test_java_classes),
-        cmocka_unit_test(test_find_semantics),
+        cmocka_unit_test(test_whole_value),
+        cmocka_unit_test(test_search_semantics),
         cmocka_unit_test(test_compiled_reuse),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_dfa_unsupported),
