@@ -14,7 +14,7 @@ SOAK_SECONDS ?= 180
 LEVER_DATA ?= ./lever-data
 PREFIX ?= /usr/local
 
-.PHONY: all build run test test-unit test-asan bench fuzz soak deps deps-test install clean
+.PHONY: all build run test test-unit test-asan bench fuzz soak deps deps-test check-deps install clean
 
 all: build
 
@@ -25,6 +25,11 @@ deps-test:
 	@sh scripts/deps.sh test
 	@sh scripts/console-deps.sh
 
+# Fails, naming the package, when the build or the tests use something that
+# scripts/deps.sh does not install (docs/testing.md).
+check-deps: deps-test
+	@/usr/bin/python3 scripts/check-deps.py
+
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
@@ -32,7 +37,7 @@ build: deps
 run: deps-test build
 	@sh scripts/run.sh $(BUILD)/leverd "$(LEVER_DATA)"
 
-test: deps-test build
+test: deps-test check-deps build
 	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	@$(MAKE) --no-print-directory test-asan
 
@@ -47,6 +52,7 @@ bench: build
 	@sh bench/run.sh $(if $(QUICK),--quick,)
 
 fuzz: deps
+	@sh scripts/deps.sh fuzz
 	@cmake -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DLEVER_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzz_targets
 	@sh scripts/fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)

@@ -9,12 +9,21 @@ libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev
 # nodejs and npm run the console's browser tests in Debian's chromium.
 test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"
 
+bench="wrk nginx-light etcd-server etcd-client gnuplot-nox sqlite3 git"
+fuzz="clang libclang-rt-14-dev"
+
+# --list MODE prints what MODE installs (scripts/check-deps.py reads it).
+list=0
+[ "${1:-}" = "--list" ] && { list=1; shift; }
 case "${1:-build}" in
   build) want="$build" ;;
   test)  want="$build $test" ;;
-  bench) want="$build $test wrk nginx-light etcd-server etcd-client gnuplot-nox" ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  bench) want="$build $test $bench" ;;
+  fuzz)  want="$build $fuzz" ;;
+  *) echo "usage: $0 [--list] [build|test|bench|fuzz]" >&2; exit 2 ;;
 esac
+# shellcheck disable=SC2086
+[ "$list" = 1 ] && { printf '%s\n' $want; exit 0; }
 
 # The OpenFeature SDK the OFREP test drives comes from the npm registry, at
 # the versions of tests/ofrep/package-lock.json (npm ci), once.
