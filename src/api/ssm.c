@@ -21,9 +21,15 @@ static const char *const resource_type_enum[] = {
     "Document", "ManagedInstance", "MaintenanceWindow", "Parameter", "PatchBaseline",
     "OpsItem", "OpsMetadata", "Automation", "Association", NULL};
 
+/* ParameterNotFound names the parameter as the caller spelled it. */
+static lv_err not_found_n(lv_error *err, const char *name, size_t len)
+{
+    return lv_error_set(err, LV_E_PARAM_NOT_FOUND, "Parameter %.*s not found.", (int)len, name);
+}
+
 static lv_err not_found(lv_error *err, const char *name)
 {
-    return lv_error_set(err, LV_E_PARAM_NOT_FOUND, "Parameter %s not found.", name);
+    return not_found_n(err, name, strlen(name));
 }
 
 /* Writes the Value field: plaintext, or for a SecureString either the
@@ -69,7 +75,8 @@ static lv_err put_parameter(const lv_ssm_ctx *c, jw *w, const lv_param *p, const
                             lv_error *err)
 {
     jw_obj(w);
-    jw_kstr(w, "Name", name_as_asked ? name_as_asked : p->name);
+    (void)name_as_asked;
+    jw_kstr(w, "Name", lv_param_shown(p));
     jw_kstr(w, "Type", lv_ptype_name(v->type));
     lv_err rc = put_value(c, w, p, v, decrypt, err);
     if (rc != LV_OK)
@@ -141,7 +148,8 @@ static bool name_equal_ci(const char *a, const char *b)
 /* The name a PutParameter creates or overwrites. AWS trims spaces around
  * it, takes no ARN here, and counts the 1011-character limit on the whole
  * ARN the name will have ("arn:aws:ssm:<region>:<account>:parameter/..."). */
-static lv_err put_name(const lv_ssm_ctx *c, const char *name, size_t len, lv_buf *cn, lv_error *err)
+static lv_err put_name(const lv_ssm_ctx *c, const char *name, size_t len, lv_buf *cn, bool *slash,
+                       lv_error *err)
 {
     while (len > 0 && name[0] == ' ') {
         name++;
@@ -149,6 +157,8 @@ static lv_err put_name(const lv_ssm_ctx *c, const char *name, size_t len, lv_buf
     }
     while (len > 0 && name[len - 1] == ' ')
         len--;
+    /* "/x" for a single-level name: answers keep that spelling. */
+    *slash = len > 1 && name[0] == '/' && memchr(name + 1, '/', len - 1) == NULL;
     if (len >= 4 && memcmp(name, "arn:", 4) == 0)
         return lv_error_set(err, LV_E_VALIDATION,
                             "PutParameter takes the parameter name, not its ARN.");
@@ -208,8 +218,9 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
     lv_err rc = jreq_finish(r, err);
     lv_buf cn = LV_BUF_INIT;
     lv_policy_set pset;
+    bool slash = false;
     if (rc == LV_OK)
-        rc = put_name(c, name, nlen, &cn, err);
+        rc = put_name(c, name, nlen, &cn, &slash, err);
     if (rc == LV_OK && policies != NULL)
         rc = lv_policy_parse(policies, plen, &pset, err);
     if (rc == LV_OK) {
@@ -235,6 +246,7 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
         in.ntags = (unsigned)ntags;
         in.user = c->user_arn;
         in.now_ms = c->now_ms;
+        in.slash = slash;
         lv_write wr;
         memset(&wr, 0, sizeof wr);
         wr.kind = LV_WRITE_PUT;
@@ -260,12 +272,11 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
 /* ---------- GetParameter / GetParameters ---------- */
 
 /* Resolves "name[:selector]" to a parameter and version under the read
- * lock. *selector_out points into buf (":3" / ":label") or is NULL. */
-/* *asked gets the name as the caller spelled it ("/x" for a parameter
- * stored as "x" is answered as "/x", as AWS does), or the canonical name
- * when it came as an ARN. */
+ * lock. *selector_out points into buf (":3" / ":label") or is NULL.
+ * *shown gets the name as the parameter was created: "/x" and "x" reach
+ * the same parameter, and answers spell it as it was created. */
 static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *buf, lv_buf *cn,
-                      lv_buf *asked, const lv_param **pp, const lv_version **vp,
+                      lv_buf *shown, const lv_param **pp, const lv_version **vp,
                       const char **selector_out, lv_error *err)
 {
     lv_buf_reset(buf);
@@ -278,16 +289,12 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
         return rc;
     if ((rc = canon_in(c, buf->data, name_len, cn, err)) != LV_OK)
         return rc;
-    lv_buf_reset(asked);
-    bool arn = name_len >= 4 && memcmp(buf->data, "arn:", 4) == 0;
-    if ((rc = lv_buf_append(asked, arn ? cn->data : buf->data, arn ? cn->len : name_len)) != LV_OK)
-        return rc;
     *selector_out = sel.has_selector ? buf->data + name_len : NULL;
     if (sel.has_selector)
         buf->data[name_len] = ':'; /* restore for the Selector field */
     const lv_param *p = lv_engine_get(c->engine, c->region, cn->data);
     if (p == NULL)
-        return not_found(err, cn->data);
+        return not_found_n(err, buf->data, name_len);
     const lv_version *v;
     if (!sel.has_selector)
         v = lv_param_latest(p);
@@ -299,11 +306,14 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
         if (sel.is_version)
             return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
                                 "Systems Manager could not find version %u of %s. Verify the version and try again.",
-                                sel.version, cn->data);
+                                sel.version, lv_param_shown(p));
         return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
                             "Systems Manager could not find label %s of %s. Verify the label and try again.",
-                            sel.label, cn->data);
+                            sel.label, lv_param_shown(p));
     }
+    lv_buf_reset(shown);
+    if ((rc = lv_buf_puts(shown, lv_param_shown(p))) != LV_OK)
+        return lv_error_set(err, rc, "out of memory");
     *pp = p;
     *vp = v;
     return LV_OK;
@@ -721,7 +731,7 @@ typedef struct page_ctx {
 static void put_metadata(const lv_ssm_ctx *c, jw *w, const lv_param *p, const lv_version *v)
 {
     jw_obj(w);
-    jw_kstr(w, "Name", p->name);
+    jw_kstr(w, "Name", lv_param_shown(p));
     put_arn(c, w, p);
     jw_kstr(w, "Type", lv_ptype_name(v->type));
     if (v->key_id)
@@ -931,7 +941,7 @@ static lv_err op_get_parameter_history(const lv_ssm_ctx *c, jreq *r, jw *w, lv_e
     lv_engine_rdlock(c->engine);
     const lv_param *p = lv_engine_get(c->engine, c->region, cn.data);
     if (p == NULL) {
-        rc = not_found(err, cn.data);
+        rc = not_found(err, name);
     } else {
         jw_obj(w);
         jw_key(w, "Parameters");
@@ -948,7 +958,7 @@ static lv_err op_get_parameter_history(const lv_ssm_ctx *c, jreq *r, jw *w, lv_e
                 break;
             }
             jw_obj(w);
-            jw_kstr(w, "Name", p->name);
+            jw_kstr(w, "Name", lv_param_shown(p));
             jw_kstr(w, "Type", lv_ptype_name(v->type));
             if (v->key_id)
                 jw_kstr(w, "KeyId", v->key_id);
@@ -1027,6 +1037,8 @@ static lv_err op_delete_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error 
     memset(&wr, 0, sizeof wr);
     wr.kind = LV_WRITE_DELETE;
     rc = write_empty(c, &wr, cn.data, w, err);
+    if (rc == LV_E_PARAM_NOT_FOUND)
+        not_found(err, name);
     lv_buf_free(&cn);
     return rc;
 }
@@ -1043,7 +1055,7 @@ static lv_err op_delete_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error
     lv_write wr[10];
     lv_buf cn[10];
     bool valid[10];
-    size_t nw = 0;
+    size_t nw = 0, asked[10];
     memset(wr, 0, sizeof wr);
     for (size_t i = 0; i < n; i++) {
         json_t *e = json_array_get(names, i);
@@ -1056,6 +1068,7 @@ static lv_err op_delete_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error
             wr[nw].kind = LV_WRITE_DELETE;
             wr[nw].region = c->region;
             wr[nw].name = cn[i].data;
+            asked[nw] = i;
             nw++;
         }
     }
@@ -1063,9 +1076,10 @@ static lv_err op_delete_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error
     jw_obj(w);
     jw_key(w, "DeletedParameters");
     jw_arr(w);
-    for (size_t i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++) /* as the caller spelled them */
         if (wr[i].rc == LV_OK)
-            jw_str(w, wr[i].name);
+            jw_strn(w, json_string_value(json_array_get(names, asked[i])),
+                    json_string_length(json_array_get(names, asked[i])));
     jw_arr_end(w);
     jw_key(w, "InvalidParameters");
     jw_arr(w);

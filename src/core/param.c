@@ -86,6 +86,8 @@ lv_param *lv_param_clone(const lv_param *src)
     p->key_len = src->key_len;
     p->region = p->key;
     p->name = p->key + (src->name - src->key);
+    if (src->created != NULL && (p->created = strdup(src->created)) == NULL)
+        goto fail;
     /* Room for one more version: most clones exist to append one. */
     p->versions = malloc((src->nversions + 1) * sizeof *p->versions);
     if (p->versions == NULL)
@@ -125,8 +127,27 @@ void lv_param_free(lv_param *p)
         free(p->tags[i].value);
     }
     free(p->tags);
+    free(p->created);
     free(p->key);
     free(p);
+}
+
+lv_err lv_param_set_created(lv_param *p, const char *spelling)
+{
+    if (strcmp(spelling, p->name) == 0) {
+        free(p->created);
+        p->created = NULL;
+        return LV_OK;
+    }
+    /* Only a single-level name has a second spelling: its slash. */
+    if (spelling[0] != '/' || strcmp(spelling + 1, p->name) != 0 || strchr(p->name, '/') != NULL)
+        return LV_E_VALIDATION;
+    char *c = strdup(spelling);
+    if (c == NULL)
+        return LV_E_NOMEM;
+    free(p->created);
+    p->created = c;
+    return LV_OK;
 }
 
 lv_version *lv_param_find_version(const lv_param *p, uint32_t version)

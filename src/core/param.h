@@ -64,6 +64,9 @@ typedef struct lv_param {
     size_t key_len;        /* bytes of key including the inner NUL */
     const char *region;    /* == key */
     const char *name;      /* points inside key */
+    char *created;         /* the name as it was created when that spelling
+                            * differs from name ("/x" for x), else NULL;
+                            * owned. Answers show it (lv_param_shown). */
     unsigned nversions;
     lv_version **versions; /* ascending version order, each holds a ref */
     unsigned ntags;
@@ -88,6 +91,18 @@ lv_param *lv_param_clone(const lv_param *p);
 
 /* Drops p's references and frees it. NULL is fine. */
 void lv_param_free(lv_param *p);
+
+/* The name as answers show it: as it was created ("/x" or "x"; both
+ * reach the same parameter, stored as "x"). */
+static inline const char *lv_param_shown(const lv_param *p)
+{
+    return p->created ? p->created : p->name;
+}
+
+/* Records that p was created as spelling (a copy is kept), when that
+ * differs from its canonical name; "/x" is the only other spelling a
+ * name has. LV_E_VALIDATION for anything else, LV_E_NOMEM. */
+lv_err lv_param_set_created(lv_param *p, const char *spelling);
 
 static inline const lv_version *lv_param_latest(const lv_param *p)
 {

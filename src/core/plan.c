@@ -233,6 +233,22 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
     lv_param *p = cur ? lv_param_clone(cur) : lv_param_new(region, name);
     if (p == NULL)
         return LV_E_NOMEM;
+    /* A new single-level parameter is answered as it was spelled ("/x" or
+     * "x"); an existing one keeps the spelling it was created with. */
+    if (cur == NULL && in->slash && name[0] != '/' && strchr(name, '/') == NULL) {
+        char *sp = malloc(strlen(name) + 2);
+        rc = sp == NULL ? LV_E_NOMEM : LV_OK;
+        if (sp != NULL) {
+            sp[0] = '/';
+            strcpy(sp + 1, name);
+            rc = lv_param_set_created(p, sp);
+            free(sp);
+        }
+        if (rc != LV_OK) {
+            lv_param_free(p);
+            return lv_error_set(err, rc, "out of memory");
+        }
+    }
     if (p->nversions >= LV_MAX_VERSIONS) {
         if (p->versions[0]->nlabels > 0) {
             lv_error_set(err, LV_E_PARAM_MAX_VERSION,
@@ -331,7 +347,7 @@ static lv_err find_target(const lv_param *cur, uint32_t version, unsigned *idx, 
         }
     return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
                         "Systems Manager could not find version %u of %s. Verify the version and try again.",
-                        version, cur->name);
+                        version, lv_param_shown(cur));
 }
 
 static bool has_label(const lv_version *v, const char *label)

@@ -50,6 +50,9 @@ typedef struct lv_put_input {
     unsigned ntags;
     const char *user;             /* ARN of the caller */
     int64_t now_ms;
+    bool slash;                   /* the name was spelled with a leading
+                                   * slash ("/x" for x): a new parameter
+                                   * keeps that spelling in answers */
 } lv_put_input;
 
 typedef struct lv_put_result {

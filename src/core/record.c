@@ -13,7 +13,10 @@ enum {
     F_VERSION = 1, F_TYPE, F_TIER, F_MODIFIED, F_VALUE, F_DESCRIPTION,
     F_PATTERN, F_KEY_ID, F_DATA_TYPE, F_POLICIES, F_USER, F_LABEL, F_POLICY,
 };
-enum { F_TAG_KEY = 1, F_TAG_VALUE = 2 };
+/* Parameter records: tags as key/value pairs, and the name as created
+ * when it is not the canonical one ("/x" for x; older records lack it and
+ * load as created without the slash). */
+enum { F_TAG_KEY = 1, F_TAG_VALUE = 2, F_CREATED = 3 };
 
 static lv_err put_varint(lv_buf *b, uint64_t v)
 {
@@ -134,6 +137,8 @@ lv_err lv_record_encode_param(const lv_param *p, lv_buf *out)
 {
     lv_buf_reset(out);
     lv_err rc = lv_buf_putc(out, (char)FMT_PARAM);
+    if (rc == LV_OK)
+        rc = put_str(out, F_CREATED, p->created);
     for (unsigned i = 0; rc == LV_OK && i < p->ntags; i++) {
         rc = put_str(out, F_TAG_KEY, p->tags[i].key);
         if (rc == LV_OK)
@@ -202,7 +207,12 @@ lv_err lv_record_decode_param(const void *key, size_t klen, const void *val, siz
     char *pending_key = NULL;
     lv_err rc = LV_OK;
     while (rc == LV_OK && next_field(&r, &tag, &d, &n, &bad)) {
-        if (tag == F_TAG_KEY) {
+        if (tag == F_CREATED) {
+            char *sp = field_str(d, n);
+            if (sp == NULL || lv_param_set_created(p, sp) != LV_OK)
+                rc = corrupt(err, "bad created name");
+            free(sp);
+        } else if (tag == F_TAG_KEY) {
             free(pending_key);
             pending_key = field_str(d, n);
             if (pending_key == NULL)

@@ -99,6 +99,9 @@ static void param(const uint8_t *key, size_t klen, const uint8_t *val, size_t vl
     lv_param *p2 = NULL;
     CHECK(lv_record_decode_param(k.data + 1, k.len - 1, e1.data, e1.len, &p2, &err) == LV_OK);
     CHECK(p2->ntags == p->ntags);
+    CHECK(str_same(p->created, p2->created));
+    if (p->created != NULL) /* only ever the slashed spelling of a single-level name */
+        CHECK(p->created[0] == '/' && strcmp(p->created + 1, p->name) == 0 && strchr(p->name, '/') == NULL);
     for (unsigned i = 0; i < p->ntags; i++)
         CHECK(strcmp(p->tags[i].key, p2->tags[i].key) == 0 &&
               strcmp(p->tags[i].value, p2->tags[i].value) == 0);

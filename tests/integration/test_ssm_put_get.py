@@ -177,16 +177,18 @@ class NamesTest(LeverTestCase):
         self.assertAwsError("ValidationException", self.ssm.get_parameter, Name=prefix + "y" * (2049 - len(prefix)))
 
     def test_single_level_names_with_or_without_slash(self):
-        # A name without hierarchy is one parameter, with or without its slash.
+        # A name without hierarchy is one parameter, with or without its slash,
+        # answered as it was created (test_ssm_names_spelling covers every call).
         bare = "single" + self.ns.replace("/", "_")
         self.put("/" + bare, "v1")
         self.assertAwsError("ParameterAlreadyExists", self.ssm.put_parameter, Name=bare, Value="v2", Type="String")
         p = self.ssm.get_parameter(Name=bare)["Parameter"]
-        self.assertEqual((p["Name"], p["Value"]), (bare, "v1"))
+        self.assertEqual((p["Name"], p["Value"]), ("/" + bare, "v1"))
         self.assertEqual(p["ARN"], "arn:aws:ssm:us-east-1:000000000000:parameter/" + bare)
         p = self.ssm.get_parameter(Name="/" + bare)["Parameter"]
-        self.assertEqual((p["Name"], p["Value"]), ("/" + bare, "v1"))  # echoed as asked
-        self.assertEqual(self.ssm.get_parameter(Name=p["ARN"])["Parameter"]["Value"], "v1")
+        self.assertEqual((p["Name"], p["Value"]), ("/" + bare, "v1"))
+        p = self.ssm.get_parameter(Name=p["ARN"])["Parameter"]
+        self.assertEqual((p["Name"], p["Value"]), ("/" + bare, "v1"))
 
     def test_put_name_rules(self):
         name = self.n("trim")

@@ -377,6 +377,41 @@ static void test_put_version_window_labelled(void **state)
     lv_param_free(p);
 }
 
+/* A single-level name created as "/x" keeps that spelling for answers;
+ * overwrites through either spelling do not change it. */
+static void test_put_keeps_created_spelling(void **state)
+{
+    (void)state;
+    lv_put_input in = typed("v", LV_TYPE_STRING);
+    in.slash = true;
+    lv_param *p1 = put_ok(NULL, "spell", &in);
+    assert_string_equal(p1->name, "spell");
+    assert_string_equal(lv_param_shown(p1), "/spell");
+    in = input("w");
+    in.overwrite = true; /* spelled without the slash this time */
+    lv_param *p2 = put_ok(p1, "spell", &in);
+    assert_string_equal(lv_param_shown(p2), "/spell");
+    lv_param_free(p1);
+    lv_param_free(p2);
+    in = typed("v", LV_TYPE_STRING);
+    lv_param *p3 = put_ok(NULL, "plain", &in);
+    assert_string_equal(lv_param_shown(p3), "plain");
+    in = input("w");
+    in.overwrite = true;
+    in.slash = true;
+    lv_param *p4 = put_ok(p3, "plain", &in);
+    assert_string_equal(lv_param_shown(p4), "plain");
+    lv_param_free(p3);
+    lv_param_free(p4);
+    /* hierarchical names have one spelling */
+    in = typed("v", LV_TYPE_STRING);
+    in.slash = true;
+    lv_param *p5 = put_ok(NULL, "/a/b", &in);
+    assert_string_equal(lv_param_shown(p5), "/a/b");
+    assert_null(p5->created);
+    lv_param_free(p5);
+}
+
 static void test_put_allowed_pattern(void **state)
 {
     (void)state;
@@ -1035,6 +1070,7 @@ int main(void)
         cmocka_unit_test_setup(test_put_tags_on_create, reset),
         cmocka_unit_test_setup(test_put_version_window, reset),
         cmocka_unit_test_setup(test_put_version_window_labelled, reset),
+        cmocka_unit_test_setup(test_put_keeps_created_spelling, reset),
         cmocka_unit_test_setup(test_put_allowed_pattern, reset),
         cmocka_unit_test_setup(test_put_tiers, reset),
         cmocka_unit_test_setup(test_put_data_type, reset),

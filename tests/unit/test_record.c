@@ -179,6 +179,7 @@ static void check_same_param(const lv_param *a, const lv_param *b)
     assert_memory_equal(a->key, b->key, a->key_len);
     assert_string_equal(a->region, b->region);
     assert_string_equal(a->name, b->name);
+    assert_string_equal(lv_param_shown(a), lv_param_shown(b));
     assert_int_equal(a->ntags, b->ntags);
     for (unsigned i = 0; i < a->ntags; i++) {
         assert_string_equal(a->tags[i].key, b->tags[i].key);
@@ -223,6 +224,58 @@ static void test_param_round_trip(void **state)
     assert_int_equal(decode_p(k.data + 1, k.len - 1, v.data, v.len, &d), LV_OK);
     check_same_param(p, d);
     lv_param_free(d);
+    lv_param_free(p);
+    lv_buf_free(&k);
+    lv_buf_free(&v);
+}
+
+/* The spelling a single-level name was created with ("/x" for x) is kept;
+ * a record written before that field existed loads as created as "x". */
+static void test_param_created_spelling(void **state)
+{
+    (void)state;
+    lv_param *p = lv_param_new("us-east-1", "test");
+    assert_non_null(p);
+    assert_string_equal(lv_param_shown(p), "test");
+    assert_int_equal(lv_param_set_created(p, "/test"), LV_OK);
+    assert_string_equal(lv_param_shown(p), "/test");
+    assert_string_equal(p->name, "test");
+    assert_int_equal(lv_param_set_tag(p, "k", "v"), LV_OK);
+    lv_buf k = LV_BUF_INIT, v = LV_BUF_INIT;
+    assert_int_equal(lv_record_param_key(p, &k), LV_OK);
+    assert_memory_equal(k.data + 1, "us-east-1\0test", k.len - 1); /* the key is the canonical name */
+    assert_int_equal(lv_record_encode_param(p, &v), LV_OK);
+    lv_param *d;
+    assert_int_equal(decode_p(k.data + 1, k.len - 1, v.data, v.len, &d), LV_OK);
+    check_same_param(p, d);
+    assert_string_equal(lv_param_shown(d), "/test");
+    /* clones keep it */
+    lv_param *c = lv_param_clone(d);
+    assert_non_null(c);
+    assert_string_equal(lv_param_shown(c), "/test");
+    lv_param_free(c);
+    lv_param_free(d);
+    /* an old record: tags only, no spelling field */
+    static const unsigned char old[] = {0x50, 1, 1, 'k', 2, 1, 'v'};
+    assert_int_equal(decode_p(k.data + 1, k.len - 1, old, sizeof old, &d), LV_OK);
+    assert_string_equal(lv_param_shown(d), "test");
+    assert_int_equal(d->ntags, 1);
+    lv_param_free(d);
+    /* a spelling that is not the name's slashed form is corrupt */
+    static const unsigned char bad[] = {0x50, 3, 5, '/', 't', 'e', 's', 'x'};
+    assert_int_equal(decode_p(k.data + 1, k.len - 1, bad, sizeof bad, &d), LV_E_CORRUPT);
+    static const unsigned char same[] = {0x50, 3, 4, 't', 'e', 's', 't'};
+    assert_int_equal(decode_p(k.data + 1, k.len - 1, same, sizeof same, &d), LV_OK);
+    assert_null(d->created);
+    lv_param_free(d);
+    /* only single-level names have a second spelling */
+    assert_int_equal(lv_param_set_created(p, "test"), LV_OK);
+    assert_null(p->created);
+    lv_param *h = lv_param_new("us-east-1", "/a/b");
+    assert_int_equal(lv_param_set_created(h, "a/b"), LV_E_VALIDATION);
+    assert_int_equal(lv_param_set_created(h, "//a/b"), LV_E_VALIDATION);
+    assert_null(h->created);
+    lv_param_free(h);
     lv_param_free(p);
     lv_buf_free(&k);
     lv_buf_free(&v);
@@ -562,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_version_round_trip),
         cmocka_unit_test(test_version_round_trip_minimal),
         cmocka_unit_test(test_param_round_trip),
+        cmocka_unit_test(test_param_created_spelling),
         cmocka_unit_test(test_param_key_refused),
         cmocka_unit_test(test_param_corrupt_fields),
         cmocka_unit_test(test_version_keys),
