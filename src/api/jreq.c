@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 lv_err jreq_parse(jreq *r, const char *body, size_t len, lv_error *err)
@@ -55,11 +56,31 @@ void jreq_fail(jreq *r, const char *value, const char *path, const char *constra
     if (r->nverr++ > 0)
         lv_buf_puts(&r->verr, "; ");
     if (value)
-        lv_buf_printf(&r->verr, "Value '%.200s' at '%s' failed to satisfy constraint: %s", value,
+        lv_buf_printf(&r->verr, "Value '%s' at '%s' failed to satisfy constraint: %s", value,
                       path, constraint);
     else
         lv_buf_printf(&r->verr, "Value null at '%s' failed to satisfy constraint: %s", path,
                       constraint);
+}
+
+/* A list as AWS prints it in a validation message: "[a, b, c]" (strings
+ * bare, anything else as compact JSON). */
+static void list_text(json_t *arr, lv_buf *out)
+{
+    lv_buf_putc(out, '[');
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        json_t *e = json_array_get(arr, i);
+        if (i > 0)
+            lv_buf_puts(out, ", ");
+        if (json_is_string(e)) {
+            lv_buf_append(out, json_string_value(e), json_string_length(e));
+        } else {
+            char *t = json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
+            lv_buf_puts(out, t ? t : "?");
+            free(t);
+        }
+    }
+    lv_buf_putc(out, ']');
 }
 
 static void serr(jreq *r, const char *field, const char *want)
@@ -183,15 +204,17 @@ json_t *jreq_array(jreq *r, json_t *obj, const char *field, bool required, size_
         return NULL;
     }
     size_t n = json_array_size(v);
-    char path[128], c[96], val[32];
+    char path[128], c[96];
     camel(field, path, sizeof path);
-    snprintf(val, sizeof val, "[%zu items]", n);
-    if (n < min) {
-        snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
-        jreq_fail(r, val, path, c);
-    } else if (max && n > max) {
-        snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
-        jreq_fail(r, val, path, c);
+    if (n < min || (max && n > max)) {
+        if (n < min)
+            snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
+        else
+            snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
+        lv_buf val = LV_BUF_INIT;
+        list_text(v, &val);
+        jreq_fail(r, val.data ? val.data : "[]", path, c);
+        lv_buf_free(&val);
     }
     return v;
 }
@@ -228,8 +251,10 @@ lv_err jreq_finish(jreq *r, lv_error *err)
 {
     if (r->serr != LV_OK)
         return lv_error_set(err, r->serr, "%s", r->smsg);
+    /* AWS's form: "N validation error(s) detected: " then each failed
+     * constraint, joined by "; ", and a final period. */
     if (r->nverr)
-        return lv_error_set(err, LV_E_VALIDATION, "%u validation error%s detected: %s", r->nverr,
+        return lv_error_set(err, LV_E_VALIDATION, "%u validation error%s detected: %s.", r->nverr,
                             r->nverr > 1 ? "s" : "", r->verr.data);
     return LV_OK;
 }

@@ -138,11 +138,6 @@ static lv_err canon_in(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *
 }
 
 
-static bool name_equal_ci(const char *a, const char *b)
-{
-    return strcasecmp(a, b) == 0;
-}
-
 /* ---------- PutParameter ---------- */
 
 /* The name a PutParameter creates or overwrites. AWS trims spaces around
@@ -420,7 +415,7 @@ static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *e
 /* ---------- filters (GetParametersByPath, DescribeParameters) ---------- */
 
 enum fkey { K_NAME, K_PATH, K_TYPE, K_KEYID, K_TIER, K_DATATYPE, K_LABEL, K_TAG };
-enum fopt { O_EQUALS, O_BEGINS, O_CONTAINS, O_RECURSIVE, O_ONELEVEL };
+enum fopt { O_EQUALS, O_BEGINS, O_CONTAINS, O_RECURSIVE, O_ONELEVEL, O_UNKNOWN };
 
 typedef struct pfilter {
     enum fkey key;
@@ -468,13 +463,15 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
             return lv_error_set(err, LV_E_VALIDATION,
                                 "1 validation error detected: Value '%.132s' at 'parameterFilters.%zu.member.key' "
                                 "failed to satisfy constraint: Member must satisfy regular expression pattern: "
-                                "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType", key, i + 1);
+                                "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType.", key, i + 1);
+        /* The lists of valid keys and options are the ones AWS's messages
+         * give (they name the common ones, not every key the model has). */
         if (by_path && pf->key != K_TYPE && pf->key != K_KEYID && pf->key != K_LABEL)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
-                                "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId, Label].", key);
+                                "The following filter key is not valid: %s. Valid filter keys include: [Type, KeyId].", key);
         if (!by_path && pf->key == K_LABEL)
             return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
-                                "The following filter key is not valid: Label. Valid filter keys include: [Path, Name, Type, KeyId, Tier, DataType, tag:<key>].");
+                                "The following filter key is not valid: Label. Valid filter keys include: [Path, Name, Type, KeyId, Tier].");
         for (unsigned j = 0; j < *nf; j++)
             if (f[j].key == pf->key && (pf->key != K_TAG || strcmp(f[j].tag, pf->tag) == 0))
                 return lv_error_set(err, LV_E_INVALID_FILTER_KEY,
@@ -492,17 +489,30 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
         else if (strcmp(opt, "OneLevel") == 0)
             pf->opt = O_ONELEVEL;
         else
-            return lv_error_set(err, LV_E_INVALID_FILTER_OPTION, "The following filter option is not valid: %s.", opt);
+            pf->opt = O_UNKNOWN;
         bool ok;
+        const char *valid;
         switch (pf->key) {
-        case K_PATH: ok = pf->opt == O_RECURSIVE || pf->opt == O_ONELEVEL; break;
-        case K_NAME: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS || pf->opt == O_CONTAINS; break;
-        case K_LABEL: ok = pf->opt == O_EQUALS; break;
-        default: ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS; break;
+        case K_PATH:
+            ok = pf->opt == O_RECURSIVE || pf->opt == O_ONELEVEL;
+            valid = "[Recursive, OneLevel]";
+            break;
+        case K_NAME:
+            ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS || pf->opt == O_CONTAINS;
+            valid = "[BeginsWith, Contains, Equals]";
+            break;
+        case K_LABEL:
+            ok = pf->opt == O_EQUALS;
+            valid = "[Equals]";
+            break;
+        default:
+            ok = pf->opt == O_EQUALS || pf->opt == O_BEGINS;
+            valid = "[BeginsWith, Equals]";
+            break;
         }
         if (!ok)
             return lv_error_set(err, LV_E_INVALID_FILTER_OPTION,
-                                "The following filter option is not valid: %s for filter key %s.", opt, key);
+                                "The following filter option is not valid: %s. Valid options include: %s.", opt, valid);
         size_t nv = vals ? json_array_size(vals) : 0;
         if (nv == 0 && pf->key != K_TAG)
             return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
@@ -526,10 +536,16 @@ static lv_err parse_filters(jreq *r, json_t *arr, bool by_path, pfilter *f, unsi
             if (pf->key == K_PATH && (strncasecmp(v, "/aws", 4) == 0 || strncasecmp(v, "/ssm", 4) == 0))
                 return lv_error_set(err, LV_E_VALIDATION,
                                     "Filters for common parameters can't be prefixed with \"aws\" or \"ssm\" "
-                                    "(case-insensitive).");
+                                    "(case-insensitive). When using global parameters, please specify within a "
+                                    "global namespace.");
             if (pf->key == K_PATH && (v[0] != '/' || strstr(v, "//") != NULL))
-                return lv_error_set(err, LV_E_INVALID_FILTER_VALUE,
-                                    "The following filter value is not valid: %s. A path must begin with '/' and contain no empty levels.", v);
+                return lv_error_set(err, LV_E_VALIDATION,
+                                    "The parameter doesn't meet the parameter name requirements. The parameter "
+                                    "name must begin with a forward slash \"/\". It can't be prefixed with "
+                                    "\"aws\" or \"ssm\" (case-insensitive). It must use only letters, numbers, "
+                                    "or the following symbols: . (period), - (hyphen), _ (underscore). Special "
+                                    "characters are not allowed. All sub-paths, if specified, must use the "
+                                    "forward slash symbol \"/\". Valid example: /get/parameters2-/by1./path0_.");
             pf->values[pf->nvalues++] = v;
         }
         (*nf)++;
@@ -1116,7 +1132,9 @@ static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, b
     const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
     int64_t version = 0;
     bool has_version = jreq_int(r, NULL, "ParameterVersion", unlabel, INT64_MIN, INT64_MAX, &version);
-    json_t *labels = jreq_array(r, NULL, "Labels", true, 1, 10);
+    /* More than 10 labels for one version is ParameterVersionLabelLimitExceeded
+     * whether they come in one call or several (the engine counts those). */
+    json_t *labels = jreq_array(r, NULL, "Labels", true, 1, unlabel ? 10 : 0);
     size_t n = labels ? json_array_size(labels) : 0;
     const char *lab[10];
     for (size_t i = 0; i < n && i < 10; i++)
@@ -1124,6 +1142,10 @@ static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, b
     lv_err rc = jreq_finish(r, err);
     if (rc != LV_OK)
         return rc;
+    if (n > LV_MAX_LABELS_PER_VERSION)
+        return lv_error_set(err, LV_E_PARAM_VERSION_LABEL_LIMIT,
+                            "A parameter version can have maximum %d labels. Move one or more labels "
+                            "to another version and try again.", LV_MAX_LABELS_PER_VERSION);
     if (has_version && (version < 1 || version > UINT32_MAX))
         return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,
                             "Systems Manager could not find version %lld of %s. Verify the version and try again.",
@@ -1143,7 +1165,9 @@ static lv_err label_common(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err, b
     wr.u.label.n = (unsigned)n;
     lv_engine_write(c->engine, &wr, 1);
     rc = wr.rc;
-    if (rc != LV_OK) {
+    if (rc == LV_E_PARAM_NOT_FOUND) {
+        not_found(err, name);
+    } else if (rc != LV_OK) {
         *err = wr.err;
     } else {
         const lv_label_result *res = &wr.u.label.res;
@@ -1188,9 +1212,12 @@ static lv_err tag_target(const lv_ssm_ctx *c, jreq *r, lv_buf *cn, lv_error *err
     lv_err rc = jreq_finish(r, err);
     if (rc != LV_OK)
         return rc;
-    if (!name_equal_ci(rt, "Parameter") || strcmp(rt, "Parameter") != 0)
+    /* A parameter's tags are reached as ResourceType Parameter only; the
+     * other types the model lists name resources lever does not have. */
+    if (strcmp(rt, "Parameter") != 0)
         return lv_error_set(err, LV_E_INVALID_RESOURCE_TYPE,
-                            "The resource type isn't supported by lever: only Parameter resources have tags here.");
+                            "The resource type isn't valid: %s. Parameter Store resources are tagged "
+                            "with ResourceType Parameter.", rt);
     if (canon_in(c, id, idlen, cn, NULL) != LV_OK)
         return lv_error_set(err, LV_E_INVALID_RESOURCE_ID,
                             "The resource ID \"%s\" is not valid. Verify the ID and try again.", id);

@@ -161,7 +161,7 @@ lv_err lv_plan_put(const lv_param *cur, const char *region, const char *name,
     *out = NULL;
     if (in->value_len == 0)
         return lv_error_set(err, LV_E_VALIDATION,
-                            "1 validation error detected: Value '' at 'value' failed to satisfy "
+                            "1 validation error detected: Value at 'value' failed to satisfy "
                             "constraint: Member must have length greater than or equal to 1.");
     /* Values cannot embed references to other parameters. */
     const char *open_ref = memmem(in->value, in->value_len, "{{", 2);
@@ -395,7 +395,7 @@ lv_err lv_plan_label(const lv_param *cur, uint32_t version, const char *const *l
     }
     if (total > LV_MAX_LABELS_PER_VERSION)
         return lv_error_set(err, LV_E_PARAM_VERSION_LABEL_LIMIT,
-                            "A parameter version can have a maximum of %d labels. Move one or more "
+                            "A parameter version can have maximum %d labels. Move one or more "
                             "labels to another version and try again.", LV_MAX_LABELS_PER_VERSION);
     lv_param *p = lv_param_clone(cur);
     if (p == NULL)
@@ -431,7 +431,7 @@ lv_err lv_plan_unlabel(const lv_param *cur, uint32_t version, const char *const 
     if (version == 0)
         return lv_error_set(err, LV_E_VALIDATION,
                             "1 validation error detected: Value null at 'parameterVersion' failed to "
-                            "satisfy constraint: Member must not be null");
+                            "satisfy constraint: Member must not be null.");
     unsigned idx = 0;
     lv_err rc = find_target(cur, version, &idx, err);
     if (rc != LV_OK)

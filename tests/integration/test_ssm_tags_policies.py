@@ -70,11 +70,13 @@ class TagsTest(LeverTestCase):
                             ResourceType="Parameter", ResourceId=self.n("missing"), Tags=[{"Key": "a", "Value": "b"}])
         self.assertAwsError("InvalidResourceId", self.ssm.remove_tags_from_resource,
                             ResourceType="Parameter", ResourceId=self.n("missing"), TagKeys=["a"])
-        for rt in ("Bogus", "parameter"):
+        # a value outside the model's enum is a validation error; a resource
+        # type of the model that is not Parameter is InvalidResourceType
+        for rt, code in (("Bogus", "ValidationException"), ("parameter", "ValidationException"),
+                         ("Document", "InvalidResourceType"), ("OpsMetadata", "InvalidResourceType")):
             with self.subTest(resource_type=rt):
-                self.assertAwsError(("InvalidResourceType", "ValidationException"), self.ssm.list_tags_for_resource,
-                                    ResourceType=rt, ResourceId=name)
-                self.assertAwsError(("InvalidResourceType", "ValidationException"), self.ssm.add_tags_to_resource,
+                self.assertAwsError(code, self.ssm.list_tags_for_resource, ResourceType=rt, ResourceId=name)
+                self.assertAwsError(code, self.ssm.add_tags_to_resource,
                                     ResourceType=rt, ResourceId=name, Tags=[{"Key": "a", "Value": "b"}])
 
     def test_tag_validation(self):
