@@ -7,6 +7,7 @@ or the tests use is not installed by scripts/deps.sh.
     for, and the <headers> the C sources include (needed by `make`);
   - programs the tests, bench, fuzz and soak scripts run, Python modules they
     import and system files they read (tests/, bench/, scripts/, Makefile);
+  - package.json files: npm packages need a lock file and exact versions;
 maps each one to the Debian package that provides it (dpkg's file lists, as
 `dpkg -S` does; scripts/deps-map.txt when the thing is not installed here,
 so a machine without it still gets a name) and requires that package, or a
@@ -261,7 +262,10 @@ def script_needs(root, ignore):
             if not is_script:
                 continue
             line = strip_comment(raw)
-            for m in re.finditer(r"^\s*(?:import\s+([\w., ]+)|from\s+(\w[\w.]*)\s+import)", line):
+            # Python imports (also in shell heredocs); JavaScript's import
+            # statements name npm or node: modules, which npm_problems covers
+            m = re.match(r"^\s*(?:import\s+([\w., ]+)|from\s+(\w[\w.]*)\s+import)", line)
+            if m and (is_py or is_shell):
                 mods = m.group(1).split(",") if m.group(1) else [m.group(2)]
                 for mod in mods:
                     mod = mod.strip().split(" ")[0].split(".")[0]
@@ -284,6 +288,31 @@ def script_needs(root, ignore):
                 if re.match(r"^[A-Za-z][A-Za-z0-9_.+-]*$", w) and w not in ignore:
                     progs.append(Need("prog", w, where, mode))
     return progs, pys, paths
+
+
+def npm_problems(root):
+    """node modules come from the npm registry only with pinned versions and
+    a lock file: every package.json outside node_modules needs a
+    package-lock.json beside it, and exact versions (no ranges, tags, URLs)."""
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if x not in (".git", "node_modules") and not x.startswith("build")]
+        if "package.json" not in files:
+            continue
+        rel = os.path.relpath(os.path.join(d, "package.json"), root)
+        if "package-lock.json" not in files:
+            out.append("check-deps: %s has no package-lock.json beside it (npm packages need a lock file)" % rel)
+        try:
+            with open(os.path.join(d, "package.json")) as f:
+                pj = json.load(f)
+        except (OSError, ValueError) as e:
+            out.append("check-deps: %s cannot be read: %s" % (rel, e))
+            continue
+        for section in ("dependencies", "devDependencies", "optionalDependencies"):
+            for name, ver in sorted((pj.get(section) or {}).items()):
+                if not re.match(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$", str(ver)):
+                    out.append("check-deps: %s pins %s %s as %r, not an exact version" % (rel, section, name, ver))
+    return out
 
 
 def local_modules(root):
@@ -455,6 +484,7 @@ def main():
                         % (pkg, mode, a.deps or "scripts/deps.sh", uses[0][0], uses[0][1], more))
     for what, where, note in unknown:
         failures.append("check-deps: no Debian package known for %s (used at %s): %s" % (what, where, note))
+    failures += npm_problems(a.root)
     for f in failures:
         print(f, file=sys.stderr)
     if failures:

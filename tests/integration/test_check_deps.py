@@ -3,6 +3,7 @@ pass on the repository as it is, and fail, naming the Debian package and the
 list of scripts/deps.sh it belongs in, when a package is dropped from deps.sh
 or when a test starts using something deps.sh does not install."""
 
+import json
 import os
 import re
 import shutil
@@ -99,9 +100,13 @@ class CheckDepsTest(unittest.TestCase):
                     'SUITE = "/usr/share/json-schema-test-suite/tests/draft2020-12"\n')
         os.makedirs(os.path.join(root, "tests", "console"))
         with open(os.path.join(root, "tests", "console", "run.js"), "w") as f:
-            f.write('const { spawnSync } = require("child_process");\nspawnSync("node", ["x.js"]);\n')
+            f.write('const { spawnSync } = require("child_process");\nspawnSync("node", ["x.js"]);\n'
+                    'import assert from "node:assert";\n')
         with open(os.path.join(root, "CMakeLists.txt"), "a") as f:
             f.write("\npkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)\n")
+        # npm packages: a lock file and exact versions
+        with open(os.path.join(root, "tests", "console", "package.json"), "w") as f:
+            json.dump({"devDependencies": {"left-pad": "^1.3.0", "exact-one": "1.2.3"}}, f)
         rc, out, err = run_check("--root", root, "--deps", deps)
         self.assertEqual(rc, 1, out + err)
         self.assertRegex(err, r"check-deps: postgresql\S* is missing from the test list .*program initdb, "
@@ -114,6 +119,12 @@ class CheckDepsTest(unittest.TestCase):
         self.assertRegex(err, r"check-deps: libpq-dev is missing from the build list .*pkg-config module libpq")
         self.assertRegex(err, r"no Debian package known for Python module leverfakemodule "
                               r"\(used at tests/integration/test_zz_new.py:2\)")
+        self.assertIn("check-deps: tests/console/package.json has no package-lock.json beside it", err)
+        self.assertIn("check-deps: tests/console/package.json pins devDependencies left-pad as '^1.3.0', "
+                      "not an exact version", err)
+        self.assertNotIn("exact-one", err)
+        # JavaScript imports are npm's business, not Python modules
+        self.assertNotIn("Python module assert", err)
 
     def test_list_modes(self):
         # deps.sh --list prints what each mode installs; each mode adds to build
