@@ -254,7 +254,8 @@ def script_needs(root, ignore):
             else:
                 mode = file_mode(rel)
             # absolute paths of system files, in any file
-            for m in re.finditer(r"(?<![\w.$/-])(/usr/(?:bin|sbin|lib|libexec|share|include)/[A-Za-z0-9_.+/@-]*"
+            # (a glob such as /usr/lib/postgresql/*/bin/postgres is one path)
+            for m in re.finditer(r"(?<![\w.$/*-])(/usr/(?:bin|sbin|lib|libexec|share|include)/[A-Za-z0-9_.+/@*-]*"
                                  r"|/s?bin/[A-Za-z0-9_.+-]+)", raw):
                 p = m.group(1).rstrip("/.")
                 if p.count("/") >= 2:
@@ -412,7 +413,11 @@ def resolve(needs, dpkg, dmap, root):
                 out.append(n)
                 continue
         elif n.kind == "path":
-            found = n.name if os.path.exists(n.name) else None
+            if "*" in n.name:
+                hits = sorted(glob.glob(n.name))
+                found = hits[-1] if hits else None
+            else:
+                found = n.name if os.path.exists(n.name) else None
         elif n.kind == "cmake":
             pkg = dmap["cmake"].get(n.name)
             if pkg == "-":
@@ -429,7 +434,8 @@ def resolve(needs, dpkg, dmap, root):
         if owners:
             n.pkgs = owners
         else:
-            pkg = dmap[n.kind].get(n.name) if n.kind != "path" else map_prefix(dmap["path"], n.name)
+            pkg = dmap[n.kind].get(n.name) if n.kind != "path" else \
+                map_prefix(dmap["path"], n.name.split("*")[0].rstrip("/"))
             n.pkgs = [pkg] if pkg else []
             if not pkg:
                 n.note = "not installed here and not named in scripts/deps-map.txt"
