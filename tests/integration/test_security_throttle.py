@@ -136,7 +136,9 @@ class AwsQuotaTest(unittest.TestCase):
             ok, throttled = flood(root.put_parameter, 8, 400, Name="/q/y", Value="v", Type="String",
                                   Overwrite=True)
             self.assertGreater(throttled, 0, "PutParameter from 8 threads exceeds AWS's 3 TPS")
-            self.assertGreaterEqual(ok, 3)
+            # the put bucket holds 3 and the setup put above spent one of them
+            # (it refills at 3/s, so after a fast read flood it may not have)
+            self.assertGreaterEqual(ok, 2)
             st, body = admin_call(server, "ListAccessKeys")
             self.assertEqual(st, 200, body)
         finally:
