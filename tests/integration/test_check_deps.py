@@ -98,14 +98,14 @@ class CheckDepsTest(unittest.TestCase):
                     'subprocess.run(["initdb", "-D", "/tmp/x"])\n'
                     'subprocess.run(["chromium", "--headless", "about:blank"])\n'
                     'SUITE = "/usr/share/json-schema-test-suite/tests/draft2020-12"\n')
-        os.makedirs(os.path.join(root, "tests", "console"))
-        with open(os.path.join(root, "tests", "console", "run.js"), "w") as f:
+        os.makedirs(os.path.join(root, "tests", "zz_console"))
+        with open(os.path.join(root, "tests", "zz_console", "run.js"), "w") as f:
             f.write('const { spawnSync } = require("child_process");\nspawnSync("node", ["x.js"]);\n'
                     'import assert from "node:assert";\n')
         with open(os.path.join(root, "CMakeLists.txt"), "a") as f:
             f.write("\npkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)\n")
         # npm packages: a lock file and exact versions
-        with open(os.path.join(root, "tests", "console", "package.json"), "w") as f:
+        with open(os.path.join(root, "tests", "zz_console", "package.json"), "w") as f:
             json.dump({"devDependencies": {"left-pad": "^1.3.0", "exact-one": "1.2.3"}}, f)
         rc, out, err = run_check("--root", root, "--deps", deps)
         self.assertEqual(rc, 1, out + err)
@@ -115,12 +115,12 @@ class CheckDepsTest(unittest.TestCase):
         self.assertRegex(err, r"check-deps: json-schema-test-suite is missing from the test list "
                               r".*/usr/share/json-schema-test-suite")
         self.assertRegex(err, r"check-deps: nodejs is missing from the test list .*program node, "
-                              r"used at tests/console/run.js:2")
+                              r"used at tests/zz_console/run.js:2")
         self.assertRegex(err, r"check-deps: libpq-dev is missing from the build list .*pkg-config module libpq")
         self.assertRegex(err, r"no Debian package known for Python module leverfakemodule "
                               r"\(used at tests/integration/test_zz_new.py:2\)")
-        self.assertIn("check-deps: tests/console/package.json has no package-lock.json beside it", err)
-        self.assertIn("check-deps: tests/console/package.json pins devDependencies left-pad as '^1.3.0', "
+        self.assertIn("check-deps: tests/zz_console/package.json has no package-lock.json beside it", err)
+        self.assertIn("check-deps: tests/zz_console/package.json pins devDependencies left-pad as '^1.3.0', "
                       "not an exact version", err)
         self.assertNotIn("exact-one", err)
         # JavaScript imports are npm's business, not Python modules
