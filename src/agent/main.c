@@ -14,6 +14,7 @@
 #include "agent/appconfig.h"
 #include "client/config.h"
 #include "client/parse.h"
+#include "http/cpus.h"
 
 #ifndef LEVER_VERSION
 #define LEVER_VERSION "0.1.0"
@@ -48,7 +49,8 @@ static void usage(FILE *f)
           "                      CACHE_SIZE, default 1000; 0 = no on-demand caching)\n"
           "  --region R          signing region (AWS_REGION, AWS_DEFAULT_REGION, us-east-1)\n"
           "  --profile P         shared-credentials profile (AWS_PROFILE, default)\n"
-          "  --threads N         HTTP threads (LEVER_AGENT_THREADS, default: CPUs)\n"
+          "  --threads N         HTTP event loops (LEVER_AGENT_THREADS, default: the CPUs\n"
+          "                      this process may use: affinity mask, cgroup quota)\n"
           "  --log-level L       debug, info, warn, error or none (LEVER_AGENT_LOG_LEVEL,\n"
           "                      else PARAMETERS_SECRETS_EXTENSION_LOG_LEVEL, default info)\n"
           "  --allow-remote      permit a non-loopback --listen address (LEVER_AGENT_ALLOW_REMOTE=1)\n"
@@ -404,7 +406,7 @@ int main(int argc, char **argv)
         .upstream = endpoint, .region = reg, .profile = profile, .listen = listen,
         .prefixes = (const char *const *)prefixes, .nprefixes = np, .cache_dir = cache_dir,
         .ttl_ms = ttl_ms, .max_entries = (size_t)me, .token = token, .session_token = session,
-        .threads = (unsigned)th, .watch_wait_s = 20, .request_timeout_ms = 5000,
+        .threads = th > 0 ? (unsigned)th : lv_http_cpus(), .watch_wait_s = 20, .request_timeout_ms = 5000,
     };
     lva_agent *agent = NULL;
     char err[1024];

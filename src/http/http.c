@@ -1,5 +1,9 @@
-/* http.c - libmicrohttpd glue: bounded request reading, one handler call per request. */
+/* http.c - libmicrohttpd glue: bounded request reading, one handler call per
+ * request, and the event loops that drive the daemons. */
 #include "http/http.h"
+
+#include "http/addr.h"
+#include "http/cpus.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,12 +11,17 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <microhttpd.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,12 +37,33 @@ enum {
     LV_HTTP_CONN_MEMORY = 16 * 1024,
     /* Headers beyond this count go to a heap array instead of the stack. */
     LV_HTTP_STACK_HEADERS = 32,
+    /* Pending connections the kernel may queue (it caps this at
+     * net.core.somaxconn): a burst of clients connecting at once must
+     * wait for accept, not be dropped and retried after a second. */
+    LV_HTTP_BACKLOG = 4096,
 };
 
 #define LV_HTTP_DEFAULT_MAX_BODY ((size_t)1 << 20)
 
-struct lv_http_server {
+/* One event loop: an MHD daemon in "external polling" epoll mode and the
+ * thread that waits on its epoll descriptor and calls MHD_run. (MHD's own
+ * internal polling thread stalls once more than 128 connections are ready
+ * at once: see docs/decisions.md, "HTTP listener".) */
+typedef struct lv_http_loop {
+    struct lv_http_server *srv;
     struct MHD_Daemon *daemon;
+    pthread_t thread;
+    int started;
+    /* eventfd: lv_http_resume wakes the loop with it. In external polling
+     * mode MHD does not watch its own resume signal; the application
+     * must call MHD_run after a resume. */
+    int wake_fd;
+} lv_http_loop;
+
+struct lv_http_server {
+    lv_http_loop *loops;
+    unsigned nloops;
+    int stop_fd;               /* eventfd: readable once stopping */
     char log_name[32];
     lv_http_handler_fn fn;
     void *ctx;
@@ -56,6 +86,7 @@ struct lv_http_server {
  * completion callback. */
 typedef struct lv_http_exchange {
     lv_http_server *srv;
+    lv_http_loop *loop;  /* the loop whose daemon owns the connection */
     char *raw_uri;     /* as received: path and query, undecoded */
     lv_buf body;
     int started;       /* first access-handler call (headers only) seen */
@@ -91,7 +122,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
         free(x);
         return NULL;
     }
-    x->srv = cls;
+    x->loop = cls;
+    x->srv = x->loop->srv;
     x->body.max = x->srv->max_body;
     return x;
 }
@@ -146,25 +178,6 @@ static enum MHD_Result queue_internal(struct MHD_Connection *c)
                       "{\"__type\":\"InternalServerError\","
                       "\"message\":\"out of memory\"}",
                       1);
-}
-
-/* Strict decimal, so a malformed Content-Length is left to MHD to reject
- * rather than read as a small number. */
-static int parse_size(const char *s, size_t *out)
-{
-    size_t v = 0;
-    if (s == NULL || *s == '\0')
-        return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (SIZE_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 1;
 }
 
 typedef struct header_sink {
@@ -329,7 +342,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         size_t clen;
         const char *cl = MHD_lookup_connection_value(
             c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL && parse_size(cl, &clen)) {
+        if (cl != NULL && lv_http_parse_size(cl, &clen)) {
             if (clen > x->srv->max_body) {
                 x->too_big = 1;
                 return queue_too_big(c, x->srv->max_body, 1);
@@ -381,40 +394,6 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
         atomic_fetch_sub(&s->open_conns, 1);
 }
 
-/* Reads a PEM file (at most 1 MiB) into a NUL-terminated allocation. */
-static lv_err read_pem(const char *path, char **out, size_t *len, lv_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lv_error_set(err, LV_E_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1 << 20)) {
-        close(fd);
-        return lv_error_set(err, LV_E_IO, "%s: not a PEM file of at most 1 MiB", path);
-    }
-    char *b = malloc((size_t)st.st_size + 1);
-    if (b == NULL) {
-        close(fd);
-        return lv_error_set(err, LV_E_NOMEM, "out of memory");
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-        if (n <= 0) {
-            close(fd);
-            free(b);
-            return lv_error_set(err, LV_E_IO, "cannot read %s", path);
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    b[got] = '\0';
-    *out = b;
-    if (len)
-        *len = got;
-    return LV_OK;
-}
-
 static void free_tls(lv_http_server *s)
 {
     free(s->tls_cert);
@@ -427,55 +406,77 @@ static void free_tls(lv_http_server *s)
     free(s->tls_key);
 }
 
-/* Parses "HOST:PORT" (dotted IPv4, "localhost", "*" or empty for any,
- * "[v6]") into ss. */
-static lv_err parse_listen(const char *listen, struct sockaddr_storage *ss,
-                           int *is_v6, lv_error *err)
+/* Waits on the daemon's epoll descriptor (and the stop event) no longer
+ * than MHD asks, then lets MHD do everything that is ready without
+ * blocking. MHD_run never sleeps in epoll_wait itself, which is what
+ * avoids the stall of MHD's internal loop (its drain loop calls epoll_wait
+ * again with the full timeout whenever a batch of 128 events came back). */
+static void *loop_main(void *arg)
 {
-    memset(ss, 0, sizeof *ss);
-    *is_v6 = 0;
-    if (listen == NULL)
-        return lv_error_set(err, LV_E_VALIDATION, "listen address missing");
-    const char *colon = strrchr(listen, ':');
-    if (colon == NULL)
-        return lv_error_set(err, LV_E_VALIDATION,
-                            "listen address '%s' is not HOST:PORT", listen);
-    size_t port = 0;
-    if (!parse_size(colon + 1, &port) || port > 65535)
-        return lv_error_set(err, LV_E_VALIDATION,
-                            "listen address '%s' has a bad port", listen);
-
-    char host[64];
-    size_t hlen = (size_t)(colon - listen);
-    if (hlen >= sizeof host)
-        return lv_error_set(err, LV_E_VALIDATION,
-                            "listen address '%s': host too long", listen);
-    memcpy(host, listen, hlen);
-    host[hlen] = '\0';
-
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        host[hlen - 1] = '\0';
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
-            return lv_error_set(err, LV_E_VALIDATION,
-                                "listen address '%s': bad IPv6 address", listen);
-        *is_v6 = 1;
-        return LV_OK;
+    lv_http_loop *l = arg;
+    const union MHD_DaemonInfo *di =
+        MHD_get_daemon_info(l->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    struct pollfd p[3] = {{.fd = di ? di->epoll_fd : -1, .events = POLLIN},
+                          {.fd = l->srv->stop_fd, .events = POLLIN},
+                          {.fd = l->wake_fd, .events = POLLIN}};
+    for (;;) {
+        int ms = -1;
+        MHD_UNSIGNED_LONG_LONG to;
+        if (MHD_get_timeout(l->daemon, &to) == MHD_YES)
+            ms = to > INT_MAX ? INT_MAX : (int)to;
+        int n = poll(p, 3, ms);
+        if (n < 0 && errno != EINTR) {
+            fprintf(stderr, "%s: http: poll: %s\n", l->srv->log_name, strerror(errno));
+            break;
+        }
+        if (n > 0 && p[1].revents != 0)
+            break;
+        if (n > 0 && p[2].revents != 0) {
+            /* Drained before MHD_run: a resume that lands during the run
+             * makes the descriptor readable again. */
+            uint64_t v;
+            if (read(l->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                fprintf(stderr, "%s: http: wake: %s\n", l->srv->log_name, strerror(errno));
+        }
+        MHD_run(l->daemon);
     }
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    if (hlen == 0 || strcmp(host, "*") == 0)
-        in->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (strcmp(host, "localhost") == 0)
-        in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    else if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-        return lv_error_set(err, LV_E_VALIDATION,
-                            "listen address '%s': host must be dotted IPv4, "
-                            "localhost or [IPv6]", listen);
-    return LV_OK;
+    return NULL;
+}
+
+/* Connections need one descriptor each: lift the soft RLIMIT_NOFILE (up to
+ * the hard limit) so that the connection limit, not the default 1024
+ * descriptors, is what refuses connections. */
+static void raise_nofile(unsigned conns)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)conns + 256;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rl.rlim_cur = (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want) ? want : rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void stop_loops(lv_http_server *s)
+{
+    uint64_t one = 1;
+    if (s->stop_fd >= 0 && write(s->stop_fd, &one, sizeof one) < 0)
+        fprintf(stderr, "%s: http: cannot signal stop: %s\n", s->log_name, strerror(errno));
+    for (unsigned i = 0; i < s->nloops; i++)
+        if (s->loops[i].started)
+            pthread_join(s->loops[i].thread, NULL);
+    for (unsigned i = 0; i < s->nloops; i++) {
+        if (s->loops[i].daemon != NULL)
+            MHD_stop_daemon(s->loops[i].daemon);
+        if (s->loops[i].wake_fd >= 0)
+            close(s->loops[i].wake_fd);
+    }
+    free(s->loops);
+    s->loops = NULL;
+    if (s->stop_fd >= 0)
+        close(s->stop_fd);
+    s->stop_fd = -1;
 }
 
 lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
@@ -487,30 +488,27 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
 
     struct sockaddr_storage ss;
     int is_v6;
-    lv_err rc = parse_listen(cfg->listen, &ss, &is_v6, err);
+    lv_err rc = lv_http_parse_listen(cfg->listen, &ss, &is_v6, err);
     if (rc != LV_OK)
         return rc;
 
-    unsigned threads = cfg->threads;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 1;
-    }
+    unsigned threads = cfg->threads ? cfg->threads : lv_http_cpus();
     unsigned cap = cfg->max_connections ? cfg->max_connections
                                         : LV_HTTP_DEFAULT_MAX_CONNECTIONS;
     /* MHD's hard limit leaves room above the cap to answer 503. */
     unsigned max_conn = cap + 16 + cap / 8;
-    /* MHD splits the limit among the pool's threads; each needs one. */
-    if (max_conn < threads)
-        max_conn = threads;
+    /* Each loop gets its share of the hard limit (at least one). */
+    unsigned per_loop = (max_conn + threads - 1) / threads;
     unsigned timeout = cfg->timeout_seconds ? cfg->timeout_seconds
                                             : LV_HTTP_DEFAULT_TIMEOUT;
+    raise_nofile(max_conn);
 
     lv_http_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     s->fn = fn;
     s->ctx = ctx;
+    s->stop_fd = -1;
     snprintf(s->log_name, sizeof s->log_name, "%s", cfg->log_name ? cfg->log_name : "leverd");
     s->max_body = cfg->max_body ? cfg->max_body : LV_HTTP_DEFAULT_MAX_BODY;
     s->max_conns = cap;
@@ -524,60 +522,104 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
             free(s);
             return lv_error_set(err, LV_E_VALIDATION, "this libmicrohttpd is built without TLS support");
         }
-        if ((rc = read_pem(cfg->tls_cert, &s->tls_cert, NULL, err)) != LV_OK ||
-            (rc = read_pem(cfg->tls_key, &s->tls_key, &s->tls_key_len, err)) != LV_OK) {
+        if ((rc = lv_http_read_pem(cfg->tls_cert, &s->tls_cert, NULL, err)) != LV_OK ||
+            (rc = lv_http_read_pem(cfg->tls_key, &s->tls_key, &s->tls_key_len, err)) != LV_OK) {
             free_tls(s);
             free(s);
             return rc;
         }
     }
+    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
+        free_tls(s);
+        free(s);
+        return lv_error_set(err, LV_E_INTERNAL, "this libmicrohttpd is built without epoll");
+    }
+    s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    s->loops = calloc(threads, sizeof *s->loops);
+    if (s->stop_fd < 0 || s->loops == NULL) {
+        lv_http_stop(s);
+        return lv_error_set(err, LV_E_NOMEM, "cannot create the event loops");
+    }
+    s->nloops = threads;
+    for (unsigned i = 0; i < threads; i++) {
+        s->loops[i].srv = s;
+        s->loops[i].wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
+    for (unsigned i = 0; i < threads; i++)
+        if (s->loops[i].wake_fd < 0) {
+            lv_http_stop(s);
+            return lv_error_set(err, LV_E_NOMEM, "cannot create the event loops");
+        }
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-                     MHD_USE_ERROR_LOG;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES
-                 ? MHD_USE_EPOLL
-                 : MHD_USE_AUTO;
+    /* No internal polling thread: loop_main drives each daemon. */
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (is_v6)
         flags |= MHD_USE_IPv6;
     if (s->tls_cert != NULL)
         flags |= MHD_USE_TLS;
 
-    /* The logger goes first so MHD routes even option-parsing messages
-     * through it; a pool size of 1 is left out because MHD warns that it
-     * ignores it. */
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, s},
-        {MHD_OPTION_SOCK_ADDR, 0, &ss},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)max_conn, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)LV_HTTP_CONN_MEMORY, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
-        {MHD_OPTION_END, 0, NULL}, /* room for the optional ones below */
-        {MHD_OPTION_END, 0, NULL},
-        {MHD_OPTION_END, 0, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
-    size_t no = sizeof opts / sizeof *opts - 4;
-    if (s->tls_cert != NULL) {
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+    /* The first daemon binds the address; the others accept from the same
+     * listening socket (a duplicate descriptor each, since every daemon
+     * closes its own), so whichever loop is free takes the next client. */
+    int listen_fd = -1;
+    for (unsigned i = 0; i < threads; i++) {
+        /* The logger goes first so MHD routes even option-parsing
+         * messages through it. */
+        struct MHD_OptionItem opts[] = {
+            {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)http_log, s},
+            {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)per_loop, NULL},
+            {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)timeout, NULL},
+            {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)LV_HTTP_CONN_MEMORY, NULL},
+            {MHD_OPTION_LISTEN_BACKLOG_SIZE, (intptr_t)LV_HTTP_BACKLOG, NULL},
+            {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, &s->loops[i]},
+            {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+            {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s},
+            {MHD_OPTION_END, 0, NULL}, /* room for the optional ones below */
+            {MHD_OPTION_END, 0, NULL},
+            {MHD_OPTION_END, 0, NULL},
+            {MHD_OPTION_END, 0, NULL}, /* always the terminator */
+        };
+        size_t no = sizeof opts / sizeof *opts - 4;
+        if (i == 0) {
+            opts[no++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &ss};
+        } else {
+            int fd = fcntl(listen_fd, F_DUPFD_CLOEXEC, 0);
+            if (fd < 0) {
+                int e = errno;
+                lv_http_stop(s);
+                return lv_error_set(err, LV_E_IO, "cannot share the listening socket: %s",
+                                    strerror(e));
+            }
+            opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+        }
+        if (s->tls_cert != NULL) {
+            opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+            opts[no++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+        }
+        errno = 0;
+        s->loops[i].daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                                              MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        if (s->loops[i].daemon == NULL) {
+            int e = errno;
+            lv_http_stop(s);
+            return lv_error_set(err, LV_E_IO, "cannot listen on %s: %s", cfg->listen,
+                                e ? strerror(e) : "MHD_start_daemon failed");
+        }
+        if (i == 0) {
+            const union MHD_DaemonInfo *di =
+                MHD_get_daemon_info(s->loops[0].daemon, MHD_DAEMON_INFO_BIND_PORT);
+            s->port = di ? di->port : 0;
+            di = MHD_get_daemon_info(s->loops[0].daemon, MHD_DAEMON_INFO_LISTEN_FD);
+            listen_fd = di ? di->listen_fd : -1;
+        }
     }
-    if (threads > 1)
-        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                                 MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        int e = errno;
-        free_tls(s);
-        free(s);
-        return lv_error_set(err, LV_E_IO, "cannot listen on %s: %s",
-                            cfg->listen, e ? strerror(e) : "MHD_start_daemon failed");
+    for (unsigned i = 0; i < threads; i++) {
+        if (pthread_create(&s->loops[i].thread, NULL, loop_main, &s->loops[i]) != 0) {
+            lv_http_stop(s);
+            return lv_error_set(err, LV_E_NOMEM, "cannot start an HTTP thread");
+        }
+        s->loops[i].started = 1;
     }
-    const union MHD_DaemonInfo *di =
-        MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = di ? di->port : 0;
     *out = s;
     return LV_OK;
 }
@@ -591,7 +633,7 @@ void lv_http_stop(lv_http_server *s)
 {
     if (s == NULL)
         return;
-    MHD_stop_daemon(s->daemon);
+    stop_loops(s);
     free_tls(s);
     free(s);
 }
@@ -672,6 +714,11 @@ lv_http_response *lv_http_deferred_response(lv_http_deferred *d)
 void lv_http_resume(lv_http_deferred *d)
 {
     lv_http_exchange *x = (lv_http_exchange *)d;
+    /* Once resumed, the loop may finish the request and free x. */
+    lv_http_loop *l = x->loop;
     x->resumed = 1;
     MHD_resume_connection(x->conn);
+    uint64_t one = 1;
+    if (write(l->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        fprintf(stderr, "%s: http: cannot wake the loop: %s\n", l->srv->log_name, strerror(errno));
 }

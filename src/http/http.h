@@ -42,7 +42,8 @@ typedef void (*lv_http_handler_fn)(void *ctx, const lv_http_request *req,
 
 typedef struct lv_http_config {
     const char *listen;        /* "HOST:PORT"; port 0 picks a free port */
-    unsigned threads;          /* 0 = number of CPUs */
+    unsigned threads;          /* event loops; 0 = the CPUs this process may
+                                  use (lv_http_cpus) */
     size_t max_body;           /* bytes; larger bodies get 413 */
     unsigned max_connections;  /* 0 = 1024 */
     unsigned timeout_seconds;  /* idle connection timeout; 0 = 60 */
@@ -53,7 +54,9 @@ typedef struct lv_http_config {
 
 typedef struct lv_http_server lv_http_server;
 
-/* Starts listening and serving in background threads. */
+/* Starts listening and serving in background threads, one event loop
+ * each. Raises the process's soft RLIMIT_NOFILE (up to its hard limit)
+ * when the connection limit needs more descriptors. */
 lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
                      void *ctx, lv_http_server **out, lv_error *err);
 

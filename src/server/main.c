@@ -19,6 +19,7 @@
 #include "auth/keys.h"
 #include "auth/keystore.h"
 #include "engine/engine.h"
+#include "http/cpus.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -58,7 +59,8 @@ static void usage(FILE *f)
           "  --region R          region shown in hints (LEVER_REGION, default us-east-1);\n"
           "                      requests use the region they are signed for\n"
           "  --account-id N      account id in ARNs (LEVER_ACCOUNT_ID, default 000000000000)\n"
-          "  --threads N         HTTP worker threads (LEVER_THREADS, default: CPUs)\n"
+          "  --threads N         HTTP event loops (LEVER_THREADS, default: the CPUs this\n"
+          "                      process may use: affinity mask, cgroup quota)\n"
           "  --changelog-size N  changes kept for watchers (LEVER_CHANGELOG_SIZE, default 100000)\n"
           "  --audit-log FILE    audit log (LEVER_AUDIT_LOG, default <DIR>/audit.log)\n"
           "  --audit-max-size N  rotate the audit log at N bytes (LEVER_AUDIT_MAX_SIZE,\n"
@@ -219,7 +221,10 @@ static int parse_args(int argc, char **argv, config *c)
         fprintf(stderr, "leverd: --threads must be a number from 0 to 256\n");
         return -1;
     }
-    c->threads = (unsigned)t;
+    /* 0: the CPUs this process may run on (affinity mask, cgroup quota),
+     * not the host's, so a pinned or throttled leverd does not start more
+     * event loops than it can run. */
+    c->threads = t > 0 ? (unsigned)t : lv_http_cpus();
     long long cl = strtoll(changelog, &end, 10);
     if (*end != '\0' || cl < 1 || cl > 100000000) {
         fprintf(stderr, "leverd: --changelog-size must be a number from 1 to 100000000\n");

@@ -11,16 +11,44 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <pthread.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "http/cpus.h"
 #include "http/http.h"
 
 #define MAX_BODY 1024
 
 static atomic_int handler_calls;
+
+/* A long poll: the handler parks the request and another thread answers
+ * it a little later. */
+static void *resume_later(void *arg)
+{
+    lv_http_deferred *d = arg;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    lv_http_response *r = lv_http_deferred_response(d);
+    lv_buf_reset(&r->body);
+    lv_buf_printf(&r->body, "resumed");
+    r->status = 202;
+    lv_http_resume(d);
+    return NULL;
+}
+
+static void defer_and_resume_later(lv_http_response *resp)
+{
+    lv_http_deferred *d = lv_http_defer(resp);
+    assert_non_null(d);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, resume_later, d), 0);
+    pthread_detach(t);
+}
 
 /* Echoes the request as "key=value" lines so tests can check each part. */
 static void echo_handler(void *ctx, const lv_http_request *req,
@@ -44,6 +72,8 @@ static void echo_handler(void *ctx, const lv_http_request *req,
     resp->nheaders++;
     if (strcmp(req->path, "/status") == 0)
         resp->status = 404;
+    if (strcmp(req->path, "/defer") == 0)
+        defer_and_resume_later(resp);
 }
 
 static lv_http_server *srv;
@@ -448,6 +478,90 @@ static void test_huge_headers(void **state)
     assert_int_equal(atomic_load(&handler_calls), before);
 }
 
+/* Parked requests are answered when another thread resumes them, on one
+ * loop and on several, and other connections are served meanwhile. */
+static void test_defer_resume(void **state)
+{
+    (void)state;
+    for (unsigned th = 1; th <= 2; th++) {
+        lv_http_config cfg = {.listen = "127.0.0.1:0", .threads = th};
+        lv_http_server *s = NULL;
+        lv_error err = {0};
+        assert_int_equal(lv_http_start(&cfg, echo_handler, NULL, &s, &err), LV_OK);
+        int fds[8];
+        for (int i = 0; i < 8; i++) {
+            fds[i] = connect_to(lv_http_port(s));
+            send_str(fds[i], "GET /defer HTTP/1.1\r\nHost: x\r\n\r\n");
+        }
+        reply r;
+        int other = connect_to(lv_http_port(s));
+        send_str(other, "GET /now HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert_int_equal(read_reply(other, &r), 1);
+        assert_int_equal(r.status, 200);
+        close(other);
+        for (int i = 0; i < 8; i++) {
+            assert_int_equal(read_reply(fds[i], &r), 1);
+            assert_int_equal(r.status, 202);
+            assert_string_equal(r.body, "resumed");
+            /* The connection stays usable after a resumed answer. */
+            send_str(fds[i], "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+            assert_int_equal(read_reply(fds[i], &r), 1);
+            assert_int_equal(r.status, 200);
+            close(fds[i]);
+        }
+        lv_http_stop(s);
+    }
+}
+
+/* The default thread count: the affinity mask, capped by a cgroup v2
+ * quota; four loops on one port share the listening socket. */
+static void test_cpus(void **state)
+{
+    (void)state;
+    assert_int_equal(lv_http_cpus_from_cpu_max("max 100000\n"), 0);
+    assert_int_equal(lv_http_cpus_from_cpu_max("100000 100000\n"), 1);
+    assert_int_equal(lv_http_cpus_from_cpu_max("150000 100000\n"), 2);
+    assert_int_equal(lv_http_cpus_from_cpu_max("50000 100000"), 1);
+    assert_int_equal(lv_http_cpus_from_cpu_max("800000 100000"), 8);
+    assert_int_equal(lv_http_cpus_from_cpu_max("garbage"), 0);
+    assert_int_equal(lv_http_cpus_from_cpu_max("100 0"), 0);
+
+    cpu_set_t set;
+    assert_int_equal(sched_getaffinity(0, sizeof set, &set), 0);
+    unsigned n = lv_http_cpus();
+    assert_true(n >= 1);
+    assert_true(n <= (unsigned)CPU_COUNT(&set));
+
+    /* Pinned to one CPU, the default is one loop. */
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set)) {
+            CPU_SET(c, &one);
+            break;
+        }
+    assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
+    assert_int_equal(lv_http_cpus(), 1);
+    assert_int_equal(sched_setaffinity(0, sizeof set, &set), 0);
+
+    lv_http_config cfg = {.listen = "127.0.0.1:0", .threads = 4};
+    lv_http_server *s = NULL;
+    lv_error err = {0};
+    assert_int_equal(lv_http_start(&cfg, echo_handler, NULL, &s, &err), LV_OK);
+    int fds[16];
+    for (int i = 0; i < 16; i++) {
+        fds[i] = connect_to(lv_http_port(s));
+        send_str(fds[i], "GET /loops HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (int i = 0; i < 16; i++) {
+        reply r;
+        assert_int_equal(read_reply(fds[i], &r), 1);
+        assert_int_equal(r.status, 200);
+        close(fds[i]);
+    }
+    lv_http_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +575,8 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_listen_parsing),
         cmocka_unit_test(test_huge_headers),
+        cmocka_unit_test(test_cpus),
+        cmocka_unit_test(test_defer_resume),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
