@@ -124,10 +124,65 @@ static void free_ctx(void *p)
     EVP_MD_CTX_free(p);
 }
 
+/* Verification builds the canonical paths, the canonical request and the
+ * string to sign into buffers each thread keeps between requests, so a
+ * request costs no allocation there once a thread has warmed up. */
+typedef struct scratch {
+    lv_buf path[2], tmp, canon, sts;
+} scratch;
+
+/* Buffers that grew past this (a huge query string) are released after
+ * use rather than kept for the thread's lifetime. */
+#define SCRATCH_KEEP (16 * 1024)
+
+static pthread_key_t scratch_key;
+static bool scratch_key_ok;
+
+static void scratch_release(scratch *sc)
+{
+    lv_buf_free(&sc->path[0]);
+    lv_buf_free(&sc->path[1]);
+    lv_buf_free(&sc->tmp);
+    lv_buf_free(&sc->canon);
+    lv_buf_free(&sc->sts);
+}
+
+static void free_scratch(void *p)
+{
+    scratch_release(p);
+    free(p);
+}
+
 static void sha256_fetch(void)
 {
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_ctx) == 0;
+    scratch_key_ok = pthread_key_create(&scratch_key, free_scratch) == 0;
+}
+
+/* The calling thread's scratch buffers, emptied; NULL when out of memory
+ * (the caller then uses buffers of its own). */
+static scratch *scratch_get(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!scratch_key_ok)
+        return NULL;
+    scratch *sc = pthread_getspecific(scratch_key);
+    if (sc == NULL) {
+        if ((sc = calloc(1, sizeof *sc)) == NULL)
+            return NULL;
+        if (pthread_setspecific(scratch_key, sc) != 0) {
+            free(sc);
+            return NULL;
+        }
+    }
+    lv_buf *all[] = {&sc->path[0], &sc->path[1], &sc->tmp, &sc->canon, &sc->sts};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        if (all[i]->cap > SCRATCH_KEEP)
+            lv_buf_free(all[i]);
+        lv_buf_reset(all[i]);
+    }
+    return sc;
 }
 
 static const EVP_MD *sha256_alg(void)
@@ -284,19 +339,19 @@ static lv_err normalize_path(lv_buf *out, const char *p, size_t n)
 /* The path as it goes into the canonical request. The wire path is
  * encoded once more (so "%20" becomes "%2520"), as SDKs do for non-S3
  * services; an empty path means "/". */
-static lv_err canonical_path(const char *path, bool normalize, lv_buf *out)
+static lv_err canonical_path(const char *path, bool normalize, lv_buf *out,
+                             lv_buf *tmp)
 {
     if (path == NULL || path[0] == '\0')
         return lv_buf_putc(out, '/');
     size_t n = strlen(path);
     if (!normalize)
         return uri_encode(out, path, n, true);
-    lv_buf tmp = LV_BUF_INIT;
-    lv_err rc = normalize_path(&tmp, path, n);
+    lv_buf_reset(tmp);
+    lv_err rc = normalize_path(tmp, path, n);
     if (rc == LV_OK)
-        rc = tmp.len ? uri_encode(out, tmp.data, tmp.len, true)
-                     : lv_buf_putc(out, '/');
-    lv_buf_free(&tmp);
+        rc = tmp->len ? uri_encode(out, tmp->data, tmp->len, true)
+                      : lv_buf_putc(out, '/');
     return rc;
 }
 
@@ -567,12 +622,13 @@ lv_err lv_sigv4_canonical_request(const lv_sigv4_request *req,
         payload_hash == NULL || out == NULL ||
         (req->nheaders > 0 && req->headers == NULL))
         return LV_E_VALIDATION;
-    lv_buf path = LV_BUF_INIT;
-    lv_err rc = canonical_path(req->path, normalize_path_, &path);
+    lv_buf path = LV_BUF_INIT, tmp = LV_BUF_INIT;
+    lv_err rc = canonical_path(req->path, normalize_path_, &path, &tmp);
     if (rc == LV_OK)
         rc = build_canonical(req, path.data, path.len, signed_headers,
                              payload_hash, false, out, NULL);
     lv_buf_free(&path);
+    lv_buf_free(&tmp);
     return rc;
 }
 
@@ -587,8 +643,20 @@ static lv_err string_to_sign(const char *amz_date, const char *date,
     lv_err rc = sha256_hex(canonical, canonical_len, hex);
     if (rc != LV_OK)
         return rc;
-    return lv_buf_printf(out, ALGO "\n%s\n%.8s/%s/%s/" TERMINATOR "\n%s",
-                         amz_date, date, region, service, hex);
+    size_t dl = strnlen(date, 8), rl = strlen(region), sl = strlen(service);
+    /* Appended piece by piece: this runs for every verified request. */
+    if ((rc = lv_buf_reserve(out, sizeof ALGO + 17 + dl + rl + sl + sizeof TERMINATOR + 68)) != LV_OK ||
+        (rc = lv_buf_append(out, ALGO "\n", sizeof ALGO)) != LV_OK ||
+        (rc = lv_buf_puts(out, amz_date)) != LV_OK ||
+        (rc = lv_buf_putc(out, '\n')) != LV_OK ||
+        (rc = lv_buf_append(out, date, dl)) != LV_OK ||
+        (rc = lv_buf_putc(out, '/')) != LV_OK ||
+        (rc = lv_buf_append(out, region, rl)) != LV_OK ||
+        (rc = lv_buf_putc(out, '/')) != LV_OK ||
+        (rc = lv_buf_append(out, service, sl)) != LV_OK ||
+        (rc = lv_buf_append(out, "/" TERMINATOR "\n", sizeof TERMINATOR + 1)) != LV_OK)
+        return rc;
+    return lv_buf_append(out, hex, 64);
 }
 
 lv_err lv_sigv4_string_to_sign(const char *amz_date, const char *region,
@@ -636,10 +704,18 @@ static lv_err derive_key_cached(lv_sigv4_cache *cache, const char *akid,
     if (cache == NULL)
         return derive_key(secret, slen, date, region, service, key);
     char id[sizeof cache->slot[0].id];
-    int n = snprintf(id, sizeof id, "%s\n%.8s\n%s\n%s", akid, date, region,
-                     service);
-    if (n < 0 || (size_t)n >= sizeof id)
-        return derive_key(secret, slen, date, region, service, key);
+    /* "akid\ndate\nregion\nservice", built without printf (per request). */
+    const char *parts[4] = {akid, date, region, service};
+    size_t n = 0;
+    for (size_t i = 0; i < 4; i++) {
+        size_t l = i == 1 ? strnlen(date, 8) : strlen(parts[i]);
+        if (n + l + 2 > sizeof id)
+            return derive_key(secret, slen, date, region, service, key);
+        memcpy(id + n, parts[i], l);
+        n += l;
+        id[n++] = i < 3 ? '\n' : '\0';
+    }
+    n--; /* the length without the NUL */
     char sh[65];
     lv_err rc = sha256_hex(secret, slen, sh);
     if (rc != LV_OK)
@@ -663,7 +739,7 @@ static lv_err derive_key_cached(lv_sigv4_cache *cache, const char *akid,
     if (victim == nslots)
         victim = cache->next++ % nslots;
     cache->slot[victim].used = true;
-    memcpy(cache->slot[victim].id, id, (size_t)n + 1);
+    memcpy(cache->slot[victim].id, id, n + 1);
     memcpy(cache->slot[victim].secret_sha, sh, 65);
     memcpy(cache->slot[victim].key, key, 32);
     return LV_OK;
@@ -1048,11 +1124,15 @@ static lv_err match_signature(const lv_sigv4_request *req,
                               const char *const *payloads, size_t npayloads,
                               bool presigned, lv_error *err)
 {
-    lv_buf paths[2] = {LV_BUF_INIT, LV_BUF_INIT};
-    lv_buf canon = LV_BUF_INIT, sts = LV_BUF_INIT;
-    lv_err rc = canonical_path(req->path, true, &paths[0]);
+    scratch own = {{LV_BUF_INIT, LV_BUF_INIT}, LV_BUF_INIT, LV_BUF_INIT, LV_BUF_INIT};
+    scratch *sc = scratch_get();
+    bool owned = sc == NULL;
+    if (owned)
+        sc = &own;
+    lv_buf *paths = sc->path, *canon = &sc->canon, *sts = &sc->sts;
+    lv_err rc = canonical_path(req->path, true, &paths[0], &sc->tmp);
     if (rc == LV_OK)
-        rc = canonical_path(req->path, false, &paths[1]);
+        rc = canonical_path(req->path, false, &paths[1], &sc->tmp);
     size_t npaths = 2;
     if (rc == LV_OK && paths[0].len == paths[1].len &&
         memcmp(paths[0].data, paths[1].data, paths[0].len) == 0)
@@ -1060,11 +1140,11 @@ static lv_err match_signature(const lv_sigv4_request *req,
     bool matched = false;
     for (size_t p = 0; rc == LV_OK && p < npaths && !matched; p++) {
         for (size_t k = 0; rc == LV_OK && k < npayloads && !matched; k++) {
-            lv_buf_reset(&canon);
-            lv_buf_reset(&sts);
+            lv_buf_reset(canon);
+            lv_buf_reset(sts);
             rc = build_canonical(req, paths[p].data, paths[p].len,
                                  a->signed_headers, payloads[k], presigned,
-                                 &canon, err);
+                                 canon, err);
             if (rc == LV_E_VALIDATION) {
                 /* A signed header that is missing cannot have been signed
                  * as received. */
@@ -1075,18 +1155,16 @@ static lv_err match_signature(const lv_sigv4_request *req,
             }
             if (rc == LV_OK)
                 rc = string_to_sign(a->amz_date, a->date, a->region, service,
-                                    canon.data, canon.len, &sts);
+                                    canon->data, canon->len, sts);
             char sig[65];
             if (rc == LV_OK)
-                rc = signature_hex(key, &sts, sig);
+                rc = signature_hex(key, sts, sig);
             if (rc == LV_OK)
                 matched = CRYPTO_memcmp(sig, a->signature, 64) == 0;
         }
     }
-    lv_buf_free(&paths[0]);
-    lv_buf_free(&paths[1]);
-    lv_buf_free(&canon);
-    lv_buf_free(&sts);
+    if (owned)
+        scratch_release(&own);
     if (rc != LV_OK) {
         if (err && err->code != rc)
             lv_error_set(err, rc, "cannot verify the signature");
@@ -1308,7 +1386,14 @@ lv_err lv_sigv4_verify(const lv_sigv4_request *req,
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "The %s header is not a single valid date.",
                             http_date ? "Date" : "X-Amz-Date");
-    fmt_amz_date(t, a.amz_date);
+    if (!http_date) {
+        /* parse_amz_date accepts only the canonical spelling of a date,
+         * so the header is already what formatting t would give. */
+        memcpy(a.amz_date, dv, 16);
+        a.amz_date[16] = '\0';
+    } else {
+        fmt_amz_date(t, a.amz_date);
+    }
 
     if ((rc = check_scope(&a, expected_service, err)) != LV_OK ||
         (rc = check_skew(a.amz_date, t, now, err)) != LV_OK)
@@ -1466,7 +1551,10 @@ lv_err lv_sigv4_sign_ex(const lv_sigv4_request *req, const char *access_key,
         lv_error_set(err, rc, "cannot hash the body");
         goto done;
     }
-    if ((rc = canonical_path(req->path, normalize, &path)) != LV_OK) {
+    lv_buf ptmp = LV_BUF_INIT;
+    rc = canonical_path(req->path, normalize, &path, &ptmp);
+    lv_buf_free(&ptmp);
+    if (rc != LV_OK) {
         lv_error_set(err, rc, "cannot encode the path");
         goto done;
     }

@@ -87,7 +87,8 @@ struct lv_http_server {
 typedef struct lv_http_exchange {
     lv_http_server *srv;
     lv_http_loop *loop;  /* the loop whose daemon owns the connection */
-    char *raw_uri;     /* as received: path and query, undecoded */
+    char *raw_uri;     /* as received: path and query, undecoded; stored
+                          right after the struct */
     lv_buf body;
     int started;       /* first access-handler call (headers only) seen */
     int too_big;       /* body exceeded max_body: discard, answer 413 */
@@ -114,14 +115,13 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)c;
-    lv_http_exchange *x = calloc(1, sizeof *x);
+    /* One allocation holds the exchange and the URI after it. */
+    size_t ul = strlen(uri ? uri : "");
+    lv_http_exchange *x = calloc(1, sizeof *x + ul + 1);
     if (x == NULL)
         return NULL;
-    x->raw_uri = strdup(uri ? uri : "");
-    if (x->raw_uri == NULL) {
-        free(x);
-        return NULL;
-    }
+    x->raw_uri = (char *)(x + 1);
+    memcpy(x->raw_uri, uri ? uri : "", ul);
     x->loop = cls;
     x->srv = x->loop->srv;
     x->body.max = x->srv->max_body;
@@ -139,7 +139,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     lv_buf_free(&x->body);
     lv_buf_free(&x->later.body);
-    free(x->raw_uri);
     free(x);
     *con_cls = NULL;
 }
