@@ -64,7 +64,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 : > "$TMP/notes.md"; : > "$TMP/meta.tsv"
-printf 'round\tworkload\tsystem\tconns\trps\tp50_ms\tp99_ms\tnon2xx\tsockerr\trequests\n' > "$TMP/runs.tsv"
+printf 'round\tworkload\tsystem\tconns\trps\tp50_ms\tp99_ms\tnon2xx\tsockerr\trequests\tplacement\n' > "$TMP/runs.tsv"
+
+# Placement. "pinned" (the headline): the server under test on one CPU,
+# wrk with one thread on another, so neither steals the other's core.
+# "unpinned": both anywhere, wrk with two threads (the old set-up; wrk then
+# competes with the server and the ratio says less about the server).
+SRV_CPU=${LEVER_BENCH_SERVER_CPU:-0}
+GEN_CPU=${LEVER_BENCH_CLIENT_CPU:-1}
+ALL_CPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')
+PLACEMENTS=${LEVER_BENCH_PLACEMENTS:-pinned unpinned}
 
 # Starts a background process; its pid lands in $LAST_PID and in PIDS.
 start_bg() {
@@ -72,6 +81,16 @@ start_bg() {
     "$@" > "$logf" 2>&1 &
     LAST_PID=$!
     PIDS="$PIDS $LAST_PID"
+}
+
+# place PLACEMENT PID: every thread of PID and of its children (nginx's
+# worker) on the server CPU (pinned) or on every CPU (unpinned).
+place() {
+    local cpus q
+    cpus=$ALL_CPUS; [ "$1" = pinned ] && cpus=$SRV_CPU
+    for q in $2 $(pgrep -P "$2" 2>/dev/null); do
+        taskset -a -pc "$cpus" "$q" > /dev/null 2>&1
+    done
 }
 
 # Stops one process we started (TERM, then KILL after 10 s).
@@ -89,12 +108,16 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # ---- tools ---------------------------------------------------------------
 
-for t in wrk curl gcc; do
+for t in wrk curl gcc taskset; do
     if ! command -v $t > /dev/null 2>&1; then
         log "$t is missing (run: sh scripts/deps.sh bench); nothing measured"
         exit 0
     fi
 done
+if ! taskset -c "$SRV_CPU,$GEN_CPU" true 2> /dev/null || [ "$SRV_CPU" = "$GEN_CPU" ]; then
+    note "CPUs $SRV_CPU and $GEN_CPU are not two usable CPUs: no pinned runs"
+    PLACEMENTS=unpinned
+fi
 LVB=$TMP/lvbench
 if ! gcc -O2 -std=gnu17 -D_GNU_SOURCE -I"$REPO/src" -o "$LVB" "$HERE/lvbench.c" \
         "$REPO/src/auth/sigv4.c" "$REPO/src/core/buf.c" "$REPO/src/core/err.c" \
@@ -107,6 +130,8 @@ port() { "$LVB" port; }
 # ---- machine -------------------------------------------------------------
 
 meta mode "$MODE (wrk ${DUR}s per run, $ROUNDS round(s))"
+meta placement "pinned: server on CPU $SRV_CPU, wrk -t1 on CPU $GEN_CPU; unpinned: both on CPUs $ALL_CPUS, wrk -t2"
+meta load_before "$(cut -d' ' -f1-3 /proc/loadavg) (load average when the run started)"
 meta date "$(date -u '+%Y-%m-%d %H:%M UTC')"
 meta nproc "$(nproc)"
 meta kernel "$(uname -sr)"
@@ -133,11 +158,13 @@ fi
 # start_leverd DATA_DIR PORT LOGFILE: starts leverd, sets LEVER_PID and
 # HEALTH_MS (ms from exec to /healthz 200); returns 1 if it never got healthy.
 start_leverd() {
+    local sd sp sl
+    sd=$1 sp=$2 sl=$3; shift 3
     LEVER_ROOT_ACCESS_KEY_ID=$AK LEVER_ROOT_SECRET_ACCESS_KEY=$SK \
-        start_bg "$3" "$LEVERD" --data "$1" --listen "127.0.0.1:$2"
+        start_bg "$sl" "$LEVERD" --data "$sd" --listen "127.0.0.1:$sp" "$@"
     LEVER_PID=$LAST_PID
-    HEALTH_MS=$("$LVB" wait --addr "127.0.0.1:$2" --path /healthz --time-limit 120) || {
-        note "leverd did not answer /healthz within 120 s (log: $(tail -3 "$3" | tr '\n' ' '))"
+    HEALTH_MS=$("$LVB" wait --addr "127.0.0.1:$sp" --path /healthz --time-limit 120) || {
+        note "leverd did not answer /healthz within 120 s (log: $(tail -3 "$sl" | tr '\n' ' '))"
         stop_pid "$LEVER_PID"; return 1; }
     return 0
 }
@@ -204,6 +231,39 @@ if [ "$LEVER_OK" = 1 ]; then
     fi
 fi
 
+# One-thread servers for the 256-connection case (issue 15): a leverd with
+# --threads 1 holding the GetParameter fixture, and a lever-agent with
+# --threads 1 serving that parameter from its cache.
+L1_OK=0; AG_OK=0
+if [ "$LEVER_OK" = 1 ]; then
+    L1P=$(port)
+    if start_leverd "$TMP/lever1t" "$L1P" "$TMP/leverd-1t.log" --threads 1; then
+        L1_PID=$LEVER_PID
+        lever_send "$L1P" "PutParameter	{\"Name\":\"/lvb/get/string\",\"Value\":\"$VAL100\",\"Type\":\"String\",\"Overwrite\":true}" > /dev/null &&
+            L1_OK=1 || note "leverd --threads 1: fixture PutParameter failed"
+    fi
+    AGENT=$(dirname "$LEVERD")/lever-agent
+    AGT=lvbench-agent-token
+    if [ -x "$AGENT" ]; then
+        AGP=$(port)
+        AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_SESSION_TOKEN=$AGT \
+            AWS_SHARED_CREDENTIALS_FILE=/dev/null LEVER_AGENT_LOG_LEVEL=warn \
+            start_bg "$TMP/agent-1t.log" "$AGENT" --upstream "http://127.0.0.1:$LP" \
+            --listen "127.0.0.1:$AGP" --threads 1 --ttl 1h
+        AG_PID=$LAST_PID
+        AGQ="/systemsmanager/parameters/get?name=/lvb/get/string"
+        i=0
+        while [ $i -lt 100 ]; do
+            if curl -sf -m 2 -H "X-Aws-Parameters-Secrets-Token: $AGT" "http://127.0.0.1:$AGP$AGQ" \
+                    -o "$TMP/body-agent.json" 2> /dev/null; then AG_OK=1; break; fi
+            i=$((i + 1)); sleep 0.1
+        done
+        [ "$AG_OK" = 1 ] || note "lever-agent --threads 1 did not answer: $(tail -2 "$TMP/agent-1t.log" | tr '\n' ' ')"
+    else
+        note "lever-agent not found next to leverd: no agent figures"
+    fi
+fi
+
 # The request bodies every system is driven with.
 REQ_GET='GetParameter	{"Name":"/lvb/get/string"}'
 REQ_SECURE='GetParameter	{"Name":"/lvb/get/secure","WithDecryption":true}'
@@ -247,7 +307,9 @@ nginx_str() { sed -e 's/\\/\\\\/g' -e "s/'/\\\\'/g" "$1"; }
 NGX_OK=0
 if command -v nginx > /dev/null 2>&1; then
     NP=$(port); ND=$TMP/nginx; mkdir -p "$ND/tmp"
-    if grep -q '\$' "$TMP/body-get.json" "$TMP/body-secure.json" "$TMP/body-path.json"; then
+    [ -s "$TMP/body-agent.json" ] || cp "$TMP/body-get.json" "$TMP/body-agent.json"
+    printf 'agent\t%s\n' "$(wc -c < "$TMP/body-agent.json")" >> "$TMP/bodies.tsv"
+    if grep -q '\$' "$TMP/body-get.json" "$TMP/body-secure.json" "$TMP/body-path.json" "$TMP/body-agent.json"; then
         note "nginx: a response body contains \$, which nginx would expand; nginx skipped"
     else
         NGX_USER=""; [ "$(id -u)" = 0 ] && NGX_USER="user root;"
@@ -274,6 +336,7 @@ http {
         location = /get { return 200 '$(nginx_str "$TMP/body-get.json")'; }
         location = /secure { return 200 '$(nginx_str "$TMP/body-secure.json")'; }
         location = /path { return 200 '$(nginx_str "$TMP/body-path.json")'; }
+        location = /agent { return 200 '$(nginx_str "$TMP/body-agent.json")'; }
     }
 }
 EOF
@@ -298,6 +361,7 @@ if command -v etcd > /dev/null 2>&1; then
         --listen-client-urls "http://127.0.0.1:$EP" --advertise-client-urls "http://127.0.0.1:$EP" \
         --listen-peer-urls "http://127.0.0.1:$EPP" --initial-advertise-peer-urls "http://127.0.0.1:$EPP" \
         --initial-cluster "lvb=http://127.0.0.1:$EPP" --log-level warn --logger zap
+    ETCD_PID=$LAST_PID
     if "$LVB" wait --addr "127.0.0.1:$EP" --path /health --time-limit 30 > /dev/null &&
        printf '/v3/kv/put\t{"key":"%s","value":"%s"}\n' "$(b64 /lvb/get/string)" "$(b64 "$VAL100")" |
            "$LVB" send --addr "127.0.0.1:$EP" > /dev/null; then
@@ -315,6 +379,7 @@ MOTO_OK=0
 if [ -n "$MOTO" ] && [ -x "$MOTO" ]; then
     MOP=$(port)
     start_bg "$TMP/moto.log" "$MOTO" -H 127.0.0.1 -p "$MOP"
+    MOTO_PID=$LAST_PID
     if "$LVB" wait --addr "127.0.0.1:$MOP" --path /moto-api/ --time-limit 60 > /dev/null &&
        printf '%s\n' "PutParameter	{\"Name\":\"/lvb/get/string\",\"Value\":\"$VAL100\",\"Type\":\"String\",\"Overwrite\":true}" |
            "$LVB" send --addr "127.0.0.1:$MOP" --sign "$SIGN" > /dev/null; then
@@ -349,11 +414,25 @@ lua() {
                 mixed) mixed_lines ;;
                 *) return 1 ;;
             esac | "$LVB" lua --addr "127.0.0.1:$PORT" --sign "$SIGN" > "$f" ;;
+        lever1t)
+            [ "$L1_OK" = 1 ] || return 1
+            PORT=$L1P
+            [ "$2" = get-1t ] || return 1
+            printf '%s\n' "$REQ_GET" | "$LVB" lua --addr "127.0.0.1:$PORT" --sign "$SIGN" > "$f" ;;
+        agent1t)
+            [ "$AG_OK" = 1 ] || return 1
+            PORT=$AGP
+            [ "$2" = agent-1t ] || return 1
+            printf 'wrk.method = "GET"\nwrk.path = "%s"\nwrk.headers["X-Aws-Parameters-Secrets-Token"] = "%s"\n' \
+                "$AGQ" "$AGT" > "$f" ;;
         nginx)
             [ "$NGX_OK" = 1 ] || return 1
             PORT=$NP
             case "$2" in
-                get) pl=/get; lreq=$REQ_GET ;;
+                agent-1t)
+                    printf 'wrk.method = "GET"\nwrk.path = "/agent"\n' > "$f"
+                    return 0 ;;
+                get|get-1t) pl=/get; lreq=$REQ_GET ;;
                 secure) pl=/secure; lreq=$REQ_SECURE ;;
                 path) pl=/path; lreq=$REQ_P100K_R ;;
                 *) return 1 ;;
@@ -379,24 +458,35 @@ lua() {
 }
 
 # run ROUND WORKLOAD SYSTEM CONNS
+# (in placement $PLACE)
+sys_pid() {
+    case "$1" in
+        lever) echo "${MAIN_PID:-}" ;; lever1t) echo "${L1_PID:-}" ;; agent1t) echo "${AG_PID:-}" ;;
+        nginx) echo "${NGX_PID:-}" ;; etcd) echo "${ETCD_PID:-}" ;; moto) echo "${MOTO_PID:-}" ;;
+    esac
+}
 run() {
-    local t out
+    local t out sp gen
     lua "$3" "$2" || return 0
     t=2; [ "$4" -lt 2 ] && t=1
-    out=$TMP/wrk-$1-$2-$3-$4.txt
-    timeout $((DUR + 30)) wrk -t$t -c"$4" -d"${DUR}s" --timeout 5s --latency \
+    gen=""
+    sp=$(sys_pid "$3")
+    [ -n "$sp" ] && place "$PLACE" "$sp"
+    if [ "$PLACE" = pinned ]; then t=1; gen="taskset -c $GEN_CPU"; fi
+    out=$TMP/wrk-$1-$2-$3-$4-$PLACE.txt
+    timeout $((DUR + 30)) $gen wrk -t$t -c"$4" -d"${DUR}s" --timeout 5s --latency \
         -s "$TMP/run.lua" "http://127.0.0.1:$PORT/" > "$out" 2>&1
-    awk -v r="$1" -v w="$2" -v s="$3" -v c="$4" '
+    awk -v r="$1" -v w="$2" -v s="$3" -v c="$4" -v pl="$PLACE" '
         function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
                          if (v ~ /s$/) return v * 1000; return v + 0 }
         /^ +50%/ { p50 = ms($2) } /^ +99%/ { p99 = ms($2) }
         /requests in/ { n = $1 } /^Requests\/sec/ { rps = $2 }
         /Non-2xx/ { bad = $5 }
         /Socket errors/ { gsub(",", ""); se = $4 + $6 + $8 + $10 }
-        END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n", r, w, s, c,
-              rps == "" ? 0 : rps, p50 == "" ? "" : p50, p99 == "" ? "" : p99, bad, se, n }' \
+        END { printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r, w, s, c,
+              rps == "" ? 0 : rps, p50 == "" ? "" : p50, p99 == "" ? "" : p99, bad, se, n, pl }' \
         "$out" >> "$TMP/runs.tsv"
-    log "$(tail -1 "$TMP/runs.tsv" | awk -F'\t' '{printf "%-13s %-6s c=%-4s %9.0f req/s  p99 %7.2f ms  non2xx %s  sockerr %s", $2, $3, $4, $5, $7, $8, $9}')"
+    log "$(tail -1 "$TMP/runs.tsv" | awk -F'\t' '{printf "%-8s %-13s %-7s c=%-4s %9.0f req/s  p99 %7.2f ms  non2xx %s  sockerr %s", $11, $2, $3, $4, $5, $7, $8, $9}')"
     sleep 0.5
 }
 
@@ -417,8 +507,8 @@ pair() {
 # slow for every system (page faults, connection set-up, CPU clocks).
 warm() {
     local ws
-    for ws in lever nginx etcd moto; do
-        lua "$ws" get || continue
+    for ws in lever:get lever1t:get-1t agent1t:agent-1t nginx:get etcd:get moto:get; do
+        lua "${ws%%:*}" "${ws#*:}" || continue
         timeout 20 wrk -t2 -c32 -d1s -s "$TMP/run.lua" "http://127.0.0.1:$PORT/" > /dev/null 2>&1
     done
 }
@@ -427,8 +517,11 @@ warm
 log "running $ROUNDS round(s) of ${DUR}s runs"
 r=1
 while [ $r -le "$ROUNDS" ]; do
-    log "round $r"
+    for PLACE in $PLACEMENTS; do
+    log "round $r, $PLACE"
     for c in 32 256; do pair $r get $c lever nginx etcd moto; done
+    pair $r get-1t 256 lever1t nginx
+    pair $r agent-1t 256 agent1t nginx
     pair $r secure 32 lever nginx
     run $r path100k-rec lever 32
     run $r path nginx 32
@@ -437,6 +530,7 @@ while [ $r -le "$ROUNDS" ]; do
     run $r path1k-one lever 32
     for c in 1 16 64; do pair $r put $c lever etcd; done
     run $r mixed lever 64
+    done
     r=$((r + 1))
 done
 
