@@ -452,6 +452,11 @@ class AgentTest(LeverTestCase):
 
         self.server.kill()
         b = self.agent("--prefetch", pf, cache_dir=d)
+        # On-demand entries are marked stale once the agent has seen the
+        # upstream fail (its watch's first attempt); on a loaded machine
+        # that can come after the agent already answers /healthz.
+        self.wait_for(lambda: b'"upstream":"down"' in b.raw("/healthz")[2], 10,
+                      "the agent to notice the upstream is down")
         for name, want, kw in ((pf + "/a", "disk-a", {}), (od, "disk-od", {}),
                                (pf + "/secret", "very-secret-value", {"withDecryption": True})):
             st, h, p = b.get(name, **kw)
