@@ -18,6 +18,7 @@
 
 #include "cli/exec.h"
 #include "cli/appconfig.h"
+#include "cli/flags.h"
 #include "cli/render.h"
 #include "lever/lever.h"
 
@@ -1831,6 +1832,7 @@ static const cmd_t CMDS[] = {
      "in a text file. With --metadata, read the parameters: map of a service's metadata.yaml\n"
      "(KEY: /path/with/{Environment}/...) and write KEY=value lines or a JSON object. Errors name\n"
      "the file and line; OUT is written atomically (mode 0600) and never left half-written."},
+    {"flags", lv_cli_flags, "flags (validate FILE | eval FILE FLAG [--context K=V]... [--entity ID])", "Feature flag documents, locally: validate with the server's rules, evaluate a flag (docs/flags.md)."},
     {"admin", cmd_admin,
      "admin (create-key [--description D] | list-keys | show-key AKID | disable-key AKID | enable-key AKID |\n"
      "        delete-key AKID | put-policy AKID NAME FILE|- | delete-policy AKID NAME | backup FILE |\n"

@@ -1,10 +1,17 @@
 /* bucket.c - the published bucketing function: SHA-256 over a
  * length-prefixed seed and entity, reduced to basis points. The length
- * prefixes keep ("ab","c") and ("a","bc") apart. */
+ * prefixes keep ("ab","c") and ("a","bc") apart.
+ *
+ * OpenSSL's low-level SHA256_* functions, deprecated in 3.0 but present in
+ * every 3.x: the EVP interface looks the algorithm up on each init, which
+ * costs several times the hash itself for these one-block messages (a flag
+ * evaluation may bucket several times), and caching a fetched EVP_MD would
+ * need process-wide state that core does not keep (docs/decisions.md). */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "core/bucket.h"
 
 #include <math.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <string.h>
 
 static void put_u32be(unsigned char *p, uint32_t v)
@@ -18,22 +25,15 @@ static void put_u32be(unsigned char *p, uint32_t v)
 uint32_t lv_bucket(const char *seed, size_t seed_len, const char *entity,
                    size_t entity_len)
 {
-    unsigned char sl[4], el[4], md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char sl[4], el[4], md[SHA256_DIGEST_LENGTH];
     put_u32be(sl, (uint32_t)seed_len);
     put_u32be(el, (uint32_t)entity_len);
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    bool ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-              EVP_DigestUpdate(c, sl, 4) == 1 &&
-              (seed_len == 0 || EVP_DigestUpdate(c, seed, seed_len) == 1) &&
-              EVP_DigestUpdate(c, el, 4) == 1 &&
-              (entity_len == 0 || EVP_DigestUpdate(c, entity, entity_len) == 1) &&
-              EVP_DigestFinal_ex(c, md, &mdlen) == 1 && mdlen >= 8;
-    EVP_MD_CTX_free(c);
-    if (!ok) {
-        /* Only an allocation failure inside OpenSSL gets here. A bucket
-         * must still be a function of its inputs, never random: fall back
-         * to the last bucket, which is in no share below 100 %. */
+    SHA256_CTX c;
+    if (SHA256_Init(&c) != 1 || SHA256_Update(&c, sl, 4) != 1 ||
+        (seed_len && SHA256_Update(&c, seed, seed_len) != 1) || SHA256_Update(&c, el, 4) != 1 ||
+        (entity_len && SHA256_Update(&c, entity, entity_len) != 1) || SHA256_Final(md, &c) != 1) {
+        /* Not reachable with OpenSSL's software SHA-256 (no allocation);
+         * a bucket must still be a function of its inputs, never random. */
         return LV_BUCKETS - 1;
     }
     uint64_t v = 0;
