@@ -267,6 +267,41 @@ static void test_split_shares(void **state)
     lv_flagdoc_free(d);
 }
 
+/* A seed makes two flags split one entity the same way, over 10,000
+ * entities; without one, the flag key seeds the split and flags differ. */
+static void test_split_across_flags(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"version\":\"1\",\"flags\":{\"a\":{},\"b\":{},\"c\":{},\"d\":{}},\"values\":{"
+        "\"a\":{\"_variants\":[{\"name\":\"in\",\"enabled\":true,\"rule\":\"(split pct::30 seed::\\\"s\\\")\"},{\"name\":\"out\",\"enabled\":false}]},"
+        "\"b\":{\"_variants\":[{\"name\":\"in\",\"enabled\":true,\"rule\":\"(split pct::30 seed::\\\"s\\\")\"},{\"name\":\"out\",\"enabled\":false}]},"
+        "\"c\":{\"_variants\":[{\"name\":\"in\",\"enabled\":true,\"rule\":\"(split pct::30)\"},{\"name\":\"out\",\"enabled\":false}]},"
+        "\"d\":{\"_variants\":[{\"name\":\"in\",\"enabled\":true,\"rule\":\"(split pct::30)\"},{\"name\":\"out\",\"enabled\":false}]}}}";
+    lv_flagdoc *d = NULL;
+    lv_error err;
+    assert_int_equal(lv_flagdoc_parse(text, strlen(text), &d, NULL, &err), LV_OK);
+    int in_a = 0, same_ab = 0, same_cd = 0;
+    char id[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(id, sizeof id, "entity-%d", i);
+        lv_flag_context ctx = {NULL, 0, id};
+        lv_flag_result a, b, c, e;
+        lv_flagdoc_eval(d, "a", &ctx, &a);
+        lv_flagdoc_eval(d, "b", &ctx, &b);
+        lv_flagdoc_eval(d, "c", &ctx, &c);
+        lv_flagdoc_eval(d, "d", &ctx, &e);
+        in_a += a.enabled;
+        same_ab += a.enabled == b.enabled;
+        same_cd += c.enabled == e.enabled;
+    }
+    assert_in_range(in_a, 2800, 3200);
+    assert_int_equal(same_ab, 10000);
+    /* Independent 30 % splits agree on about 0.3^2 + 0.7^2 = 58 %. */
+    assert_in_range(same_cd, 5600, 6000);
+    lv_flagdoc_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_serve),
         cmocka_unit_test(test_details_bounded),
         cmocka_unit_test(test_split_shares),
+        cmocka_unit_test(test_split_across_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
