@@ -12,6 +12,7 @@
 
 #include "api/admin.h"
 #include "api/admin_authz.h"
+#include "api/appconfig.h"
 #include "json/jw.h"
 #include "api/lever.h"
 #include "api/ssm.h"
@@ -366,6 +367,119 @@ static void audit(lv_router *r, const char *rid, const char *akid, const char *u
     lv_audit_write(r->audit, &ev);
 }
 
+/* ---------- AppConfig (REST) ---------- */
+
+typedef struct ac_authz {
+    lv_router *r;
+    const char *akid;
+    const char *user;
+} ac_authz;
+
+static lv_err ac_authorize(void *ctx, const char *action, const char *resource, lv_error *err)
+{
+    ac_authz *a = ctx;
+    if (a->r->keys == NULL)
+        return denied(err, a->user, action, resource, false);
+    lv_iam_request q = {action, resource, NULL, NULL, 0};
+    lv_iam_decision d = lv_keystore_authorize(a->r->keys, a->akid, &q);
+    return d == LV_IAM_ALLOW ? LV_OK : denied(err, a->user, action, resource, d == LV_IAM_DENY);
+}
+
+/* The AppConfig control plane and AppConfig Data: SigV4 service
+ * "appconfig", the REST decoder, policies with appconfig:<Operation> on
+ * AppConfig ARNs, the audit log as for SSM calls. */
+static void handle_appconfig(lv_router *r, const char *rid, const lv_http_request *req, lv_http_response *resp,
+                             const struct timespec *t0, const lv_sigv4_auth *as)
+{
+    lv_error err;
+    lv_error_clear(&err);
+    static _Thread_local lv_sigv4_cache cache;
+    lv_sigv4_header hdrs[64];
+    size_t nh = req->nheaders < 64 ? req->nheaders : 64;
+    for (size_t i = 0; i < nh; i++) {
+        hdrs[i].name = req->headers[i].name;
+        hdrs[i].name_len = strlen(req->headers[i].name);
+        hdrs[i].value = req->headers[i].value;
+        hdrs[i].value_len = strlen(req->headers[i].value);
+    }
+    lv_sigv4_request sreq = {req->method, req->path, req->query, hdrs, nh, req->body, req->body_len};
+    lv_sigv4_auth auth;
+    if (as != NULL)
+        auth = *as;
+    lv_err rc = as != NULL ? LV_OK
+                : req->nheaders > 64
+                    ? lv_error_set(&err, LV_E_INCOMPLETE_SIGNATURE, "Too many request headers.")
+                    : lv_sigv4_verify(&sreq, "appconfig", time(NULL), lookup_secret, r, &cache, &auth, &err);
+    lv_acwire_call call;
+    memset(&call, 0, sizeof call);
+    if (rc != LV_OK) {
+        atomic_fetch_add(&r->auth_failed, 1);
+        answer_error(resp, &err);
+        lv_http_response_header(resp, "x-amzn-ErrorType", lv_err_aws_code(err.code));
+        char akid[LV_ACCESS_KEY_MAX + 1];
+        claimed_key(req, akid, sizeof akid);
+        audit(r, rid, akid, NULL, req, "AppConfig", false, NULL, 0, "denied", err.code);
+        return;
+    }
+    bool is_root = strcmp(auth.access_key, r->root.access_key_id) == 0;
+    char user_arn[LV_ACCESS_KEY_MAX + 64];
+    if (is_root)
+        snprintf(user_arn, sizeof user_arn, "%s", r->root_arn);
+    else
+        snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
+    char revbuf[24];
+    snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
+    lv_http_response_header(resp, "x-lever-revision", revbuf);
+    rc = lv_acwire_decode(req, &call, &err);
+    const char *op = call.op >= 0 ? lv_acwire_op_name(call.op) : "AppConfig";
+    bool mutating = call.op >= 0 && lv_acwire_mutating(call.op);
+    if (rc != LV_OK) {
+        lv_acwire_error(&err, NULL, resp);
+        if (rc == LV_E_UNKNOWN_OPERATION)
+            resp->status = 404;
+        audit(r, rid, auth.access_key, user_arn, req, op, false, NULL, 0, "error", rc);
+        lv_acwire_call_free(&call);
+        return;
+    }
+    if (r->throttle != NULL && lv_throttle_active(r->throttle)) {
+        struct timespec mono;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        if (!lv_throttle_take(r->throttle, auth.access_key, is_root, auth.region, op, mutating,
+                              (double)mono.tv_sec + (double)mono.tv_nsec / 1e9)) {
+            atomic_fetch_add(&r->throttled, 1);
+            lv_error_set(&err, LV_E_THROTTLING, "Rate exceeded");
+            lv_acwire_error(&err, NULL, resp);
+            resp->status = 429;
+            audit(r, rid, auth.access_key, user_arn, req, op, false, NULL, 0, "throttled", LV_E_THROTTLING);
+            lv_acwire_call_free(&call);
+            return;
+        }
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    ac_authz az = {r, auth.access_key, user_arn};
+    lv_acapi_ctx c;
+    memset(&c, 0, sizeof c);
+    c.engine = r->engine;
+    c.account = r->account;
+    c.region = auth.region;
+    c.user_arn = user_arn;
+    c.now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    c.req = req;
+    c.resp = resp;
+    c.authorize = is_root ? NULL : ac_authorize;
+    c.authz_ctx = &az;
+    rc = lv_acapi_handle(&c, &call);
+    if (rc == LV_E_ACCESS_DENIED)
+        atomic_fetch_add(&r->denied, 1);
+    const char *names[1] = {c.resource};
+    if (mutating || rc != LV_OK)
+        audit(r, rid, auth.access_key, user_arn, req, op, false, c.resource[0] ? names : NULL, c.resource[0] ? 1 : 0,
+              rc == LV_OK ? "ok" : rc == LV_E_ACCESS_DENIED ? "denied" : "error", rc);
+    lv_acwire_call_free(&call);
+    observe(r, t0);
+}
+
 /* as: the caller already authenticated by the console (its session's
  * key), or NULL: verify the request's SigV4 signature. */
 static void handle(lv_router *r, const lv_http_request *req, lv_http_response *resp, const lv_sigv4_auth *as)
@@ -387,6 +501,10 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (lv_acwire_path_known(req->path)) {
+        handle_appconfig(r, rid, req, resp, &t0, as);
+        return;
+    }
     lv_error err;
     lv_error_clear(&err);
     const char *target = lv_http_header_get(req, "X-Amz-Target");

@@ -7,6 +7,7 @@
 static const char *const kind_names[] = {
     "Put", "Delete", "Label", "Unlabel", "Tag", "Expire",
     "ExpirationNotification", "NoChangeNotification",
+    "DeploymentStarted", "DeploymentStep", "DeploymentComplete", "DeploymentRolledBack", "DeploymentStopped",
 };
 
 const char *lv_change_kind_name(lv_change_kind k)

@@ -18,6 +18,13 @@ typedef enum lv_change_kind {
     LV_CHANGE_EXPIRE,
     LV_CHANGE_EXPIRATION_NOTIFICATION,
     LV_CHANGE_NO_CHANGE_NOTIFICATION,
+    /* AppConfig deployments: key LV_AC_CHANGE_PREFIX "\0<app>/<env>/<profile>",
+     * version = the deployment number (core/appconfig.h). */
+    LV_CHANGE_AC_STARTED,
+    LV_CHANGE_AC_STEP,
+    LV_CHANGE_AC_COMPLETE,
+    LV_CHANGE_AC_ROLLED_BACK,
+    LV_CHANGE_AC_STOPPED,
 } lv_change_kind;
 
 typedef struct lv_change {

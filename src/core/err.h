@@ -54,7 +54,13 @@
     X(NO_SUCH_ENTITY, "NoSuchEntityException", 400)                           \
     X(LIMIT_EXCEEDED, "LimitExceededException", 400)                          \
     /* A conditional store commit lost a race: re-plan on fresh state. */     \
-    X(CONFLICT, "TooManyUpdates", 400)
+    X(CONFLICT, "TooManyUpdates", 400)                                        \
+    X(AC_BAD_REQUEST, "BadRequestException", 400)                             \
+    X(AC_NOT_FOUND, "ResourceNotFoundException", 404)                         \
+    X(AC_CONFLICT, "ConflictException", 409)                                  \
+    X(AC_QUOTA, "ServiceQuotaExceededException", 402)                         \
+    X(AC_TOO_LARGE, "PayloadTooLargeException", 413)                          \
+    X(AC_INTERNAL, "InternalServerException", 500)
 
 typedef enum lv_err {
 #define LV_ERR_ENUM(sym, aws, status) LV_E_##sym,

@@ -130,6 +130,8 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
             lv_version_unref(v);
         return rc;
     }
+    if (k[0] == 'A')
+        return lv_eng_ac_load(e, k + 1, klen - 1, val, vlen, lc->err);
     if (k[0] == LV_AUX_ACCESS_KEY) {
         lv_err rc = grow_aux(e);
         if (rc != LV_OK)
@@ -219,6 +221,7 @@ fail_store:
     lv_store_close(e->store);
 fail_index:
     lv_index_free(e->index);
+    lv_actable_free(&e->ac);
 fail_log:
     lv_changelog_free(&e->log);
 fail_free:
@@ -250,6 +253,7 @@ void lv_engine_close(lv_engine *e)
     lv_engine_watch_fire_all(e);
     lv_store_close(e->store);
     lv_index_free(e->index);
+    lv_actable_free(&e->ac);
     lv_eng_users_free(e);
     lv_changelog_free(&e->log);
     for (size_t i = 0; i < e->ntimers; i++)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/appconfig.h"
 #include "core/buf.h"
 #include "core/changelog.h"
 #include "core/err.h"
@@ -61,6 +62,7 @@ typedef enum lv_write_kind {
     LV_WRITE_NOTIFY,   /* timer: record a notification event */
     LV_WRITE_RAW,      /* auxiliary records (access keys): store ops, no change event */
     LV_WRITE_REWRAP,   /* master key rotation: re-seal a parameter's SecureString versions */
+    LV_WRITE_APPCONFIG, /* an AppConfig write (core/appconfig.h): region and name unused */
 } lv_write_kind;
 
 typedef struct lv_write {
@@ -74,6 +76,9 @@ typedef struct lv_write {
         struct { const char *const *keys; unsigned n; } untag;
         struct { uint32_t version; lv_change_kind event; } timer;
         struct { const struct lv_store_op *ops; size_t n; } raw; /* keys start with an aux kind byte */
+        /* result: one reference to the created/updated record (NULL for
+         * deletes); the caller unrefs it (lv_acrec_unref). */
+        struct { const lv_acreq *req; lv_acrec *result; } ac;
     } u;
     /* results */
     lv_err rc;
@@ -89,6 +94,16 @@ typedef struct lv_write {
  * others) and returns once all are durable or refused; each w[i].rc says
  * which. Returns LV_OK unless the engine is shutting down. */
 lv_err lv_engine_write(lv_engine *e, lv_write *w, size_t n);
+
+/* ---- AppConfig records (engine/appconfig.c) ----
+ * Under the read lock: a view of every AppConfig record (core/appconfig.h
+ * reads through it). Records are immutable; take a reference
+ * (lv_acrec_ref) to keep one past the lock. */
+void lv_engine_ac_view(lv_engine *e, lv_acview *out);
+/* One AppConfig write through the writer (group commit); *result as in
+ * lv_write.u.ac. Returns the write's code, err its message. */
+lv_err lv_engine_ac_write(lv_engine *e, const lv_acreq *req, lv_acrec **result, uint64_t *revision,
+                          lv_error *err);
 
 /* Counters for /metrics. */
 typedef struct lv_engine_stats {

@@ -52,6 +52,7 @@ struct lv_engine {
     aux_rec *aux;                /* aux records as loaded at open */
     size_t naux, cap_aux;
     lv_index *index;
+    lv_actable ac;               /* AppConfig records (appconfig.c), under lock */
     lv_changelog log;
     uint64_t revision;
     pthread_rwlock_t lock;       /* index + log + revision */
@@ -89,6 +90,12 @@ typedef struct overlay_entry {
     bool fresh;           /* state was built in this batch */
 } overlay_entry;
 
+struct ac_overlay {
+    char *key;            /* borrowed from rec, or owned when rec is NULL */
+    size_t klen;
+    lv_acrec *rec;        /* one reference; NULL = deleted */
+};
+
 typedef struct batch {
     overlay_entry *ov;
     size_t nov, cap_ov;
@@ -100,6 +107,10 @@ typedef struct batch {
     lv_param **garbage;   /* intermediate states to free after the batch */
     size_t ngarbage, cap_garbage;
     uint64_t nexpired;    /* expiries planned; counted once they are applied */
+    struct ac_overlay *acov; /* AppConfig records put (rec) or deleted (NULL) */
+    size_t nacov, cap_acov;
+    char **ackeys;        /* owned change-log keys of AppConfig changes */
+    size_t nackeys, cap_ackeys;
 } batch;
 
 static inline int64_t lv_eng_now_ms(void)
@@ -122,6 +133,16 @@ void *lv_eng_writer_main(void *arg);
 lv_err lv_eng_plan_param(lv_engine *e, batch *b, lv_write *w, lv_error *err);
 void lv_eng_share_user(lv_engine *e, lv_version *v);
 void lv_eng_users_free(lv_engine *e);
+
+/* appconfig.c: AppConfig writes in the writer and records at load. */
+lv_err lv_eng_plan_ac(lv_engine *e, batch *b, lv_write *w, lv_error *err);
+/* After the commit: applies the batch's records to the table (write lock
+ * held) or, when the commit failed, drops them. */
+void lv_eng_ac_apply(lv_engine *e, batch *b);
+void lv_eng_ac_abort(batch *b);
+/* End of batch: frees change keys. */
+void lv_eng_ac_batch_end(batch *b);
+lv_err lv_eng_ac_load(lv_engine *e, const char *key, size_t klen, const void *val, size_t vlen, lv_error *err);
 
 /* secrets.c: SecureString sealing, master keys and their rotation. */
 lv_err lv_eng_build_aad(const char *region, const char *name, uint32_t version, lv_buf *aad);

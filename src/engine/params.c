@@ -187,6 +187,7 @@ lv_err lv_eng_plan_param(lv_engine *e, batch *b, lv_write *w, lv_error *err)
         w->stored = changed;
         break;
     case LV_WRITE_RAW:
+    case LV_WRITE_APPCONFIG:
         return LV_E_INTERNAL; /* handled above */
     }
     if (rc != LV_OK) {

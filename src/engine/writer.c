@@ -125,6 +125,8 @@ static lv_err plan_one(lv_engine *e, batch *b, lv_write *w, lv_error *err)
 {
     if (w->kind == LV_WRITE_RAW)
         return plan_raw(b, w, err);
+    if (w->kind == LV_WRITE_APPCONFIG)
+        return lv_eng_plan_ac(e, b, w, err);
     return lv_eng_plan_param(e, b, w, err);
 }
 
@@ -143,6 +145,8 @@ static void batch_free(batch *b)
     free(b->ov);
     free(b->changes);
     free(b->garbage);
+    free(b->acov);
+    free(b->ackeys);
 }
 
 static void process_batch(lv_engine *e, batch *b, lv_write *list)
@@ -185,6 +189,12 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         for (size_t i = 0; i < b->nov; i++)
             if (b->ov[i].fresh)
                 lv_param_free(b->ov[i].state);
+        for (lv_write *w = list; w; w = w->next)
+            if (w->kind == LV_WRITE_APPCONFIG && w->rc != LV_OK) {
+                lv_acrec_unref(w->u.ac.result);
+                w->u.ac.result = NULL;
+            }
+        lv_eng_ac_abort(b);
     } else {
         pthread_rwlock_wrlock(&e->lock);
         for (size_t i = 0; i < b->nov; i++) {
@@ -201,6 +211,7 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
             }
             old[i] = prev;
         }
+        lv_eng_ac_apply(e, b);
         for (size_t i = 0; i < b->nchanges; i++) {
             b->changes[i].revision = e->revision + 1;
             /* Read without the lock by lv_engine_revision. */
@@ -234,6 +245,7 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
     free(old);
     for (size_t i = 0; i < b->ngarbage; i++)
         lv_param_free(b->garbage[i]);
+    lv_eng_ac_batch_end(b);
     pthread_mutex_lock(&e->qlock);
     for (lv_write *w = list; w; w = w->next) {
         e->stats.writes++;

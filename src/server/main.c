@@ -553,7 +553,9 @@ int main(int argc, char **argv)
         lv_engine_close(engine);
         return 1;
     }
-    lv_http_config hcfg = {cfg.listen, cfg.threads, 1 << 20, cfg.max_connections, cfg.conn_timeout,
+    /* Bodies up to 3 MiB: an AppConfig hosted version may hold 2 MiB, and
+     * a larger one must reach the front-end to get PayloadTooLargeException. */
+    lv_http_config hcfg = {cfg.listen, cfg.threads, 3 << 20, cfg.max_connections, cfg.conn_timeout,
                            cfg.tls_cert, cfg.tls_key};
     lv_http_server *http;
     if (lv_http_start(&hcfg, lv_router_handle, router, &http, &err) != LV_OK) {

@@ -1,0 +1,356 @@
+/* ac_deploy.c - AppConfig deployments (start, stop, the event log) and
+ * extensions with their associations, as pure plans over a view.
+ *
+ * A deployment record carries everything growth needs (strategy values,
+ * state, percentage, the time of the last step, the version served before),
+ * so the rollouts issue can move it through DEPLOYING and BAKING with the
+ * engine's timers. In this round every deployment completes when it
+ * starts. */
+#include "core/appconfig.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *desc, int64_t ms)
+{
+    char t[24];
+    snprintf(t, sizeof t, "%" PRId64, ms);
+    if (lv_acrec_count(d, DF_EVENTS) / 4 >= LV_AC_MAX_EVENTS)
+        return LV_OK; /* the oldest events are kept; the state fields stay exact */
+    lv_err rc = lv_acrec_push(d, DF_EVENTS, type, strlen(type));
+    if (rc == LV_OK)
+        rc = lv_acrec_push(d, DF_EVENTS, by, strlen(by));
+    if (rc == LV_OK)
+        rc = lv_acrec_push(d, DF_EVENTS, desc, strlen(desc));
+    if (rc == LV_OK)
+        rc = lv_acrec_push(d, DF_EVENTS, t, strlen(t));
+    return rc;
+}
+
+static bool in_progress(const lv_acrec *d)
+{
+    const char *st = d ? lv_acrec_str(d, DF_STATE) : "";
+    return strcmp(st, "DEPLOYING") == 0 || strcmp(st, "BAKING") == 0 || strcmp(st, "VALIDATING") == 0;
+}
+
+static lv_err oom(lv_error *err)
+{
+    return lv_error_set(err, LV_E_NOMEM, "out of memory");
+}
+
+static lv_err start(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    const lv_acrec *env, *prof, *strat;
+    if (lv_ac_get(v, "a%s", q->app) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", q->app);
+    if ((env = lv_ac_get(v, "e%s/%s", q->app, q->env)) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", q->env);
+    const char *pid = lv_acrec_str(q->in, DF_PROFILE), *sid = lv_acrec_str(q->in, DF_STRATEGY);
+    const char *ver = lv_acrec_str(q->in, DF_VERSION);
+    if ((prof = lv_ac_get(v, "p%s/%s", q->app, pid)) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Configuration profile %s not found", pid);
+    if ((strat = lv_ac_strategy(v, sid)) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Deployment strategy %s not found", sid);
+    const lv_acrec *hosted = NULL;
+    if (lv_ac_location(lv_acrec_str(prof, PF_LOCATION), NULL) == LV_AC_LOC_HOSTED) {
+        char *end;
+        long long n = strtoll(ver, &end, 10);
+        if (*ver == '\0' || *end != '\0' || n < 1 ||
+            (hosted = lv_ac_get(v, "h%s/%s/%010lld", q->app, pid, n)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Hosted configuration version %s not found", ver);
+    }
+    const lv_acrec *last = lv_ac_last_deployment(v, q->app, q->env);
+    if (in_progress(last))
+        return lv_error_set(err, LV_E_AC_CONFLICT,
+                            "Deployment %" PRId64 " to environment %s is in progress; a new deployment can start when "
+                            "it completes or is stopped.",
+                            lv_acrec_num(last, DF_NUMBER), q->env);
+    int64_t number = lv_acrec_num(env, EF_LAST_DEPLOY) + 1;
+    const lv_acrec *prev = lv_ac_serving(v, q->app, q->env, pid);
+    char key[1200];
+    snprintf(key, sizeof key, "d%s/%s/%010" PRId64, q->app, q->env, number);
+    lv_acrec *d = lv_acrec_new(LV_AC_DEPLOY, DF__N);
+    lv_acrec *ne = lv_acrec_clone(env, NULL);
+    if (d == NULL || ne == NULL || lv_acrec_set_key(d, key) != LV_OK)
+        goto nomem;
+    for (unsigned i = 0; i < DF__N; i++)
+        lv_acrec_clear(d, i, true);
+    /* The strategy's values are copied: editing the strategy later does
+     * not change a deployment that already runs. */
+    if (lv_acrec_set_str(d, DF_APP, q->app) != LV_OK || lv_acrec_set_str(d, DF_ENV, q->env) != LV_OK ||
+        lv_acrec_set_num(d, DF_NUMBER, number) != LV_OK || lv_acrec_set_str(d, DF_PROFILE, pid) != LV_OK ||
+        lv_acrec_set_str(d, DF_VERSION, ver) != LV_OK || lv_acrec_set_str(d, DF_STRATEGY, sid) != LV_OK ||
+        lv_acrec_copy_field(d, DF_DURATION, strat, SF_DURATION) != LV_OK ||
+        lv_acrec_copy_field(d, DF_BAKE, strat, SF_BAKE) != LV_OK ||
+        lv_acrec_copy_field(d, DF_GROWTH, strat, SF_GROWTH) != LV_OK ||
+        lv_acrec_copy_field(d, DF_GTYPE, strat, SF_GTYPE) != LV_OK ||
+        lv_acrec_copy_field(d, DF_CANARY, strat, SF_CANARY) != LV_OK ||
+        lv_acrec_copy_field(d, DF_DESC, q->in, DF_DESC) != LV_OK ||
+        lv_acrec_copy_field(d, DF_KMS, q->in, DF_KMS) != LV_OK ||
+        (hosted && lv_acrec_copy_field(d, DF_LABEL, hosted, HF_LABEL) != LV_OK) ||
+        lv_acrec_set_str(d, DF_PREV_VERSION, prev ? lv_acrec_str(prev, DF_VERSION) : "") != LV_OK ||
+        lv_acrec_set_num(d, DF_STARTED, q->now_ms) != LV_OK || lv_acrec_set_num(d, DF_STEP_MS, q->now_ms) != LV_OK ||
+        lv_ac_event(d, "DEPLOYMENT_STARTED", "USER", "Deployment started", q->now_ms) != LV_OK)
+        goto nomem;
+    /* Every deployment completes at once in this round (growth, bake time
+     * and rollback are the rollouts issue). */
+    if (lv_acrec_set_str(d, DF_STATE, "COMPLETE") != LV_OK || lv_acrec_set_num(d, DF_PERCENT, 100) != LV_OK ||
+        lv_acrec_set_num(d, DF_COMPLETED, q->now_ms) != LV_OK ||
+        lv_ac_event(d, "PERCENTAGE_UPDATED", "APPCONFIG", "Configuration available to 100.00% of clients",
+                    q->now_ms) != LV_OK ||
+        lv_ac_event(d, "DEPLOYMENT_COMPLETED", "APPCONFIG", "Deployment completed", q->now_ms) != LV_OK)
+        goto nomem;
+    if (lv_acrec_set_num(ne, EF_LAST_DEPLOY, number) != LV_OK || lv_acrec_set_str(ne, EF_STATE, "ReadyForDeployment") != LV_OK)
+        goto nomem;
+    lv_err rc = lv_acplan_put(out, ne);
+    ne = NULL;
+    if (rc == LV_OK)
+        rc = lv_acplan_change_add(out, LV_CHANGE_AC_STARTED, q->app, q->env, pid, (uint32_t)number);
+    if (rc == LV_OK)
+        rc = lv_acplan_change_add(out, LV_CHANGE_AC_COMPLETE, q->app, q->env, pid, (uint32_t)number);
+    if (rc == LV_OK && q->tags && lv_acrec_count(q->tags, TF_TAGS) > 0) {
+        char tk[1216];
+        snprintf(tk, sizeof tk, "t%s", key);
+        rc = lv_acplan_put(out, lv_acrec_clone(q->tags, tk));
+    }
+    if (rc != LV_OK)
+        goto nomem;
+    out->result = lv_acrec_ref(d);
+    return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
+nomem:
+    lv_acrec_unref(d);
+    lv_acrec_unref(ne);
+    return oom(err);
+}
+
+static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    if (lv_ac_get(v, "a%s", q->app) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", q->app);
+    const lv_acrec *env = lv_ac_get(v, "e%s/%s", q->app, q->env);
+    if (env == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", q->env);
+    const lv_acrec *cur = lv_ac_get(v, "d%s/%s/%010" PRId64, q->app, q->env, q->number);
+    if (cur == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Deployment %" PRId64 " not found", q->number);
+    const char *st = lv_acrec_str(cur, DF_STATE);
+    bool running = in_progress(cur);
+    bool revert = !running && q->allow_revert && strcmp(st, "COMPLETE") == 0;
+    if (!running && !revert)
+        return lv_error_set(err, LV_E_AC_BAD_REQUEST,
+                            "Deployment %" PRId64 " is %s; only a deployment in progress can be stopped "
+                            "(or a complete one reverted with AllowRevert)",
+                            q->number, st);
+    lv_acrec *d = lv_acrec_clone(cur, NULL), *ne = lv_acrec_clone(env, NULL);
+    if (d == NULL || ne == NULL || lv_acrec_set_str(d, DF_STATE, revert ? "REVERTED" : "ROLLED_BACK") != LV_OK ||
+        lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK ||
+        lv_ac_event(d, revert ? "REVERT_COMPLETED" : "ROLLBACK_COMPLETED", "USER",
+                    revert ? "Deployment reverted by the user" : "Deployment stopped by the user", q->now_ms) != LV_OK ||
+        lv_acrec_set_str(ne, EF_STATE, revert ? "Reverted" : "RolledBack") != LV_OK) {
+        lv_acrec_unref(d);
+        lv_acrec_unref(ne);
+        return oom(err);
+    }
+    lv_err rc = lv_acplan_put(out, ne);
+    if (rc == LV_OK)
+        rc = lv_acplan_change_add(out, revert ? LV_CHANGE_AC_ROLLED_BACK : LV_CHANGE_AC_STOPPED, q->app, q->env,
+                                  lv_acrec_str(cur, DF_PROFILE), (uint32_t)q->number);
+    if (rc != LV_OK) {
+        lv_acrec_unref(d);
+        return oom(err);
+    }
+    out->result = lv_acrec_ref(d);
+    return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
+}
+
+lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    return q->op == LV_ACOP_START_DEPLOYMENT ? start(v, q, out, err) : stop(v, q, out, err);
+}
+
+/* ---------- extensions and associations ---------- */
+
+typedef struct ext_scan {
+    const char *name, *ext_id, *reskey;
+    const lv_acrec *found;
+    size_t n;
+} ext_scan;
+
+static bool same_name(void *arg, const lv_acrec *r)
+{
+    ext_scan *s = arg;
+    if (strcmp(lv_acrec_str(r, XF_NAME), s->name) == 0) {
+        s->found = r;
+        return false;
+    }
+    return true;
+}
+
+static bool assoc_match(void *arg, const lv_acrec *r)
+{
+    ext_scan *s = arg;
+    if (s->ext_id && strcmp(lv_acrec_str(r, YF_EXT), s->ext_id) == 0 &&
+        (s->reskey == NULL || strcmp(lv_acrec_str(r, YF_RESKEY), s->reskey) == 0)) {
+        s->found = r;
+        s->n++;
+    }
+    return true;
+}
+
+static lv_err put_result(lv_acplan *out, lv_acrec *r, const lv_acreq *q, lv_error *err)
+{
+    if (r == NULL)
+        return oom(err);
+    if (q->tags && lv_acrec_count(q->tags, TF_TAGS) > 0) {
+        char tk[1216];
+        snprintf(tk, sizeof tk, "t%s", r->key);
+        if (lv_acplan_put(out, lv_acrec_clone(q->tags, tk)) != LV_OK) {
+            lv_acrec_unref(r);
+            return oom(err);
+        }
+    }
+    out->result = lv_acrec_ref(r);
+    return lv_acplan_put(out, r) == LV_OK ? LV_OK : oom(err);
+}
+
+static lv_acrec *with_fields(const lv_acrec *base, char kind, unsigned nf, const char *key, const lv_acrec *in,
+                             const unsigned *f, size_t n)
+{
+    lv_acrec *r = base ? lv_acrec_clone(base, key) : lv_acrec_new(kind, nf);
+    if (r == NULL || (base == NULL && lv_acrec_set_key(r, key) != LV_OK))
+        goto fail;
+    for (size_t i = 0; in != NULL && i < n; i++)
+        if (lv_acrec_has(in, f[i]) && lv_acrec_copy_field(r, f[i], in, f[i]) != LV_OK)
+            goto fail;
+    return r;
+fail:
+    lv_acrec_unref(r);
+    return NULL;
+}
+
+lv_err lv_ac_plan_ext(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    char key[1200];
+    const lv_acrec *cur;
+    static const unsigned xf[] = {XF_NAME, XF_DESC, XF_ACTIONS, XF_PARAMS};
+    static const unsigned yf[] = {YF_PARAMS};
+    switch (q->op) {
+    case LV_ACOP_CREATE_EXT: {
+        ext_scan s = {lv_acrec_str(q->in, XF_NAME), NULL, NULL, NULL, 0};
+        v->each(v->ctx, "x", 1, same_name, &s);
+        if (s.found != NULL) {
+            /* A new version of an existing extension needs its number. */
+            int64_t latest = lv_acrec_num(s.found, XF_VERSION);
+            if (q->lock < 0)
+                return lv_error_set(err, LV_E_AC_CONFLICT,
+                                    "An extension named %s already exists; pass LatestVersionNumber %" PRId64
+                                    " to create a new version of it",
+                                    s.name, latest);
+            if (q->lock != latest)
+                return lv_error_set(err, LV_E_AC_CONFLICT,
+                                    "LatestVersionNumber %" PRId64 " does not match the latest version %" PRId64
+                                    " of extension %s",
+                                    q->lock, latest, s.name);
+            lv_acrec *r = with_fields(NULL, LV_AC_EXT, XF__N, s.found->key, q->in, xf, 4);
+            if (r == NULL || lv_acrec_copy_field(r, XF_ID, s.found, XF_ID) != LV_OK ||
+                lv_acrec_set_num(r, XF_VERSION, latest + 1) != LV_OK) {
+                lv_acrec_unref(r);
+                return oom(err);
+            }
+            return put_result(out, r, q, err);
+        }
+        if (lv_ac_count(v, "x") >= LV_AC_MAX_EXTENSIONS)
+            return lv_error_set(err, LV_E_AC_QUOTA, "The number of extensions exceeds the limit of %d for this account",
+                                LV_AC_MAX_EXTENSIONS);
+        snprintf(key, sizeof key, "x%s", q->new_id);
+        lv_acrec *r = with_fields(NULL, LV_AC_EXT, XF__N, key, q->in, xf, 4);
+        if (r == NULL || lv_acrec_set_str(r, XF_ID, q->new_id) != LV_OK || lv_acrec_set_num(r, XF_VERSION, 1) != LV_OK) {
+            lv_acrec_unref(r);
+            return oom(err);
+        }
+        return put_result(out, r, q, err);
+    }
+    case LV_ACOP_UPDATE_EXT:
+        if ((cur = lv_ac_get(v, "x%s", q->id)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s not found", q->id);
+        if (q->lock >= 0 && q->lock != lv_acrec_num(cur, XF_VERSION))
+            return lv_error_set(err, LV_E_AC_CONFLICT, "Extension %s has no version %" PRId64, q->id, q->lock);
+        {
+            static const unsigned uf[] = {XF_DESC, XF_ACTIONS, XF_PARAMS};
+            return put_result(out, with_fields(cur, 0, 0, NULL, q->in, uf, 3), q, err);
+        }
+    case LV_ACOP_DELETE_EXT: {
+        if ((cur = lv_ac_get(v, "x%s", q->id)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s not found", q->id);
+        ext_scan s = {NULL, q->id, NULL, NULL, 0};
+        v->each(v->ctx, "X", 1, assoc_match, &s);
+        if (s.n > 0)
+            return lv_error_set(err, LV_E_AC_BAD_REQUEST,
+                                "Cannot delete extension %s because it is still associated with %zu resource(s).",
+                                q->id, s.n);
+        lv_err rc = lv_acplan_del(out, cur->key);
+        const lv_acrec *t = lv_ac_get(v, "t%s", cur->key);
+        if (rc == LV_OK && t)
+            rc = lv_acplan_del(out, t->key);
+        return rc == LV_OK ? LV_OK : oom(err);
+    }
+    case LV_ACOP_CREATE_ASSOC: {
+        const char *ext = lv_acrec_str(q->in, YF_EXT);
+        if ((cur = lv_ac_get(v, "x%s", ext)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s not found", ext);
+        if (q->target == NULL || v->get(v->ctx, q->target, strlen(q->target)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Resource %s not found", lv_acrec_str(q->in, YF_RESOURCE));
+        if (lv_acrec_has(q->in, YF_EXTVER) && lv_acrec_num(q->in, YF_EXTVER) != lv_acrec_num(cur, XF_VERSION))
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s has no version %" PRId64, ext,
+                                lv_acrec_num(q->in, YF_EXTVER));
+        ext_scan s = {NULL, ext, q->target, NULL, 0};
+        v->each(v->ctx, "X", 1, assoc_match, &s);
+        if (s.n > 0)
+            return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Extension %s is already associated with this resource", ext);
+        if (lv_ac_count(v, "X") >= LV_AC_MAX_ASSOCS)
+            return lv_error_set(err, LV_E_AC_QUOTA,
+                                "The number of extension associations exceeds the limit of %d for this account",
+                                LV_AC_MAX_ASSOCS);
+        /* Parameters an extension requires must be given. */
+        unsigned np = lv_acrec_count(cur, XF_PARAMS);
+        for (unsigned i = 0; i + 2 < np; i += 3) {
+            const char *pn = lv_acrec_item(cur, XF_PARAMS, i)->p;
+            if (strcmp(lv_acrec_item(cur, XF_PARAMS, i + 2)->p, "1") != 0)
+                continue;
+            bool given = false;
+            for (unsigned j = 0; j + 1 < lv_acrec_count(q->in, YF_PARAMS) && !given; j += 2)
+                given = strcmp(lv_acrec_item(q->in, YF_PARAMS, j)->p, pn) == 0;
+            if (!given)
+                return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Required parameter %s of extension %s is missing", pn,
+                                    ext);
+        }
+        snprintf(key, sizeof key, "X%s", q->new_id);
+        lv_acrec *r = lv_acrec_new(LV_AC_ASSOC, YF__N);
+        if (r == NULL || lv_acrec_set_key(r, key) != LV_OK || lv_acrec_set_str(r, YF_ID, q->new_id) != LV_OK ||
+            lv_acrec_set_str(r, YF_EXT, ext) != LV_OK || lv_acrec_copy_field(r, YF_EXTVER, cur, XF_VERSION) != LV_OK ||
+            lv_acrec_copy_field(r, YF_RESOURCE, q->in, YF_RESOURCE) != LV_OK ||
+            lv_acrec_set_str(r, YF_RESKEY, q->target) != LV_OK || lv_acrec_copy_field(r, YF_PARAMS, q->in, YF_PARAMS) != LV_OK) {
+            lv_acrec_unref(r);
+            return oom(err);
+        }
+        return put_result(out, r, q, err);
+    }
+    case LV_ACOP_UPDATE_ASSOC:
+        if ((cur = lv_ac_get(v, "X%s", q->id)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension association %s not found", q->id);
+        return put_result(out, with_fields(cur, 0, 0, NULL, q->in, yf, 1), q, err);
+    case LV_ACOP_DELETE_ASSOC: {
+        if ((cur = lv_ac_get(v, "X%s", q->id)) == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension association %s not found", q->id);
+        lv_err rc = lv_acplan_del(out, cur->key);
+        const lv_acrec *t = lv_ac_get(v, "t%s", cur->key);
+        if (rc == LV_OK && t)
+            rc = lv_acplan_del(out, t->key);
+        return rc == LV_OK ? LV_OK : oom(err);
+    }
+    default:
+        return lv_error_set(err, LV_E_INTERNAL, "unknown appconfig operation");
+    }
+}
