@@ -126,6 +126,8 @@ lv_err lv_acwire_unescape(const char *s, size_t n, bool plus_space, lv_buf *out)
     }
     if (rc == LV_OK && out->data == NULL)
         rc = lv_buf_reserve(out, 1);
+    if (rc == LV_OK)
+        out->data[out->len] = '\0';
     return rc;
 }
 
@@ -134,26 +136,26 @@ static lv_err bad(lv_error *err, const char *fmt, const char *a, const char *b)
     return lv_error_set(err, LV_E_AC_BAD_REQUEST, fmt, a, b);
 }
 
-/* Splits path into segments (pointers into buf). */
+/* Splits path into segments (pointers into buf); -1 when there are more
+ * than MAX_SEGS (no operation has that many). */
 static int split(char *buf, char **seg)
 {
     int n = 0;
     char *p = buf;
     if (*p == '/')
         p++;
-    while (*p && n < MAX_SEGS) {
+    if (*p == '\0')
+        return 0;
+    for (;;) {
+        if (n == MAX_SEGS)
+            return -1;
         seg[n++] = p;
         char *s = strchr(p, '/');
         if (s == NULL)
-            break;
+            return n;
         *s = '\0';
         p = s + 1;
-        if (*p == '\0') {
-            seg[n++] = p; /* trailing slash: an empty segment */
-            break;
-        }
     }
-    return n;
 }
 
 /* Matches path against the op's template; fills the path members of in. */
@@ -423,6 +425,10 @@ lv_err lv_acwire_decode(const lv_http_request *req, lv_acwire_call *call, lv_err
     memcpy(raw, req->path, pl + 1);
     char *seg[MAX_SEGS], *rseg[MAX_SEGS];
     int nseg = split(buf, seg);
+    if (nseg < 0) {
+        rc = lv_error_set(err, LV_E_UNKNOWN_OPERATION, "No AppConfig operation for %s %s", req->method, req->path);
+        goto out;
+    }
     /* rseg: the raw tails, so a greedy last variable takes the rest. */
     {
         const char *p = req->path[0] == '/' ? req->path + 1 : req->path;
@@ -584,6 +590,11 @@ void lv_acwire_error(const lv_error *e, json_t *extra, lv_http_response *resp)
     else if (code == LV_E_NOMEM || code == LV_E_INTERNAL || code == LV_E_IO || code == LV_E_CORRUPT)
         code = LV_E_AC_INTERNAL;
     resp->status = lv_err_http_status(code);
+    if (code == LV_E_ACCESS_DENIED || code == LV_E_INVALID_SIGNATURE || code == LV_E_UNRECOGNIZED_CLIENT ||
+        code == LV_E_MISSING_AUTH || code == LV_E_INCOMPLETE_SIGNATURE)
+        resp->status = 403;
+    else if (code == LV_E_THROTTLING)
+        resp->status = 429;
     resp->content_type = "application/json";
     lv_http_response_header(resp, "x-amzn-ErrorType", lv_err_aws_code(code));
     json_t *body = extra && json_is_object(extra) ? extra : json_object();

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/jreq.h"
+#include "api/lever_acwatch.h"
 #include "json/jw.h"
 #include "core/name.h"
 
@@ -26,7 +27,7 @@ typedef struct watch_req {
 
 bool lv_lever_op_known(const char *op)
 {
-    return strcmp(op, "WatchParameters") == 0;
+    return strcmp(op, "WatchParameters") == 0 || strcmp(op, "WatchConfigurations") == 0;
 }
 
 static void watch_req_free(watch_req *w)
@@ -208,6 +209,8 @@ done:
 lv_err lv_lever_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, size_t len,
                          lv_http_response *resp, lv_error *err)
 {
+    if (strcmp(op, "WatchConfigurations") == 0)
+        return lv_lever_watch_configurations(c, body, len, resp, err);
     if (strcmp(op, "WatchParameters") != 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation Lever.%s is not supported.", op);
     jreq r;

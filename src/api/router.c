@@ -414,8 +414,7 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
     memset(&call, 0, sizeof call);
     if (rc != LV_OK) {
         atomic_fetch_add(&r->auth_failed, 1);
-        answer_error(resp, &err);
-        lv_http_response_header(resp, "x-amzn-ErrorType", lv_err_aws_code(err.code));
+        lv_acwire_error(&err, NULL, resp);
         char akid[LV_ACCESS_KEY_MAX + 1];
         claimed_key(req, akid, sizeof akid);
         audit(r, rid, akid, NULL, req, "AppConfig", false, NULL, 0, "denied", err.code);
@@ -449,7 +448,6 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
             atomic_fetch_add(&r->throttled, 1);
             lv_error_set(&err, LV_E_THROTTLING, "Rate exceeded");
             lv_acwire_error(&err, NULL, resp);
-            resp->status = 429;
             audit(r, rid, auth.access_key, user_arn, req, op, false, NULL, 0, "throttled", LV_E_THROTTLING);
             lv_acwire_call_free(&call);
             return;

@@ -1,0 +1,305 @@
+/* test_appconfig.c - the AppConfig model in core: records and their store
+ * encoding, the sorted table, tokens, the predefined strategies, and the
+ * plans (create/update/delete down the tree, the hosted-version lock,
+ * quotas, deployments, tags), applied to a table as the engine does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/acrec.h"
+#include "core/actoken.h"
+#include "core/appconfig.h"
+
+/* ---------- a table-backed view, applying plans as the engine does ---------- */
+
+static const lv_acrec *tget(void *ctx, const char *key, size_t klen)
+{
+    return lv_actable_get(ctx, key, klen);
+}
+
+static void teach(void *ctx, const char *prefix, size_t plen, lv_acview_fn fn, void *arg)
+{
+    const lv_actable *t = ctx;
+    for (size_t i = lv_actable_seek(t, prefix, plen); i < t->n && lv_acrec_has_prefix(t->r[i], prefix, plen); i++)
+        if (!fn(arg, t->r[i]))
+            return;
+}
+
+typedef struct world {
+    lv_actable t;
+    lv_acview v;
+    int next_id;
+    size_t changes;
+} world;
+
+static void world_init(world *w)
+{
+    memset(w, 0, sizeof *w);
+    w->v.get = tget;
+    w->v.each = teach;
+    w->v.ctx = &w->t;
+}
+
+/* Plans and, on success, applies; returns the code and (a ref to) the result. */
+static lv_err run(world *w, lv_acreq *q, lv_acrec **result, lv_error *err)
+{
+    snprintf(q->new_id, sizeof q->new_id, "id%05d", w->next_id++);
+    lv_acplan p;
+    lv_err rc = lv_ac_plan(&w->v, q, &p, err);
+    if (rc != LV_OK) {
+        assert_int_equal(p.nputs + p.ndels + p.nchg, 0);
+        return rc;
+    }
+    for (size_t i = 0; i < p.nputs; i++) {
+        lv_acrec *old;
+        assert_int_equal(lv_actable_put(&w->t, p.puts[i], &old), LV_OK);
+        lv_acrec_unref(old);
+        p.puts[i] = NULL;
+    }
+    for (size_t i = 0; i < p.ndels; i++)
+        lv_acrec_unref(lv_actable_remove(&w->t, p.dels[i], strlen(p.dels[i])));
+    w->changes += p.nchg;
+    if (result)
+        *result = lv_acrec_ref(p.result);
+    p.nputs = 0;
+    lv_acplan_free(&p);
+    return LV_OK;
+}
+
+static lv_acrec *input(char kind, unsigned nf)
+{
+    lv_acrec *r = lv_acrec_new(kind, nf);
+    assert_non_null(r);
+    return r;
+}
+
+static char *create(world *w, lv_acop op, lv_acrec *in, const char *app, char *idbuf)
+{
+    lv_acreq q = {.op = op, .in = in, .app = app, .lock = -1};
+    lv_acrec *res = NULL;
+    lv_error err = {0};
+    assert_int_equal(run(w, &q, &res, &err), LV_OK);
+    unsigned idf = op == LV_ACOP_CREATE_APP ? AF_ID : op == LV_ACOP_CREATE_ENV ? EF_ID : PF_ID;
+    snprintf(idbuf, 8, "%s", lv_acrec_str(res, idf));
+    lv_acrec_unref(res);
+    return idbuf;
+}
+
+/* ---------- tests ---------- */
+
+static void test_record_roundtrip(void **state)
+{
+    (void)state;
+    lv_acrec *r = input(LV_AC_ENV, EF__N);
+    assert_int_equal(lv_acrec_set_key(r, "eabc1234/def5678"), LV_OK);
+    assert_int_equal(lv_acrec_set_str(r, EF_NAME, "prod"), LV_OK);
+    assert_int_equal(lv_acrec_push(r, EF_MONITORS, "arn:a", 5), LV_OK);
+    assert_int_equal(lv_acrec_push(r, EF_MONITORS, "", 0), LV_OK);
+    assert_int_equal(lv_acrec_set(r, EF_DESC, "a\0b", 3), LV_OK);
+    lv_buf b = LV_BUF_INIT;
+    assert_int_equal(lv_acrec_encode(r, &b), LV_OK);
+    lv_acrec *d = NULL;
+    assert_int_equal(lv_acrec_decode(r->key, r->klen, b.data, b.len, &d, NULL), LV_OK);
+    assert_string_equal(lv_acrec_str(d, EF_NAME), "prod");
+    assert_int_equal(lv_acrec_count(d, EF_MONITORS), 2);
+    assert_int_equal(lv_acrec_len(d, EF_DESC), 3);
+    assert_memory_equal(lv_acrec_str(d, EF_DESC), "a\0b", 3);
+    /* truncated or trailing bytes are corrupt */
+    lv_error err = {0};
+    lv_acrec *bad = NULL;
+    assert_int_equal(lv_acrec_decode(r->key, r->klen, b.data, b.len - 1, &bad, &err), LV_E_CORRUPT);
+    assert_null(bad);
+    assert_int_equal(lv_buf_putc(&b, 'x'), LV_OK);
+    assert_int_equal(lv_acrec_decode(r->key, r->klen, b.data, b.len, &bad, &err), LV_E_CORRUPT);
+    lv_buf_free(&b);
+    lv_acrec_unref(d);
+    lv_acrec_unref(r);
+}
+
+static void test_tokens_and_ids(void **state)
+{
+    (void)state;
+    unsigned char id[LV_ACTOKEN_BYTES], back[LV_ACTOKEN_BYTES];
+    for (int i = 0; i < LV_ACTOKEN_BYTES; i++)
+        id[i] = (unsigned char)(i * 37);
+    char tok[LV_ACTOKEN_LEN + 1];
+    lv_actoken_format(id, tok);
+    assert_true(lv_actoken_parse(tok, strlen(tok), back));
+    assert_memory_equal(id, back, sizeof id);
+    tok[10] = 'G';
+    assert_false(lv_actoken_parse(tok, strlen(tok), back));
+    assert_false(lv_actoken_parse("lv1_", 4, back));
+    unsigned char rnd[7] = {0, 35, 36, 255, 1, 2, 3};
+    char out[8];
+    lv_ac_make_id(rnd, out);
+    assert_true(lv_ac_valid_id(out));
+    assert_false(lv_ac_valid_id("ABC1234"));
+    assert_false(lv_ac_valid_id("abc123"));
+}
+
+static void test_predefined_strategies(void **state)
+{
+    (void)state;
+    assert_int_equal(lv_ac_predefined_count(), 10);
+    const lv_acrec *s = lv_ac_predefined_find("AppConfig.Canary10Percent20Minutes");
+    assert_non_null(s);
+    assert_string_equal(lv_acrec_str(s, SF_GTYPE), "EXPONENTIAL");
+    assert_int_equal(lv_acrec_num(s, SF_DURATION), 20);
+    s = lv_ac_predefined_find("Lever.Canary10Percent5Minutes");
+    assert_string_equal(lv_acrec_str(s, SF_CANARY), "1");
+    assert_null(lv_ac_predefined_find("AppConfig.Nope"));
+}
+
+static void test_tree_rules(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    char app[8], env[8], prof[8];
+    lv_acrec *in = input(LV_AC_APP, AF__N);
+    lv_acrec_set_str(in, AF_NAME, "shop");
+    create(&w, LV_ACOP_CREATE_APP, in, NULL, app);
+    lv_acrec_unref(in);
+    in = input(LV_AC_ENV, EF__N);
+    lv_acrec_set_str(in, EF_NAME, "prod");
+    create(&w, LV_ACOP_CREATE_ENV, in, app, env);
+    lv_acrec_unref(in);
+    in = input(LV_AC_PROFILE, PF__N);
+    lv_acrec_set_str(in, PF_NAME, "cfg");
+    lv_acrec_set_str(in, PF_LOCATION, "hosted");
+    create(&w, LV_ACOP_CREATE_PROFILE, in, app, prof);
+    lv_acrec_unref(in);
+    /* lookups by name or id */
+    assert_non_null(lv_ac_find_app(&w.v, "shop"));
+    assert_non_null(lv_ac_find_app(&w.v, app));
+    assert_non_null(lv_ac_find_env(&w.v, app, "prod"));
+    assert_non_null(lv_ac_find_profile(&w.v, app, "cfg"));
+    /* an unsupported location is refused */
+    lv_error err = {0};
+    in = input(LV_AC_PROFILE, PF__N);
+    lv_acrec_set_str(in, PF_NAME, "s3");
+    lv_acrec_set_str(in, PF_LOCATION, "s3://b/k");
+    lv_acreq q = {.op = LV_ACOP_CREATE_PROFILE, .in = in, .app = app, .lock = -1};
+    assert_int_equal(run(&w, &q, NULL, &err), LV_E_AC_BAD_REQUEST);
+    lv_acrec_unref(in);
+    /* hosted versions: numbering and the lock */
+    lv_acrec *h = input(LV_AC_HOSTED, HF__N);
+    lv_acrec_set_str(h, HF_CONTENT, "{}");
+    lv_acrec_set_str(h, HF_CTYPE, "application/json");
+    lv_acreq hq = {.op = LV_ACOP_CREATE_HOSTED, .in = h, .app = app, .profile = prof, .lock = -1};
+    lv_acrec *res = NULL;
+    assert_int_equal(run(&w, &hq, &res, &err), LV_OK);
+    assert_int_equal(lv_acrec_num(res, HF_VERSION), 1);
+    lv_acrec_unref(res);
+    hq.lock = 0;
+    assert_int_equal(run(&w, &hq, NULL, &err), LV_E_AC_CONFLICT);
+    hq.lock = 1;
+    assert_int_equal(run(&w, &hq, &res, &err), LV_OK);
+    assert_int_equal(lv_acrec_num(res, HF_VERSION), 2);
+    lv_acrec_unref(res);
+    lv_acrec_unref(h);
+    /* deletes are refused while children exist */
+    lv_acreq dq = {.op = LV_ACOP_DELETE_PROFILE, .app = app, .profile = prof, .lock = -1};
+    assert_int_equal(run(&w, &dq, NULL, &err), LV_E_AC_BAD_REQUEST);
+    assert_non_null(strstr(err.msg, "hosted configuration versions existing under it"));
+    lv_acreq da = {.op = LV_ACOP_DELETE_APP, .app = app, .lock = -1};
+    assert_int_equal(run(&w, &da, NULL, &err), LV_E_AC_BAD_REQUEST);
+    /* deployments: numbers grow, the newest complete one is served */
+    lv_acrec *d = input(LV_AC_DEPLOY, DF__N);
+    lv_acrec_set_str(d, DF_PROFILE, prof);
+    lv_acrec_set_str(d, DF_VERSION, "1");
+    lv_acrec_set_str(d, DF_STRATEGY, "AppConfig.AllAtOnce");
+    lv_acreq sq = {.op = LV_ACOP_START_DEPLOYMENT, .in = d, .app = app, .env = env, .lock = -1, .now_ms = 1000};
+    assert_int_equal(run(&w, &sq, &res, &err), LV_OK);
+    assert_int_equal(lv_acrec_num(res, DF_NUMBER), 1);
+    assert_string_equal(lv_acrec_str(res, DF_STATE), "COMPLETE");
+    assert_int_equal(lv_acrec_count(res, DF_EVENTS), 12);
+    lv_acrec_unref(res);
+    assert_int_equal(w.changes, 2);
+    lv_acrec_set_str(d, DF_VERSION, "2");
+    assert_int_equal(run(&w, &sq, &res, &err), LV_OK);
+    assert_int_equal(lv_acrec_num(res, DF_NUMBER), 2);
+    assert_string_equal(lv_acrec_str(res, DF_PREV_VERSION), "1");
+    lv_acrec_unref(res);
+    const lv_acrec *serving = lv_ac_serving(&w.v, app, env, prof);
+    assert_string_equal(lv_acrec_str(serving, DF_VERSION), "2");
+    /* unknown version or strategy */
+    lv_acrec_set_str(d, DF_VERSION, "7");
+    assert_int_equal(run(&w, &sq, NULL, &err), LV_E_AC_NOT_FOUND);
+    lv_acrec_set_str(d, DF_VERSION, "1");
+    lv_acrec_set_str(d, DF_STRATEGY, "nosuch1");
+    assert_int_equal(run(&w, &sq, NULL, &err), LV_E_AC_NOT_FOUND);
+    lv_acrec_unref(d);
+    /* the served version cannot be deleted; an older one can */
+    lv_acreq hd = {.op = LV_ACOP_DELETE_HOSTED, .app = app, .profile = prof, .number = 2, .lock = -1};
+    assert_int_equal(run(&w, &hd, NULL, &err), LV_E_AC_BAD_REQUEST);
+    hd.number = 1;
+    assert_int_equal(run(&w, &hd, NULL, &err), LV_OK);
+    /* a complete deployment cannot be stopped, but can be reverted */
+    lv_acreq st = {.op = LV_ACOP_STOP_DEPLOYMENT, .app = app, .env = env, .number = 2, .lock = -1};
+    assert_int_equal(run(&w, &st, NULL, &err), LV_E_AC_BAD_REQUEST);
+    st.allow_revert = true;
+    assert_int_equal(run(&w, &st, &res, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(res, DF_STATE), "REVERTED");
+    lv_acrec_unref(res);
+    lv_actable_free(&w.t);
+}
+
+static void test_tags_and_quota(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    char app[8];
+    lv_acrec *in = input(LV_AC_APP, AF__N);
+    lv_acrec_set_str(in, AF_NAME, "a");
+    for (int i = 0; i < LV_AC_MAX_APPS; i++)
+        create(&w, LV_ACOP_CREATE_APP, in, NULL, app);
+    lv_error err = {0};
+    lv_acreq q = {.op = LV_ACOP_CREATE_APP, .in = in, .lock = -1};
+    assert_int_equal(run(&w, &q, NULL, &err), LV_E_AC_QUOTA);
+    lv_acrec_unref(in);
+    char key[16];
+    snprintf(key, sizeof key, "a%s", app);
+    lv_acrec *tags = input(LV_AC_TAGS, TF__N);
+    lv_acrec_push(tags, TF_TAGS, "k1", 2);
+    lv_acrec_push(tags, TF_TAGS, "v1", 2);
+    lv_acrec_push(tags, TF_TAGS, "k2", 2);
+    lv_acrec_push(tags, TF_TAGS, "v2", 2);
+    lv_acreq tq = {.op = LV_ACOP_TAG, .tags = tags, .target = key, .lock = -1};
+    assert_int_equal(run(&w, &tq, NULL, &err), LV_OK);
+    lv_acrec *keys = input(LV_AC_TAGS, TF__N);
+    lv_acrec_push(keys, TF_TAGS, "k1", 2);
+    lv_acreq uq = {.op = LV_ACOP_UNTAG, .tags = keys, .target = key, .lock = -1};
+    assert_int_equal(run(&w, &uq, NULL, &err), LV_OK);
+    const lv_acrec *t = lv_ac_get(&w.v, "t%s", key);
+    assert_int_equal(lv_acrec_count(t, TF_TAGS), 2);
+    assert_string_equal(lv_acrec_item(t, TF_TAGS, 0)->p, "k2");
+    tq.target = "azzzzzzz";
+    assert_int_equal(run(&w, &tq, NULL, &err), LV_E_AC_NOT_FOUND);
+    /* deleting the application takes its tags */
+    lv_acreq da = {.op = LV_ACOP_DELETE_APP, .app = app, .lock = -1};
+    assert_int_equal(run(&w, &da, NULL, &err), LV_OK);
+    assert_null(lv_ac_get(&w.v, "t%s", key));
+    lv_acrec_unref(tags);
+    lv_acrec_unref(keys);
+    lv_actable_free(&w.t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_roundtrip), cmocka_unit_test(test_tokens_and_ids),
+        cmocka_unit_test(test_predefined_strategies), cmocka_unit_test(test_tree_rules),
+        cmocka_unit_test(test_tags_and_quota),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    lv_ac_predefined_free();
+    return rc;
+}
