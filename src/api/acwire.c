@@ -72,16 +72,13 @@ bool lv_acwire_path_known(const char *p)
 
 /* ---------- headers that outlive the handler ---------- */
 
+/* Reset by lv_acwire_decode, which starts every AppConfig request: the
+ * listener queues the response on this thread before the next request. */
 static _Thread_local char hdr_store[HDR_STORE];
 static _Thread_local size_t hdr_used;
-static _Thread_local const void *hdr_owner;
 
 void lv_acwire_header(lv_http_response *resp, const char *name, const char *value)
 {
-    if (hdr_owner != resp) {
-        hdr_owner = resp;
-        hdr_used = 0;
-    }
     size_t n = strlen(value) + 1;
     if (resp->nheaders >= sizeof resp->headers / sizeof resp->headers[0] || n > HDR_STORE - hdr_used)
         return;
@@ -411,6 +408,7 @@ lv_err lv_acwire_decode(const lv_http_request *req, lv_acwire_call *call, lv_err
 {
     memset(call, 0, sizeof *call);
     call->op = -1;
+    hdr_used = 0;
     size_t pl = strlen(req->path);
     if (pl >= 4096)
         return lv_error_set(err, LV_E_AC_BAD_REQUEST, "The request path is too long");

@@ -134,6 +134,14 @@ class AgentContract(AppConfigCase):
         g = self.ac.get_configuration(Application=t["app"], Environment="prod", Configuration="cfg", ClientId="x")
         self.assertEqual(g["Content"].read(), USERS)
 
+    def test_headers_on_every_answer_of_a_long_connection_series(self):
+        t = self.tree(content=USERS)
+        self.deploy(t, 1)
+        path = "/applications/%s/environments/%s/configurations/%s" % (t["app"], t["env"], t["prof"])
+        for i in range(600):
+            st, h, _p, raw = signed_rest(self.server, "GET", path, query="client_id=c%d" % i)
+            self.assertEqual((st, h.get("configuration-version"), raw), (200, "1", USERS), i)
+
     def test_watch_configurations_pushes_deployments(self):
         t = self.tree(content=USERS)
         st, _h, p, _raw = self.server.call_raw("Lever.WatchConfigurations",

@@ -112,11 +112,11 @@ class LimitsTest(LeverTestCase):
         t = threading.Thread(target=good_client)
         t.start()
         try:
-            # a body over the 1 MiB cap: 413 without reading it
+            # a body over the 3 MiB cap (room for 2 MB AppConfig hosted versions): 413 without reading it
             r = self.raw_exchange(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n" + b"{" * 1000)
             self.assertTrue(r.startswith(b"HTTP/1.1 413"), r[:100])
             # a chunked body over the cap
-            body = b"".join(b"%x\r\n%s\r\n" % (65536, b"a" * 65536) for _ in range(20)) + b"0\r\n\r\n"
+            body = b"".join(b"%x\r\n%s\r\n" % (65536, b"a" * 65536) for _ in range(60)) + b"0\r\n\r\n"
             r = self.raw_exchange(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                   b"X-Amz-Target: AmazonSSM.GetParameter\r\n\r\n" + body)
             self.assertTrue(r.startswith(b"HTTP/1.1 413"), r[:100])
