@@ -174,6 +174,21 @@ lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const
             if (body)
                 rc = path_res(r, json_object_get(body, "Path"), region, account);
             bool_cond(r, body, "Recursive", "ssm:Recursive", true);
+        } else if (strcmp(op, "WatchConfigurations") == 0) {
+            /* A configuration watch reveals deployments: authorised as
+             * appconfig:GetConfiguration on what it watches. */
+            snprintf(r->action, sizeof r->action, "appconfig:GetConfiguration");
+            json_t *app = body ? json_object_get(body, "Application") : NULL;
+            json_t *env = body ? json_object_get(body, "Environment") : NULL;
+            lv_buf arn = LV_BUF_INIT;
+            rc = lv_buf_printf(&arn, "arn:aws:appconfig:%s:%s:application/%s", region, account,
+                               json_is_string(app) ? json_string_value(app) : "*");
+            if (rc == LV_OK && json_is_string(app) && json_is_string(env))
+                rc = lv_buf_printf(&arn, "/environment/%s", json_string_value(env));
+            if (rc == LV_OK)
+                rc = add_res(r, &arn);
+            lv_buf_free(&arn);
+            r->checked = rc == LV_OK;
         } else {
             r->mutating = true; /* admin operations: root only, always audited */
         }

@@ -262,6 +262,18 @@ class AccessAndAudit(AppConfigCase):
         self.assertTrue(ok)
         self.assertNotIn("dongkyl", json.dumps(lines), "the audit log never holds content")
 
+    def test_watch_authorised_as_get_configuration(self):
+        t = self.tree()
+        doc = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "appconfig:GetConfiguration", "Resource": ARN + "application/" + t["app"]}]}
+        akid, secret = create_key(self.server, {"watch": doc})
+        body = {"Application": t["app"], "SinceRevision": 0, "WaitSeconds": 0}
+        st, _h, p, _raw = self.server.call_raw("Lever.WatchConfigurations", body, access_key=akid, secret_key=secret)
+        self.assertEqual(st, 200, p)
+        st, _h, p, _raw = self.server.call_raw("Lever.WatchConfigurations", {"SinceRevision": 0, "WaitSeconds": 0},
+                                               access_key=akid, secret_key=secret)
+        self.assertEqual((st, p.get("__type")), (400, "AccessDeniedException"), p)
+
 
 if __name__ == "__main__":
     unittest.main()
