@@ -436,6 +436,9 @@ static lv_err get_configuration(lv_acapi_ctx *c, lv_acwire_call *call, lv_error 
         char dep[16];
         snprintf(dep, sizeof dep, "%u", s.deployment);
         lv_acwire_header(c->resp, "x-lever-deployment", dep);
+        /* Says which form the body is, so a cache can tell them apart. */
+        if (s.flags && stored && strcmp(stored, "stored") == 0)
+            lv_acwire_header(c->resp, "X-Lever-Document", "stored");
         lv_acwire_answer(call->op, o, same ? "" : s.content.data, same ? 0 : s.content.len, s.content_type, c->resp);
     }
     lv_acapi_served_free(&s);

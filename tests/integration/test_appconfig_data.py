@@ -71,6 +71,7 @@ class DataPlane(AppConfigCase):
                                      % a["Name"], headers={"X-Lever-Document": "stored"}, query="client_id=c1")
         self.assertEqual(st, 200, raw)
         self.assertEqual(json.loads(raw), doc)
+        self.assertEqual(h.get("x-lever-document"), "stored")
 
     def test_aws_cli_appconfig_and_appconfigdata_outfile(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
