@@ -55,6 +55,8 @@ class ApplicationsEnvironmentsProfiles(AppConfigCase):
         self.acerr("BadRequestException", 400, self.ac.create_configuration_profile, ApplicationId=a["Id"],
                    Name="x", LocationUri="hosted", Validators=[{"Type": "JSON_SCHEMA", "Content": "{not json"}])
         self.acerr("BadRequestException", 400, self.ac.create_configuration_profile, ApplicationId=a["Id"],
+                   Name="x", LocationUri="hosted", Validators=[{"Type": "JSON_SCHEMA", "Content": '{"type": 5}'}])
+        self.acerr("BadRequestException", 400, self.ac.create_configuration_profile, ApplicationId=a["Id"],
                    Name="x", LocationUri="s3://bucket/key")
         self.acerr("BadRequestException", 400, self.ac.create_configuration_profile, ApplicationId=a["Id"],
                    Name="x", LocationUri="hosted",
@@ -180,6 +182,13 @@ class Deployments(AppConfigCase):
                    ConfigurationProfileId=t["prof"], ConfigurationVersion="2")
         self.ac.validate_configuration(ApplicationId=t["app"], ConfigurationProfileId=t["prof"],
                                        ConfigurationVersion="1")
+        # JSON that does not match the schema fails it, naming what is wrong
+        self.ac.create_hosted_configuration_version(ApplicationId=t["app"], ConfigurationProfileId=t["prof"],
+                                                    Content=b"[1, 2]", ContentType="application/json")
+        e = self.acerr("BadRequestException", 400, self.deploy, t, 3)
+        self.assertEqual(e.response["Reason"], "InvalidConfiguration")
+        self.acerr("BadRequestException", 400, self.ac.validate_configuration, ApplicationId=t["app"],
+                   ConfigurationProfileId=t["prof"], ConfigurationVersion="3")
         self.assertEqual(self.ac.list_deployments(ApplicationId=t["app"], EnvironmentId=t["env"])["Items"], [])
 
     def test_strategies_predefined_and_custom(self):
