@@ -14,14 +14,13 @@
 #include "client/http.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
+#include "json/flagdoc.h"
 
 enum { LVAC_POOL_MAX = 64 };
 
-/* Whether fetches ask feature-flag profiles for their stored document
+/* Fetches ask feature-flag profiles for their stored document
  * (X-Lever-Document: stored) to evaluate variants here (acflags.c). */
-#ifndef LVAC_STORED_DOCS
-#define LVAC_STORED_DOCS 0
-#endif
+#define LVAC_STORED_DOCS 1
 
 typedef struct acentry {
     char *key;                       /* lvac_entry_key(app, env, profile, entity) */
@@ -30,7 +29,10 @@ typedef struct acentry {
     char *data;                      /* the configuration's bytes, or NULL before the first answer */
     size_t len;
     bool have;
-    bool stored_doc;                 /* data is the stored flag document (X-Lever-Document: stored) */
+    bool stored_doc;                 /* data is a stored flag document, compiled in fd */
+    lv_flagdoc *fd;                  /* compiled stored flag document, or NULL */
+    char *plain;                     /* fd served for no Context / flag / Entity-Id */
+    size_t plain_len;
     bool prefetched;
     char ctype[128];
     char version[128];
@@ -81,6 +83,9 @@ struct lvac_agent {
 int64_t lvac_mono_ms(void);
 int64_t lvac_wall_ms(void);
 
+/* Frees an entry (already out of the table). NULL is a no-op. */
+void lvac_entry_free(acentry *e);
+
 /* Caller holds mu. The entry of key, or NULL. */
 acentry *lvac_find(lvac_agent *a, const char *key);
 /* Caller holds mu. The entry of (t, entity), created empty when missing
@@ -114,6 +119,19 @@ int lvac_sync_start(lvac_agent *a, char *err, size_t errlen);
 void lvac_sync_stop(lvac_agent *a);
 void lvac_load_disk(lvac_agent *a);
 void lvac_save(lvac_agent *a);
+
+/* Compiles a stored feature-flag document (acflags.c): 0 with *fd and the
+ * text served without Context for entity (*plain, malloc'd), 1 when doc is
+ * not a flag document, -1 out of memory. */
+int lvac_flags_compile(const char *doc, size_t len, const char *entity, lv_flagdoc **fd, char **plain,
+                       size_t *plain_len);
+/* The served form of fd for a request's flags, Context and entity. */
+int lvac_flags_serve(const lv_flagdoc *fd, const lvac_flags *flags, const lvac_context *ctx, const char *entity,
+                     lv_buf *out);
+/* OFREP evaluations from fd: one flag (key) or {"flags": [...]}; *status
+ * 200, 400 or 404 for one flag. 0, or -1 out of memory. */
+int lvac_flags_ofrep(const lv_flagdoc *fd, const char *key, const unsigned char *types, const lvac_context *ctx,
+                     const char *entity, json_t **out, int *status);
 
 /* The answer body of a feature-flag request (acflags.c): the document of
  * the entry (simplified, or stored when stored is set: evaluated for ctx,

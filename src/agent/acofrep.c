@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "agent/acint.h"
 #include "crypto/crypto.h"
 
 static int fail(char *err, size_t errlen, const char *msg)
@@ -145,17 +146,18 @@ static json_t *error_of(const char *key, const char *code, const char *details)
                : json_pack("{s:s, s:s}", "errorCode", code, "errorDetails", details);
 }
 
-int lvac_ofrep_answer(const char *doc, size_t len, bool stored, const char *key, const lvac_ofrep_ctx *ctx,
-                      const char *if_none_match, lv_buf *out, int *status, char *etag, size_t etag_cap)
+int lvac_ofrep_answer(const struct lv_flagdoc *fd, const char *doc, size_t len, const char *key,
+                      const lvac_ofrep_ctx *ctx, const char *if_none_match, lv_buf *out, int *status, char *etag,
+                      size_t etag_cap)
 {
-    (void)stored; /* the stored form is simplified upstream of here (acflags.c) */
-    (void)ctx;
-    json_error_t je;
-    json_t *root = json_loadb(doc ? doc : "", len, 0, &je), *ans = NULL;
+    json_t *root = NULL, *ans = NULL;
     *status = 200;
     if (etag && etag_cap)
         etag[0] = '\0';
-    if (!json_is_object(root)) {
+    if (fd) {
+        if (lvac_flags_ofrep(fd, key, ctx->type, &ctx->kv, ctx->entity[0] ? ctx->entity : NULL, &ans, status) != 0)
+            return -1;
+    } else if (!json_is_object(root = json_loadb(doc ? doc : "", len, 0, NULL))) {
         *status = 400;
         ans = error_of(key, "GENERAL", "this configuration profile is not a feature flag document");
     } else if (key) {

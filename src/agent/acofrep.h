@@ -31,12 +31,16 @@ typedef struct lvac_ofrep_ctx {
 int lvac_parse_ofrep(const char *body, size_t len, lvac_ofrep_ctx *out, bool *invalid_context, char *err,
                      size_t errlen);
 
-/* Builds the OFREP answer from a feature-flag profile's document (the
- * simplified form, or the stored one when stored): one flag (key non-NULL)
- * or every flag. Fills *status (200, 304 when if_none_match equals the
- * bulk answer's ETag, 400, 404) and out, and etag (bulk only, quoted,
- * cap >= 67) for the ETag header. Returns 0, or -1 when out of memory. */
-int lvac_ofrep_answer(const char *doc, size_t len, bool stored, const char *key, const lvac_ofrep_ctx *ctx,
-                      const char *if_none_match, lv_buf *out, int *status, char *etag, size_t etag_cap);
+struct lv_flagdoc;
+
+/* Builds the OFREP answer for one flag (key non-NULL) or every flag: from
+ * the compiled stored document fd when there is one (variants evaluated
+ * for ctx), else from doc, the simplified form. Fills *status (200, 304
+ * when if_none_match equals the bulk answer's ETag, 400, 404) and out,
+ * and etag (bulk only, quoted, cap >= 67) for the ETag header. Returns 0,
+ * or -1 when out of memory. */
+int lvac_ofrep_answer(const struct lv_flagdoc *fd, const char *doc, size_t len, const char *key,
+                      const lvac_ofrep_ctx *ctx, const char *if_none_match, lv_buf *out, int *status, char *etag,
+                      size_t etag_cap);
 
 #endif

@@ -69,10 +69,9 @@ lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char 
 
 uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool conditional)
 {
-    char ctype[128] = "", version[128] = "", doc[32] = "";
+    char ctype[128] = "", version[128] = "";
     bool has_ct = lvc_raw_header(r, "Content-Type", ctype, sizeof ctype);
     bool has_v = lvc_raw_header(r, "Configuration-Version", version, sizeof version);
-    bool stored = lvc_raw_header(r, "X-Lever-Document", doc, sizeof doc) && strcmp(doc, "stored") == 0;
     int64_t nw = lvac_wall_ms(), nm = lvac_mono_ms();
     pthread_mutex_lock(&a->mu);
     acentry *e = lvac_find(a, key);
@@ -90,6 +89,23 @@ uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool condi
      * current" unless it names another version. */
     bool unchanged = conditional && e->have && r->body.len == 0 && (!has_v || strcmp(version, e->version) == 0);
     if (!unchanged) {
+        /* We asked for stored documents: a feature-flag profile answers
+         * its stored form, compiled once here (any other answer is bytes). */
+        lv_flagdoc *fd = NULL;
+        char *plain = NULL;
+        size_t plain_len = 0;
+        const char *ent = e->entity[0] ? e->entity : a->instance_id;
+        if (lvac_flags_compile(r->body.data ? r->body.data : "", r->body.len, ent, &fd, &plain, &plain_len) < 0) {
+            pthread_mutex_unlock(&a->mu);
+            lva_log(LVA_LOG_WARN, "appconfig: out of memory compiling %s:%s:%s", e->app, e->env, e->profile);
+            return 0;
+        }
+        lv_flagdoc_free(e->fd);
+        free(e->plain);
+        e->fd = fd;
+        e->plain = plain;
+        e->plain_len = plain_len;
+        bool stored = fd != NULL;
         char *d = malloc(r->body.len + 1);
         if (d == NULL) {
             pthread_mutex_unlock(&a->mu);
@@ -440,7 +456,13 @@ void lvac_load_disk(lvac_agent *a)
         e->data = copy;
         e->len = d->len;
         e->have = true;
-        e->stored_doc = d->stored_doc;
+        lv_flagdoc_free(e->fd);
+        free(e->plain);
+        e->fd = NULL;
+        e->plain = NULL;
+        e->stored_doc = d->stored_doc &&
+                        lvac_flags_compile(copy, d->len, d->entity[0] ? d->entity : a->instance_id, &e->fd,
+                                           &e->plain, &e->plain_len) == 0;
         snprintf(e->ctype, sizeof e->ctype, "%s", d->content_type);
         snprintf(e->version, sizeof e->version, "%s", d->version);
         e->revision = d->revision;

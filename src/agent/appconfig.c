@@ -22,149 +22,7 @@
 #include "client/config.h"
 #include "json/jw.h"
 
-enum {
-    BACKOFF_MIN_MS = 200,
-    BACKOFF_MAX_MS = 5000,
-    LOCAL_MAX = 16 << 20,        /* a local development file */
-};
-
-int64_t lvac_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t lvac_wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ----------------------------------------------------------- entries */
-
-acentry *lvac_find(lvac_agent *a, const char *key)
-{
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->entries[i]->key, key) == 0)
-            return a->entries[i];
-    return NULL;
-}
-
-static void entry_free(acentry *e)
-{
-    if (e == NULL)
-        return;
-    free(e->key);
-    if (e->data)
-        memset(e->data, 0, e->len);
-    free(e->data);
-    free(e);
-}
-
-acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile,
-                         const char *entity, bool prefetched)
-{
-    char *key = lvac_entry_key(app, env, profile, entity);
-    if (key == NULL)
-        return NULL;
-    acentry *e = lvac_find(a, key);
-    if (e) {
-        free(key);
-        e->prefetched |= prefetched;
-        return e;
-    }
-    size_t ondemand = 0, oldest = SIZE_MAX;
-    for (size_t i = 0; i < a->n; i++)
-        if (!a->entries[i]->prefetched) {
-            ondemand++;
-            if (oldest == SIZE_MAX || a->entries[i]->used_mono < a->entries[oldest]->used_mono)
-                oldest = i;
-        }
-    if (!prefetched && ondemand >= a->cfg.max_entries && oldest != SIZE_MAX) {
-        entry_free(a->entries[oldest]);
-        a->entries[oldest] = a->entries[--a->n];
-        a->dirty = true;
-    }
-    if (a->n == a->cap) {
-        size_t nc = a->cap ? a->cap * 2 : 16;
-        acentry **ne = realloc(a->entries, nc * sizeof *ne);
-        if (ne == NULL) {
-            free(key);
-            return NULL;
-        }
-        a->entries = ne;
-        a->cap = nc;
-    }
-    e = calloc(1, sizeof *e);
-    if (e == NULL) {
-        free(key);
-        return NULL;
-    }
-    e->key = key;
-    snprintf(e->app, sizeof e->app, "%s", app);
-    snprintf(e->env, sizeof e->env, "%s", env);
-    snprintf(e->profile, sizeof e->profile, "%s", profile);
-    snprintf(e->entity, sizeof e->entity, "%s", entity);
-    e->prefetched = prefetched;
-    e->used_mono = lvac_mono_ms();
-    a->entries[a->n++] = e;
-    return e;
-}
-
-void lvac_upstream_ok_locked(lvac_agent *a)
-{
-    if (a->up_down)
-        lva_log(LVA_LOG_INFO, "appconfig: upstream %s reachable again", a->cfg.upstream);
-    a->up_down = false;
-    a->up_streak = 0;
-    a->up_retry_at = 0;
-}
-
-void lvac_upstream_failed_locked(lvac_agent *a, const char *why)
-{
-    if (!a->up_down)
-        lva_log(LVA_LOG_WARN, "appconfig: upstream %s unavailable: %s; serving from the cache", a->cfg.upstream,
-                why);
-    a->up_down = true;
-    int64_t back = BACKOFF_MIN_MS;
-    for (unsigned i = 0; i < a->up_streak && back < BACKOFF_MAX_MS; i++)
-        back *= 2;
-    a->up_streak++;
-    a->up_retry_at = lvac_mono_ms() + (back > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : back);
-}
-
-bool lvac_is_outage(lever_status st, const lvc_raw *r)
-{
-    if (st == LEVER_E_UNREACHABLE || st == LEVER_E_PARSE || st == LEVER_E_NOMEM)
-        return true;
-    if (r->status == 0 || r->status >= 500)
-        return true;
-    return strcmp(r->code, "ThrottlingException") == 0;
-}
-
-lvc_conn *lvac_conn_get(lvac_agent *a)
-{
-    pthread_mutex_lock(&a->pool_mu);
-    lvc_conn *c = a->npool ? a->pool[--a->npool] : NULL;
-    pthread_mutex_unlock(&a->pool_mu);
-    return c ? c : lvc_conn_new();
-}
-
-void lvac_conn_put(lvac_agent *a, lvc_conn *c)
-{
-    if (c == NULL)
-        return;
-    pthread_mutex_lock(&a->pool_mu);
-    size_t max = a->cfg.max_connections < LVAC_POOL_MAX ? a->cfg.max_connections : LVAC_POOL_MAX;
-    if (a->npool < max) {
-        a->pool[a->npool++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&a->pool_mu);
-    lvc_conn_free(c);
-}
+enum { LOCAL_MAX = 16 << 20 }; /* a local development file */
 
 /* ----------------------------------------------------------- answers */
 
@@ -199,20 +57,26 @@ typedef struct want {
     lvac_flags flags;
     lvac_context *ctx;   /* NULL without Context headers */
     const char *entity;  /* the evaluation entity: Entity-Id, else the instance id */
+    bool entity_given;   /* Entity-Id (or OFREP's targetingKey) was sent */
     lvac_kind kind;      /* a configuration, or an OFREP evaluation */
     const char *flag;    /* LVAC_OFREP_ONE */
     const lvac_ofrep_ctx *octx;
     const char *if_none_match;
 } want;
 
-static bool needs_flag_work(const want *w, bool stored)
-{
-    return stored || w->flags.n > 0;
-}
+/* What is served: a configuration's bytes, and for a stored feature-flag
+ * document its compiled form and its Context-free rendering. */
+typedef struct view {
+    const char *data;
+    size_t len;
+    const char *ctype, *version;
+    const lv_flagdoc *fd;
+    const char *plain;
+    size_t plain_len;
+} view;
 
-/* Fills resp from a configuration's bytes. */
-static void serve(lv_http_response *resp, const char *data, size_t len, const char *ctype, const char *version,
-                  bool stored, const want *w)
+/* Fills resp from a view. */
+static void serve(lv_http_response *resp, const view *v, const want *w)
 {
     resp->status = 200;
     resp->content_type = NULL;
@@ -220,7 +84,7 @@ static void serve(lv_http_response *resp, const char *data, size_t len, const ch
     if (w->kind != LVAC_CONFIG) {
         char etag[80];
         int status = 500;
-        if (lvac_ofrep_answer(data, len, stored, w->kind == LVAC_OFREP_ONE ? w->flag : NULL, w->octx,
+        if (lvac_ofrep_answer(v->fd, v->data, v->len, w->kind == LVAC_OFREP_ONE ? w->flag : NULL, w->octx,
                               w->if_none_match, &resp->body, &status, etag, sizeof etag) != 0) {
             send_error(resp, 500, "InternalServerException", "out of memory");
             return;
@@ -231,24 +95,40 @@ static void serve(lv_http_response *resp, const char *data, size_t len, const ch
             lv_http_response_header(resp, "ETag", etag);
         return;
     }
-    if (needs_flag_work(w, stored)) {
+    const char *ctype = v->ctype;
+    int rc = LV_OK;
+    if (v->fd) {
+        ctype = "application/json";
+        if (w->flags.n == 0 && w->ctx == NULL && !w->entity_given)
+            rc = lv_buf_append(&resp->body, v->plain, v->plain_len);
+        else
+            rc = lvac_flags_serve(v->fd, &w->flags, w->ctx, w->entity, &resp->body) == 0 ? LV_OK : LV_E_NOMEM;
+    } else if (w->flags.n > 0) {
         int status = 500;
         char err[256];
-        if (lvac_flags_answer(data, len, stored, &w->flags, w->ctx, w->entity, &resp->body, &status, err,
+        if (lvac_flags_answer(v->data, v->len, false, &w->flags, w->ctx, w->entity, &resp->body, &status, err,
                               sizeof err) != 0) {
             send_error(resp, status, status == 400 ? "BadRequestException" : "InternalServerException", err);
             return;
         }
         ctype = "application/json";
-    } else if (lv_buf_append(&resp->body, data ? data : "", len) != LV_OK) {
+    } else {
+        rc = lv_buf_append(&resp->body, v->data ? v->data : "", v->len);
+    }
+    if (rc != LV_OK) {
         send_error(resp, 500, "InternalServerException", "out of memory");
         return;
     }
     if (lv_http_response_header(resp, "Content-Type", ctype && *ctype ? ctype : "application/octet-stream") !=
         LV_OK)
         lv_http_response_header(resp, "Content-Type", "application/octet-stream");
-    if (version && *version)
-        lv_http_response_header(resp, "Configuration-Version", version);
+    if (v->version && *v->version)
+        lv_http_response_header(resp, "Configuration-Version", v->version);
+}
+
+static view view_of(const acentry *e)
+{
+    return (view){e->data, e->len, e->ctype, e->version, e->fd, e->plain, e->plain_len};
 }
 
 static int64_t age_s(int64_t since_ms)
@@ -269,7 +149,8 @@ static bool try_entry_locked(lvac_agent *a, acentry *e, bool stale_ok, const wan
     if (!current && !backing_off && !stale_ok)
         return false;
     e->used_mono = now;
-    serve(resp, e->data, e->len, e->ctype, e->version, e->stored_doc, w);
+    view v = view_of(e);
+    serve(resp, &v, w);
     atomic_fetch_add(&a->hits, 1);
     if (current) {
         mark(resp, "hit", -1);
@@ -334,12 +215,21 @@ static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, co
                 lvc_raw_clear(&r2);
             }
         }
-        char ctype[128] = "", version[128] = "";
-        lvc_raw_header(&r, "Content-Type", ctype, sizeof ctype);
-        lvc_raw_header(&r, "Configuration-Version", version, sizeof version);
-        char doc[32] = "";
-        bool stored = lvc_raw_header(&r, "X-Lever-Document", doc, sizeof doc) && strcmp(doc, "stored") == 0;
-        serve(resp, r.body.data, r.body.len, ctype, version, stored, w);
+        /* served from the entry just stored (compiled when a flag
+         * document); from the answer itself if it was evicted meanwhile */
+        pthread_mutex_lock(&a->mu);
+        acentry *e = lvac_find(a, key);
+        if (e && e->have) {
+            view v = view_of(e);
+            serve(resp, &v, w);
+        } else {
+            char ctype[128] = "", version[128] = "";
+            lvc_raw_header(&r, "Content-Type", ctype, sizeof ctype);
+            lvc_raw_header(&r, "Configuration-Version", version, sizeof version);
+            view v = {r.body.data, r.body.len, ctype, version, NULL, NULL, 0};
+            serve(resp, &v, w);
+        }
+        pthread_mutex_unlock(&a->mu);
         mark(resp, "miss", -1);
     } else if (lvac_is_outage(st, &r)) {
         atomic_fetch_add(&a->upstream_errors, 1);
@@ -369,7 +259,7 @@ static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, co
                     a->entries[i] = a->entries[--a->n];
                     break;
                 }
-            entry_free(e);
+            lvac_entry_free(e);
             a->dirty = true;
         }
         pthread_mutex_unlock(&a->mu);
@@ -444,7 +334,19 @@ static void handle_local(lvac_agent *a, const lvac_target *t, const want *w, lv_
      * give a new number. */
     char version[64];
     snprintf(version, sizeof version, "%lld.%09ld", (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
-    serve(resp, b.data, b.len, ctype, version, false, w);
+    /* AWS's local flag files are in the stored form: evaluated here too */
+    lv_flagdoc *doc = NULL;
+    char *plain = NULL;
+    size_t plain_len = 0;
+    if (lvac_flags_compile(b.data, b.len, w->entity, &doc, &plain, &plain_len) < 0) {
+        lv_buf_free(&b);
+        send_error(resp, 500, "InternalServerException", "out of memory");
+        return;
+    }
+    view v = {b.data, b.len, ctype, version, doc, plain, plain_len};
+    serve(resp, &v, w);
+    lv_flagdoc_free(doc);
+    free(plain);
     lv_http_response_header(resp, "X-Lever-Cache", "local");
     lv_buf_free(&b);
 }
@@ -556,6 +458,7 @@ static void handle_ofrep(lvac_agent *a, const lvac_target *t, const lv_http_requ
     /* the context's targetingKey is the entity, for bucketing and for rules */
     const char *entity = octx->entity[0] ? octx->entity : NULL;
     w.entity = entity ? entity : a->instance_id;
+    w.entity_given = true; /* OFREP evaluates every time */
     if (a->cfg.local_dir)
         handle_local(a, t, &w, resp);
     else
@@ -626,6 +529,7 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
         return;
     }
     w->entity = entity ? entity : a->instance_id;
+    w->entity_given = entity != NULL;
     if (a->cfg.local_dir)
         handle_local(a, &t, w, resp);
     else
@@ -638,7 +542,7 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
 static void agent_free(lvac_agent *a)
 {
     for (size_t i = 0; i < a->n; i++)
-        entry_free(a->entries[i]);
+        lvac_entry_free(a->entries[i]);
     free(a->entries);
     for (size_t i = 0; i < a->npool; i++)
         lvc_conn_free(a->pool[i]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/acint.h"
 #include "agent/acofrep.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -38,9 +39,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int status = 0;
         char etag[80];
         const char *key = (data[0] & 2) ? "a" : NULL;
-        if (lvac_ofrep_answer(p, n, false, key, c, "\"x\"", &out, &status, etag, sizeof etag) == 0 &&
+        /* the simplified form, and the stored form compiled as the agent does */
+        lv_flagdoc *fd = NULL;
+        char *plain = NULL;
+        size_t plain_len = 0;
+        if ((data[0] & 4) && lvac_flags_compile(p, n, "entity-1", &fd, &plain, &plain_len) == 0 &&
+            (plain == NULL || strlen(plain) != plain_len))
+            __builtin_trap();
+        if (lvac_ofrep_answer(fd, p, n, key, c, "\"x\"", &out, &status, etag, sizeof etag) == 0 &&
             status != 200 && status != 304 && status != 400 && status != 404)
             __builtin_trap();
+        lv_flagdoc_free(fd);
+        free(plain);
         lv_buf_free(&out);
     }
     free(c);
