@@ -154,10 +154,12 @@ int lvac_ofrep_answer(const struct lv_flagdoc *fd, const char *doc, size_t len, 
     *status = 200;
     if (etag && etag_cap)
         etag[0] = '\0';
+    if (fd == NULL)
+        root = json_loadb(doc ? doc : "", len, 0, NULL); /* not inside json_is_object: a macro */
     if (fd) {
         if (lvac_flags_ofrep(fd, key, ctx->type, &ctx->kv, ctx->entity[0] ? ctx->entity : NULL, &ans, status) != 0)
             return -1;
-    } else if (!json_is_object(root = json_loadb(doc ? doc : "", len, 0, NULL))) {
+    } else if (!json_is_object(root)) {
         *status = 400;
         ans = error_of(key, "GENERAL", "this configuration profile is not a feature flag document");
     } else if (key) {
