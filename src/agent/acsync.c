@@ -69,7 +69,9 @@ lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char 
 
 uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool conditional)
 {
-    char ctype[128] = "", version[128] = "";
+    char ctype[128] = "", version[128] = "", doc[32] = "";
+    /* leverd marks the stored form of a feature-flag profile */
+    bool stored_form = lvc_raw_header(r, "X-Lever-Document", doc, sizeof doc) && strcmp(doc, "stored") == 0;
     bool has_ct = lvc_raw_header(r, "Content-Type", ctype, sizeof ctype);
     bool has_v = lvc_raw_header(r, "Configuration-Version", version, sizeof version);
     int64_t nw = lvac_wall_ms(), nm = lvac_mono_ms();
@@ -95,7 +97,7 @@ uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool condi
         char *plain = NULL;
         size_t plain_len = 0;
         const char *ent = e->entity[0] ? e->entity : a->instance_id;
-        if (lvac_flags_compile(r->body.data ? r->body.data : "", r->body.len, ent, &fd, &plain, &plain_len) < 0) {
+        if (stored_form && lvac_flags_compile(r->body.data ? r->body.data : "", r->body.len, ent, &fd, &plain, &plain_len) < 0) {
             pthread_mutex_unlock(&a->mu);
             lva_log(LVA_LOG_WARN, "appconfig: out of memory compiling %s:%s:%s", e->app, e->env, e->profile);
             return 0;
