@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/alarm_api.h"
 #include "core/name.h"
 
 static const char *const mutating_ops[] = {
@@ -155,6 +156,36 @@ static lv_err bool_cond(lv_authz_req *r, json_t *body, const char *field, const 
     return LV_OK;
 }
 
+/* Alarms are resources "arn:aws:cloudwatch:<region>:<account>:alarm:<NAME>",
+ * the ARN an environment monitor names; DescribeAlarms of more than 10
+ * names, of every alarm, or a body without a usable name asks for
+ * "alarm:*". */
+static lv_err alarm_res(lv_authz_req *r, const char *op, json_t *body, const char *region, const char *account)
+{
+    r->mutating = true;
+    json_t *one = body ? json_object_get(body, "AlarmName") : NULL;
+    json_t *many = body ? json_object_get(body, "AlarmNames") : NULL;
+    bool describe = strcmp(op, "DescribeAlarms") == 0;
+    size_t n = describe && json_is_array(many) ? json_array_size(many) : 0;
+    bool each = describe ? n > 0 && n <= LV_AUTHZ_MAX_RES : json_is_string(one);
+    for (size_t i = 0; each && i < n; i++)
+        each = json_is_string(json_array_get(many, i));
+    lv_err rc = LV_OK;
+    for (size_t i = 0; rc == LV_OK && i < (each ? (describe ? n : 1) : 1); i++) {
+        json_t *v = each ? (describe ? json_array_get(many, i) : one) : NULL;
+        lv_buf arn = LV_BUF_INIT;
+        rc = lv_buf_printf(&arn, "arn:aws:cloudwatch:%s:%s:alarm:%s", region, account,
+                           v ? json_string_value(v) : "*");
+        if (rc == LV_OK)
+            rc = add_res(r, &arn);
+        if (rc == LV_OK && v)
+            rc = add_name(r, json_string_value(v), json_string_length(v));
+        lv_buf_free(&arn);
+    }
+    r->checked = rc == LV_OK;
+    return rc;
+}
+
 lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const char *region,
                         const char *account, lv_authz_req *r)
 {
@@ -189,6 +220,8 @@ lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const
                 rc = add_res(r, &arn);
             lv_buf_free(&arn);
             r->checked = rc == LV_OK;
+        } else if (lv_alarm_api_op_known(op)) {
+            rc = alarm_res(r, op, body, region, account);
         } else {
             r->mutating = true; /* admin operations: root only, always audited */
         }

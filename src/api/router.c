@@ -13,6 +13,8 @@
 #include "api/admin.h"
 #include "api/admin_authz.h"
 #include "api/appconfig.h"
+#include "api/alarm_api.h"
+#include "api/alertmanager.h"
 #include "json/jw.h"
 #include "api/lever.h"
 #include "api/ssm.h"
@@ -34,6 +36,8 @@ struct lv_router {
     lv_audit *audit;
     lv_throttle *throttle;
     lv_console *console;          /* NULL: no console */
+    lv_alarms *alarms;
+    const char *am_token;
     atomic_uint_fast64_t denied;
     atomic_uint_fast64_t throttled;
     atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
@@ -62,6 +66,8 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
         free(r);
         return err->code;
     }
+    r->alarms = cfg->alarms;
+    r->am_token = cfg->alertmanager_token;
     *out = r;
     return LV_OK;
 }
@@ -497,6 +503,11 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
         metrics(r, resp);
         return;
     }
+    if (strcmp(req->path, LV_AM_PATH) == 0) {
+        lv_am_ctx am = {r->alarms, r->am_token, r->audit, rid};
+        lv_am_handle(&am, req, resp);
+        return;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (lv_acwire_path_known(req->path)) {
@@ -518,7 +529,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     const char *op = dot ? dot + 1 : "";
     bool ssm = dot != NULL && (size_t)(dot - target) == 9 && strncmp(target, "AmazonSSM", 9) == 0;
     bool lever = dot != NULL && (size_t)(dot - target) == 5 && strncmp(target, "Lever", 5) == 0 &&
-                 (lv_lever_op_known(op) || lv_admin_op_known(op));
+                 (lv_lever_op_known(op) || lv_admin_op_known(op) || lv_alarm_api_op_known(op));
     int opi = ssm ? lv_ssm_op_index(op) : -1;
     int slot = opi >= 0 && opi < MAX_OPS ? opi : MAX_OPS;
 
@@ -568,7 +579,8 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
      * the root key skip this parse entirely. */
     lv_authz_req az;
     memset(&az, 0, sizeof az);
-    bool mutating = admin || (ssm && lv_authz_ssm_mutating(op));
+    bool alarm_op = lever && lv_alarm_api_op_known(op); /* every alarm call is audited */
+    bool mutating = admin || alarm_op || (ssm && lv_authz_ssm_mutating(op));
     json_t *parsed = NULL; /* parsed once, here, and handed to the SSM front-end */
     if (!is_root || mutating) {
         parsed = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -653,6 +665,21 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
                   rc == LV_OK ? "ok" : "error", rc);
         lv_authz_req_free(&az);
         json_decref(parsed);
+        return;
+    }
+    if (alarm_op) {
+        rc = r->alarms ? lv_alarm_api_dispatch(r->alarms, op, req->body, req->body_len, c.now_ms, &resp->body, &err)
+                       : lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Alarms are not enabled on this server.");
+        if (rc != LV_OK) {
+            atomic_fetch_add(&r->failed[MAX_OPS], 1);
+            answer_error(resp, &err);
+        } else {
+            resp->status = 200;
+        }
+        audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames, rc == LV_OK ? "ok" : "error", rc);
+        lv_authz_req_free(&az);
+        json_decref(parsed);
+        observe(r, &t0);
         return;
     }
     if (lever) {

@@ -3,6 +3,7 @@
 #ifndef LV_API_ROUTER_H
 #define LV_API_ROUTER_H
 
+#include "alarm/alarms.h"
 #include "api/audit.h"
 #include "api/throttle.h"
 #include "auth/keys.h"
@@ -21,6 +22,8 @@ typedef struct lv_router_config {
     lv_audit *audit;              /* NULL: no audit log */
     lv_throttle *throttle;        /* NULL: no rate limits */
     const lv_console_config *console; /* NULL: no /console/ */
+    lv_alarms *alarms;            /* NULL: no alarm operations */
+    const char *alertmanager_token; /* NULL: no Alertmanager receiver */
 } lv_router_config;
 
 lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err);

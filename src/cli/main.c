@@ -19,6 +19,7 @@
 #include "cli/exec.h"
 #include "cli/appconfig.h"
 #include "cli/flags.h"
+#include "cli/alarm.h"
 #include "cli/render.h"
 #include "lever/lever.h"
 
@@ -1795,6 +1796,12 @@ static int cmd_appconfig(int argc, char **argv)
     return lv_cli_appconfig(argc, argv, &(lv_cli_ctx){G.endpoint, G.region, G.profile, G.output});
 }
 
+static int cmd_alarm(int argc, char **argv)
+{
+    lv_cli_globals g = {G.endpoint, G.region, G.profile, G.output == OUT_JSON, G.output == OUT_TEXT};
+    return lv_cli_alarm(&g, argc, argv);
+}
+
 static const cmd_t CMDS[] = {
     {"get", cmd_get, "get NAME[:VERSION|:LABEL]",
      "Print a parameter's value (SecureString decrypted). -o json or -o table for the whole record."},
@@ -1833,6 +1840,8 @@ static const cmd_t CMDS[] = {
      "(KEY: /path/with/{Environment}/...) and write KEY=value lines or a JSON object. Errors name\n"
      "the file and line; OUT is written atomically (mode 0600) and never left half-written."},
     {"flags", lv_cli_flags, "flags (validate FILE | eval FILE FLAG [--context K=V]... [--entity ID])", "Feature flag documents, locally: validate with the server's rules, evaluate a flag (docs/flags.md)."},
+    {"alarm", cmd_alarm, "alarm (put NAME [--url URL ...] | set NAME OK|ALARM [--reason R] | ls [NAME...] | rm NAME...)",
+     "Lever alarms, the signals that roll deployments back: lever alarm --help, docs/rollouts.md."},
     {"admin", cmd_admin,
      "admin (create-key [--description D] | list-keys | show-key AKID | disable-key AKID | enable-key AKID |\n"
      "        delete-key AKID | put-policy AKID NAME FILE|- | delete-policy AKID NAME | backup FILE |\n"

@@ -217,6 +217,7 @@ lever_status lvc_status_of_code(const char *code)
     } map[] = {
         {"ParameterNotFound", LEVER_E_NOT_FOUND},
         {"ParameterVersionNotFound", LEVER_E_NOT_FOUND},
+        {"ResourceNotFoundException", LEVER_E_NOT_FOUND},
         {"ParameterAlreadyExists", LEVER_E_EXISTS},
         {"MissingAuthenticationTokenException", LEVER_E_AUTH},
         {"IncompleteSignatureException", LEVER_E_AUTH},

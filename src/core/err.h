@@ -51,6 +51,7 @@
     X(COMPACTED, "RevisionCompactedException", 400)                           \
     X(TOO_BIG, "ValidationException", 400)                                    \
     X(MALFORMED_POLICY, "MalformedPolicyDocumentException", 400)              \
+    X(RESOURCE_NOT_FOUND, "ResourceNotFoundException", 400)                   \
     X(NO_SUCH_ENTITY, "NoSuchEntityException", 400)                           \
     X(LIMIT_EXCEEDED, "LimitExceededException", 400)                          \
     /* A conditional store commit lost a race: re-plan on fresh state. */     \

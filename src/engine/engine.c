@@ -132,7 +132,7 @@ static lv_err load_pair(void *ctx, const void *key, size_t klen, const void *val
     }
     if (k[0] == 'A')
         return lv_eng_ac_load(e, k + 1, klen - 1, val, vlen, lc->err);
-    if (k[0] == LV_AUX_ACCESS_KEY) {
+    if (k[0] == LV_AUX_ACCESS_KEY || k[0] == LV_AUX_ALARM) {
         lv_err rc = grow_aux(e);
         if (rc != LV_OK)
             return lv_error_set(lc->err, rc, "out of memory");

@@ -152,7 +152,7 @@ lv_err lv_engine_backup(lv_engine *e, const char *path, lv_error *err);
  * not parameters: the engine keeps them as loaded at open for their owner
  * to read once, and writes them durably through the writer
  * (LV_WRITE_RAW) so they share the store's atomicity and group commit. */
-enum { LV_AUX_ACCESS_KEY = 'K' };
+enum { LV_AUX_ACCESS_KEY = 'K', LV_AUX_ALARM = 'L' /* alarm/alarms.h */ };
 
 typedef void (*lv_engine_aux_fn)(void *ctx, const void *key, size_t klen, const void *val,
                                  size_t vlen);

@@ -106,7 +106,8 @@ static lv_err plan_raw(batch *b, lv_write *w, lv_error *err)
     for (size_t i = 0; i < w->u.raw.n; i++) {
         const lv_store_op *op = &w->u.raw.ops[i];
         bool keycheck = op->klen == 9 && memcmp(op->key, "Mkeycheck", 9) == 0;
-        if (!keycheck && (op->klen < 2 || ((const char *)op->key)[0] != LV_AUX_ACCESS_KEY))
+        char kind = op->klen ? ((const char *)op->key)[0] : 0;
+        if (!keycheck && (op->klen < 2 || (kind != LV_AUX_ACCESS_KEY && kind != LV_AUX_ALARM)))
             return lv_error_set(err, LV_E_INTERNAL, "raw write of a non-auxiliary record");
         lv_buf k = {(char *)op->key, op->klen, 0, 0};
         lv_buf v = {(char *)(op->val ? op->val : ""), op->vlen, 0, 0};

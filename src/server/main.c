@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alarm/alarms.h"
 #include "api/admin.h"
 #include "api/audit.h"
 #include "api/router.h"
@@ -44,6 +45,8 @@ typedef struct config {
     unsigned conn_timeout;
     const char *restore;
     unsigned console_idle, console_max; /* console session lifetimes, seconds */
+    double time_scale;
+    const char *am_token_file;
 } config;
 
 static void usage(FILE *f)
@@ -83,12 +86,18 @@ static void usage(FILE *f)
           "                      default 43200)\n"
           "  --restore FILE      restore a backup (lever admin backup) into an empty data\n"
           "                      directory, then serve it\n"
+          "  --time-scale F      run every deployment clock (steps, bake time, alarm probes)\n"
+          "                      F times faster, for tests and demos (LEVER_TIME_SCALE, default 1)\n"
+          "  --alertmanager-token-file FILE  accept Prometheus Alertmanager webhooks on\n"
+          "                      POST /alertmanager with this bearer token\n"
+          "                      (LEVER_ALERTMANAGER_TOKEN_FILE; default off)\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
           "other environment:\n"
           "  LEVER_ROOT_ACCESS_KEY_ID, LEVER_ROOT_SECRET_ACCESS_KEY  provision the root key\n"
           "  LEVER_MASTER_KEY_FILE  SecureString master key (default <DIR>/master.key)\n"
+          "  LEVER_ALERTMANAGER_TOKEN  the Alertmanager bearer token itself (instead of a file)\n"
           "\n"
           "On first start leverd writes <DIR>/credentials (AWS shared-credentials format).\n",
           f);
@@ -147,6 +156,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"restore", required_argument, NULL, 1012},
         {"console-idle", required_argument, NULL, 1013},
         {"console-lifetime", required_argument, NULL, 1014},
+        {"time-scale", required_argument, NULL, 1015},
+        {"alertmanager-token-file", required_argument, NULL, 1016},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -173,6 +184,8 @@ static int parse_args(int argc, char **argv, config *c)
     c->restore = NULL;
     const char *console_idle = env_or("LEVER_CONSOLE_IDLE", "1800");
     const char *console_max = env_or("LEVER_CONSOLE_LIFETIME", "43200");
+    const char *time_scale = env_or("LEVER_TIME_SCALE", "1");
+    c->am_token_file = env_or("LEVER_ALERTMANAGER_TOKEN_FILE", NULL);
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -197,6 +210,8 @@ static int parse_args(int argc, char **argv, config *c)
         case 1012: c->restore = optarg; break;
         case 1013: console_idle = optarg; break;
         case 1014: console_max = optarg; break;
+        case 1015: time_scale = optarg; break;
+        case 1016: c->am_token_file = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -262,6 +277,13 @@ static int parse_args(int argc, char **argv, config *c)
         fprintf(stderr, "leverd: --tls-cert and --tls-key go together\n");
         return -1;
     }
+    c->time_scale = strtod(time_scale, &end);
+    if (end == time_scale || *end != '\0' || !(c->time_scale >= 0.001) || !(c->time_scale <= 1e6)) {
+        fprintf(stderr, "leverd: --time-scale must be a number from 0.001 to 1000000\n");
+        return -1;
+    }
+    /* Parts that read the scale from the environment see the flag too. */
+    setenv("LEVER_TIME_SCALE", time_scale, 1);
     size_t al = strlen(c->account);
     if (al != 12 || strspn(c->account, "0123456789") != al) {
         fprintf(stderr, "leverd: --account-id must be 12 digits\n");
@@ -323,6 +345,39 @@ static lv_err open_keystore(lv_engine *e, lv_keystore **out, lv_error *err)
         *out = NULL;
     }
     return l.rc;
+}
+
+/* The Alertmanager bearer token: LEVER_ALERTMANAGER_TOKEN, else the first
+ * line of the token file; NULL with *bad set when a file is unusable. */
+static char *alertmanager_token(const config *cfg, bool *bad)
+{
+    *bad = false;
+    const char *env = env_or("LEVER_ALERTMANAGER_TOKEN", NULL);
+    if (env != NULL && cfg->am_token_file == NULL)
+        return strdup(env);
+    if (cfg->am_token_file == NULL)
+        return NULL;
+    FILE *f = fopen(cfg->am_token_file, "r");
+    char line[1024];
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        fprintf(stderr, "leverd: --alertmanager-token-file %s: %s\n", cfg->am_token_file,
+                f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        *bad = true;
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) < 16) {
+        fprintf(stderr, "leverd: --alertmanager-token-file %s: the token must have at least 16 characters\n",
+                cfg->am_token_file);
+        *bad = true;
+        return NULL;
+    }
+    char *t = strdup(line);
+    memset(line, 0, sizeof line);
+    return t;
 }
 
 /* The store URI for messages: a password in it ("scheme://user:PASS@")
@@ -542,11 +597,26 @@ int main(int argc, char **argv)
         lv_engine_close(engine);
         return 1;
     }
+    lv_alarms *alarms = NULL;
+    bool bad_token = false;
+    char *am_token = alertmanager_token(&cfg, &bad_token);
+    if (bad_token || lv_alarms_open(engine, cfg.time_scale, &alarms, &err) != LV_OK) {
+        if (!bad_token)
+            fprintf(stderr, "leverd: alarms: %s\n", err.msg);
+        lv_throttle_free(throttle);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
+        lv_engine_close(engine);
+        return 1;
+    }
     lv_console_config ccfg = {cfg.console_idle, cfg.console_max, cfg.region, cfg.tls_cert != NULL, audit};
     lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle, &ccfg};
+    rcfg.alarms = alarms;
+    rcfg.alertmanager_token = am_token;
     lv_router *router;
     if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
         fprintf(stderr, "leverd: %s\n", err.msg);
+        lv_alarms_close(alarms);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_keystore_free(keys);
@@ -561,6 +631,7 @@ int main(int argc, char **argv)
     if (lv_http_start(&hcfg, lv_router_handle, router, &http, &err) != LV_OK) {
         fprintf(stderr, "leverd: cannot listen on %s: %s\n", cfg.listen, err.msg);
         lv_router_free(router);
+        lv_alarms_close(alarms);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_keystore_free(keys);
@@ -589,6 +660,8 @@ int main(int argc, char **argv)
     if (resuming)
         pthread_join(resume_thread, NULL);
     lv_router_free(router);
+    lv_alarms_close(alarms); /* the probe thread writes through the engine */
+    free(am_token);
     lv_throttle_free(throttle);
     lv_audit_close(audit);
     lv_engine_close(engine);
