@@ -1,6 +1,7 @@
 /* acreq.c - strict parsers for the AppConfig Agent API's requests: every
  * malformed input is a clear 400 with a reason, never a guess. */
 #include "agent/acreq.h"
+#include "agent/query.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -14,55 +15,6 @@ static int fail(char *err, size_t errlen, const char *msg)
     return -1;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Whether s[0..n) is well-formed UTF-8 (no overlongs or surrogates). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if (c >= 0xc2 && c <= 0xdf) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Percent-decodes s[0..n) into out (cap bytes with the NUL); plus_space
  * decodes '+' as a space (query strings). Returns the decoded length, or
  * -1 with *why set. Control bytes and invalid UTF-8 are refused. */
@@ -72,8 +24,8 @@ static long decode(const char *s, size_t n, bool plus_space, char *out, size_t c
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? lva_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? lva_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why = "bad percent-encoding";
                 return -1;
@@ -94,7 +46,7 @@ static long decode(const char *s, size_t n, bool plus_space, char *out, size_t c
         out[o++] = (char)c;
     }
     out[o] = '\0';
-    if (!utf8_ok((const unsigned char *)out, o)) {
+    if (!lva_utf8_ok((const unsigned char *)out, o)) {
         *why = "not valid UTF-8";
         return -1;
     }
@@ -270,7 +222,7 @@ int lvac_parse_context(const char *value, lvac_context *ctx, char *err, size_t e
             for (const char *c = s; c < e; c++)
                 if ((unsigned char)*c < 0x20 || *c == 0x7f)
                     return fail(err, errlen, "control characters are not allowed in Context");
-            if (!utf8_ok((const unsigned char *)s, (size_t)(e - s)))
+            if (!lva_utf8_ok((const unsigned char *)s, (size_t)(e - s)))
                 return fail(err, errlen, "Context is not valid UTF-8");
             char key[LVAC_CTX_KEY_MAX + 1];
             memcpy(key, s, kl);

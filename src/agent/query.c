@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int hexval(unsigned char c)
+int lva_hexval(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -20,7 +20,7 @@ static int hexval(unsigned char c)
 
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or
  * code points above U+10FFFF). */
-static bool utf8_ok(const unsigned char *s, size_t n)
+bool lva_utf8_ok(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
@@ -71,8 +71,8 @@ static char *decode(const char *s, size_t n, size_t max, const char **bad)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? lva_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? lva_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *bad = "bad percent-encoding";
                 free(out);
@@ -96,7 +96,7 @@ static char *decode(const char *s, size_t n, size_t max, const char **bad)
         out[o++] = (char)c;
     }
     out[o] = '\0';
-    if (!utf8_ok((const unsigned char *)out, o)) {
+    if (!lva_utf8_ok((const unsigned char *)out, o)) {
         /* SSM names and labels are text; anything else is the client's
          * encoding mistake, better said here than as a JSON error later */
         *bad = "not valid UTF-8";
