@@ -1,0 +1,163 @@
+/* sigv4_int.h - what the SigV4 files share: constants, character classes,
+ * the per-thread scratch buffers, hashing, canonicalisation and the
+ * Authorization parser's pieces. Private to src/auth/sigv4*.c; everyone
+ * else uses sigv4.h.
+ *
+ *   sigv4_hash.c   SHA-256, HMAC, per-thread digest context and scratch
+ *   sigv4_canon.c  canonical request, string to sign, signing keys
+ *   sigv4_parse.c  dates and the Authorization header
+ *   sigv4.c        verification (headers and presigned URLs)
+ *   sigv4_sign.c   client signing */
+#ifndef LV_AUTH_SIGV4_INT_H
+#define LV_AUTH_SIGV4_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/sigv4.h"
+
+#define ALGO "AWS4-HMAC-SHA256"
+#define TERMINATOR "aws4_request"
+#define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
+#define SKEW_SECONDS (15 * 60)
+/* AWS caps presigned URLs at seven days; a longer X-Amz-Expires is refused
+ * rather than silently shortened. */
+#define PRESIGN_MAX_EXPIRES 604800L
+/* Room for any secret a key store hands us; AWS secrets are 40 bytes. */
+#define SECRET_CAP 256
+/* Longest attacker-supplied text echoed in an error message, so messages
+ * stay readable and inside LV_ERROR_MSG_MAX. */
+#define ECHO_MAX 64
+
+#define MSG_MISMATCH                                                          \
+    "The request signature we calculated does not match the signature you "  \
+    "provided. Check your AWS Secret Access Key and signing method. Consult " \
+    "the service documentation for details."
+
+#define LV_SV4_HEX "0123456789abcdef"
+
+/* ---- character classes and small helpers ---- */
+
+static inline int clamp_echo(size_t n)
+{
+    return (int)(n > ECHO_MAX ? ECHO_MAX : n);
+}
+
+static inline void to_hex(const unsigned char *in, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = LV_SV4_HEX[in[i] >> 4];
+        out[2 * i + 1] = LV_SV4_HEX[in[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static inline int hexval(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* ASCII-only case folding: header names are ASCII, and the C library's
+ * tolower() would depend on the process locale. */
+static inline char lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static inline bool is_sp(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Line breaks count as blanks so obs-folded (multi-line) header values
+ * canonicalise the way the AWS test suite expects. */
+static inline bool is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static inline bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static inline bool is_alnum(char c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static inline bool is_unreserved(char c)
+{
+    return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+}
+
+/* RFC 9110 token characters: what a header name may contain. */
+static inline bool is_tchar(char c)
+{
+    return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+static inline bool ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+    if (an != bn)
+        return false;
+    for (size_t i = 0; i < an; i++)
+        if (lower(a[i]) != lower(b[i]))
+            return false;
+    return true;
+}
+
+static inline bool is_key_char(char c)
+{
+    return c > 0x20 && c < 0x7f && c != '/' && c != ',' && c != ';' &&
+           c != '=';
+}
+
+static inline bool is_scope_char(char c)
+{
+    return is_alnum(c) || c == '-' || c == '_' || c == '.';
+}
+
+/* ---- per-thread scratch (sigv4_hash.c) ---- */
+
+/* Verification builds the canonical paths, the canonical request and the
+ * string to sign into buffers each thread keeps between requests, so a
+ * request costs no allocation there once a thread has warmed up. */
+typedef struct scratch {
+    lv_buf path[2], tmp, canon, sts;
+} scratch;
+
+/* ---- shared pieces ---- */
+
+void lv_sv4_scratch_release(scratch *sc);
+scratch *lv_sv4_scratch_get(void);
+lv_err lv_sv4_sha256(const void *p, size_t n, unsigned char out[32]);
+lv_err lv_sv4_sha256_hex(const void *p, size_t n, char out[65]);
+lv_err lv_sv4_hmac256(const void *key, size_t keylen, const void *data, size_t n, unsigned char out[32]);
+lv_err lv_sv4_uri_decode(lv_buf *out, const char *p, size_t n);
+lv_err lv_sv4_canonical_path(const char *path, bool normalize, lv_buf *out, lv_buf *tmp);
+const lv_sigv4_header *lv_sv4_find_header(const lv_sigv4_request *req, const char *name, size_t *count);
+void lv_sv4_trimmed(const lv_sigv4_header *h, const char **v, size_t *n);
+bool lv_sv4_signed_headers_valid(const char *s, size_t n);
+bool lv_sv4_list_has(const char *list, const char *name);
+lv_err lv_sv4_build_canonical(const lv_sigv4_request *req, const char *path_enc, size_t path_len, const char *signed_headers, const char *payload_hash, bool skip_signature, lv_buf *out, lv_error *err);
+lv_err lv_sv4_string_to_sign(const char *amz_date, const char *date, const char *region, const char *service, const char *canonical, size_t canonical_len, lv_buf *out);
+lv_err lv_sv4_derive_key(const char *secret, size_t secret_len, const char *date, const char *region, const char *service, unsigned char key[32]);
+lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid, const char *secret, const char *date, const char *region, const char *service, unsigned char key[32]);
+lv_err lv_sv4_signature_hex(const unsigned char key[32], const lv_buf *sts, char out[65]);
+bool lv_sv4_parse_amz_date(const char *s, size_t n, time_t *t);
+void lv_sv4_fmt_amz_date(time_t t, char out[17]);
+bool lv_sv4_parse_http_date(const char *s, size_t n, time_t *t);
+lv_err lv_sv4_parse_credential(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
+lv_err lv_sv4_parse_signed_headers(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
+lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
+
+#endif

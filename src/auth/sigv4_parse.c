@@ -1,0 +1,252 @@
+/* sigv4_parse.c - the dates SigV4 uses and the Authorization header
+ * (credential scope, signed headers, signature). */
+#include "auth/sigv4_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+bool lv_sv4_parse_amz_date(const char *s, size_t n, time_t *t)
+{
+    if (n != 16 || s[8] != 'T' || s[15] != 'Z')
+        return false;
+    int v[14], k = 0;
+    for (size_t i = 0; i < 15; i++) {
+        if (i == 8)
+            continue;
+        if (!is_digit(s[i]))
+            return false;
+        v[k++] = s[i] - '0';
+    }
+    struct tm tm = {0};
+    tm.tm_year = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3] - 1900;
+    tm.tm_mon = v[4] * 10 + v[5] - 1;
+    tm.tm_mday = v[6] * 10 + v[7];
+    tm.tm_hour = v[8] * 10 + v[9];
+    tm.tm_min = v[10] * 10 + v[11];
+    tm.tm_sec = v[12] * 10 + v[13];
+    struct tm want = tm;
+    time_t r = timegm(&tm);
+    /* timegm normalises 31 February into March; a round trip that changes
+     * a field means the date does not exist. */
+    if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
+        tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
+        tm.tm_min != want.tm_min || tm.tm_sec != want.tm_sec)
+        return false;
+    *t = r;
+    return true;
+}
+
+void lv_sv4_fmt_amz_date(time_t t, char out[17])
+{
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL ||
+        strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm) != 16)
+        snprintf(out, 17, "%s", "invalid-date");
+}
+
+/* The Date header in IMF-fixdate form, "Sun, 06 Nov 1994 08:49:37 GMT",
+ * the only form RFC 9110 lets senders generate. */
+bool lv_sv4_parse_http_date(const char *s, size_t n, time_t *t)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (n != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' ||
+        s[11] != ' ' || s[16] != ' ' || s[19] != ':' || s[22] != ':' ||
+        s[25] != ' ' || memcmp(s + 26, "GMT", 3) != 0)
+        return false;
+    int mon = -1;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(s + 8, months + 3 * i, 3) == 0)
+            mon = i;
+    if (mon < 0)
+        return false;
+    char iso[17];
+    memcpy(iso, s + 12, 4);
+    iso[4] = (char)('0' + (mon + 1) / 10);
+    iso[5] = (char)('0' + (mon + 1) % 10);
+    memcpy(iso + 6, s + 5, 2);
+    iso[8] = 'T';
+    memcpy(iso + 9, s + 17, 2);
+    memcpy(iso + 11, s + 20, 2);
+    memcpy(iso + 13, s + 23, 2);
+    iso[15] = 'Z';
+    iso[16] = '\0';
+    return lv_sv4_parse_amz_date(iso, 16, t);
+}
+
+/* ---- Authorization parsing --------------------------------------------- */
+
+lv_err lv_sv4_parse_credential(const char *v, size_t n, lv_sigv4_auth *a,
+                               lv_error *err)
+{
+    const char *part[5];
+    size_t plen[5], np = 0, s = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && v[i] != '/')
+            continue;
+        if (np == 5) {
+            np++;
+            break;
+        }
+        part[np] = v + s;
+        plen[np++] = i - s;
+        s = i + 1;
+    }
+    if (np != 5)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Credential must have exactly 5 slash-delimited "
+                            "elements, e.g. keyid/date/region/service/term, "
+                            "got '%.*s'",
+                            clamp_echo(n), v);
+    if (plen[0] == 0 || plen[0] >= sizeof a->access_key)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Credential has an access key id of %zu "
+                            "characters; it must have 1 to %zu.",
+                            plen[0], sizeof a->access_key - 1);
+    for (size_t i = 0; i < plen[0]; i++)
+        if (!is_key_char(part[0][i]))
+            return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                                "Credential has an invalid access key id.");
+    bool date_ok = plen[1] == 8;
+    for (size_t i = 0; date_ok && i < 8; i++)
+        date_ok = is_digit(part[1][i]);
+    if (!date_ok)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Invalid credential date '%.*s'. Date is not the "
+                            "required format: yyyyMMdd.",
+                            clamp_echo(plen[1]), part[1]);
+    for (int k = 2; k <= 3; k++) {
+        bool ok = plen[k] > 0 && plen[k] < sizeof a->region;
+        for (size_t i = 0; ok && i < plen[k]; i++)
+            ok = is_scope_char(part[k][i]);
+        if (!ok)
+            return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                                "Credential has an invalid %s '%.*s'.",
+                                k == 2 ? "region" : "service",
+                                clamp_echo(plen[k]), part[k]);
+    }
+    if (plen[4] != strlen(TERMINATOR) ||
+        memcmp(part[4], TERMINATOR, plen[4]) != 0)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Credential should be scoped with a valid "
+                            "terminator: '" TERMINATOR "', not '%.*s'.",
+                            clamp_echo(plen[4]), part[4]);
+    memcpy(a->access_key, part[0], plen[0]);
+    a->access_key[plen[0]] = '\0';
+    memcpy(a->date, part[1], 8);
+    a->date[8] = '\0';
+    memcpy(a->region, part[2], plen[2]);
+    a->region[plen[2]] = '\0';
+    memcpy(a->service, part[3], plen[3]);
+    a->service[plen[3]] = '\0';
+    return LV_OK;
+}
+
+lv_err lv_sv4_parse_signed_headers(const char *v, size_t n, lv_sigv4_auth *a,
+                                   lv_error *err)
+{
+    if (n >= sizeof a->signed_headers)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "SignedHeaders is longer than %zu characters.",
+                            sizeof a->signed_headers - 1);
+    if (!lv_sv4_signed_headers_valid(v, n))
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "SignedHeaders '%.*s' is not a ';'-separated "
+                            "list of header names.",
+                            clamp_echo(n), v);
+    memcpy(a->signed_headers, v, n);
+    a->signed_headers[n] = '\0';
+    return LV_OK;
+}
+
+lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
+                              lv_error *err)
+{
+    bool ok = n == 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = hexval((unsigned char)v[i]) >= 0;
+    if (!ok)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Signature must be 64 hexadecimal characters.");
+    for (size_t i = 0; i < 64; i++)
+        a->signature[i] = lower(v[i]);
+    a->signature[64] = '\0';
+    return LV_OK;
+}
+
+lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
+                                    lv_sigv4_auth *out, lv_error *err)
+{
+    if (value == NULL || out == NULL)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Authorization header is empty.");
+    lv_sigv4_auth a;
+    memset(&a, 0, sizeof a);
+    size_t i = 0, alen = strlen(ALGO);
+    while (i < len && is_sp(value[i]))
+        i++;
+    if (len - i < alen || memcmp(value + i, ALGO, alen) != 0 ||
+        (len - i > alen && !is_sp(value[i + alen])))
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Authorization header must use the "
+                            "AWS4-HMAC-SHA256 algorithm followed by "
+                            "Credential, SignedHeaders and Signature.");
+    i += alen;
+    const char *val[3] = {NULL, NULL, NULL};
+    size_t vlen[3] = {0, 0, 0};
+    static const char *const names[3] = {"Credential", "SignedHeaders",
+                                         "Signature"};
+    while (i < len) {
+        /* SDKs write ", " between parameters; some only "," or " ". */
+        if (is_sp(value[i]) || value[i] == ',') {
+            i++;
+            continue;
+        }
+        size_t ks = i;
+        while (i < len && value[i] != '=' && value[i] != ',' &&
+               !is_sp(value[i]))
+            i++;
+        size_t kn = i - ks;
+        if (i >= len || value[i] != '=')
+            return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                                "'%.*s' not a valid key=value pair (missing "
+                                "equal-sign) in Authorization header.",
+                                clamp_echo(kn), value + ks);
+        size_t vs = ++i;
+        while (i < len && value[i] != ',' && !is_sp(value[i]))
+            i++;
+        int which = -1;
+        for (int k = 0; k < 3; k++)
+            if (kn == strlen(names[k]) && memcmp(value + ks, names[k], kn) == 0)
+                which = k;
+        if (which < 0)
+            return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                                "Authorization header has an unknown "
+                                "parameter '%.*s'.",
+                                clamp_echo(kn), value + ks);
+        if (val[which] != NULL)
+            return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                                "Authorization header has '%s' twice.",
+                                names[which]);
+        val[which] = value + vs;
+        vlen[which] = i - vs;
+    }
+    if (val[0] == NULL || val[1] == NULL || val[2] == NULL) {
+        char msg[256];
+        size_t m = 0;
+        msg[0] = '\0';
+        for (int k = 0; k < 3; k++)
+            if (val[k] == NULL)
+                m += (size_t)snprintf(msg + m, sizeof msg - m,
+                                      "%sAuthorization header requires '%s' "
+                                      "parameter.",
+                                      m ? " " : "", names[k]);
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE, "%s", msg);
+    }
+    lv_err rc;
+    if ((rc = lv_sv4_parse_credential(val[0], vlen[0], &a, err)) != LV_OK ||
+        (rc = lv_sv4_parse_signed_headers(val[1], vlen[1], &a, err)) != LV_OK ||
+        (rc = lv_sv4_parse_signature(val[2], vlen[2], &a, err)) != LV_OK)
+        return rc;
+    *out = a;
+    return LV_OK;
+}
