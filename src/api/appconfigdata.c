@@ -1,10 +1,13 @@
 /* appconfigdata.c - AppConfig Data: StartConfigurationSession and
- * GetLatestConfiguration. Sessions live in memory: a token names one poll
- * of a session and is used once; the answer carries the next token. An
- * unchanged configuration answers an empty body; polling before the
- * session's interval is refused ("Request too early") without using up the
- * token. Tokens expire after 24 hours, and all of them with a restart
- * (clients then start a new session; docs/appconfig.md). */
+ * GetLatestConfiguration. A token carries its session, sealed under the
+ * master key (core/actoken.h): leverd keeps no session table, so tokens
+ * survive restarts and work on every node of a shared store. What leverd
+ * does keep is the set of tokens already used (each names one poll and is
+ * used once); that set is per process, so after a restart a token used
+ * just before it could be used once more (docs/appconfig.md). An unchanged
+ * configuration answers an empty body; polling before the session's
+ * interval is refused ("Request too early") without using up the token.
+ * Tokens expire after 24 hours. */
 #include "api/appconfig.h"
 
 #include <pthread.h>
@@ -18,77 +21,111 @@
 
 enum {
     BUCKETS = 65536,
-    MAX_TOKENS = 200000,
+    MAX_USED = 200000,
     TOKEN_LIFE_MS = 24 * 3600 * 1000,
     DEFAULT_INTERVAL = 60,
 };
 
-typedef struct session {
-    unsigned char id[LV_ACTOKEN_BYTES];   /* this poll's token */
-    char app[8], env[8], profile[8];
-    char entity[LV_ACTOKEN_LEN + 1];      /* the first token: the session's identity */
-    char served[96];                      /* what the last answer carried; "" none */
-    int interval;                         /* seconds */
-    int64_t not_before_ms, expires_ms;
-    struct session *next;
-} session;
+static const char SEAL_ID[] = "lever:appconfigdata-token";
+static const char SEAL_AAD[] = "AppConfig Data configuration token v1";
+
+/* ---- tokens used (single use) ---- */
+
+typedef struct used {
+    unsigned char nonce[LV_ACTOKEN_NONCE];
+    int64_t expires_ms;
+    struct used *next;
+} used;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static session *buckets[BUCKETS];
-static size_t ntokens;
+static used *buckets[BUCKETS];
+static size_t nused;
 
-static unsigned bucket_of(const unsigned char *id)
+static unsigned bucket_of(const unsigned char *nonce)
 {
-    return ((unsigned)id[0] << 8 | id[1]) % BUCKETS;
+    return ((unsigned)nonce[0] << 8 | nonce[1]) % BUCKETS;
 }
 
 /* lock held */
 static void sweep(int64_t now)
 {
     for (size_t b = 0; b < BUCKETS; b++)
-        for (session **pp = &buckets[b]; *pp;) {
+        for (used **pp = &buckets[b]; *pp;) {
             if ((*pp)->expires_ms <= now) {
-                session *dead = *pp;
+                used *dead = *pp;
                 *pp = dead->next;
                 free(dead);
-                ntokens--;
+                nused--;
             } else {
                 pp = &(*pp)->next;
             }
         }
 }
 
-/* Adds s under a fresh token (written to tok). lock held. */
-static lv_err insert(session *s, int64_t now, char *tok, lv_error *err)
+/* Marks the token of s used; false when it already was. A full table
+ * (after dropping expired entries) refuses rather than forgetting. */
+static lv_err use_token(const lv_acsession *s, int64_t now, lv_error *err)
 {
-    if (ntokens >= MAX_TOKENS)
+    lv_err rc = LV_OK;
+    pthread_mutex_lock(&lock);
+    unsigned b = bucket_of(s->nonce);
+    for (used *u = buckets[b]; u; u = u->next)
+        if (memcmp(u->nonce, s->nonce, sizeof u->nonce) == 0) {
+            rc = lv_error_set(err, LV_E_AC_BAD_REQUEST, "The configuration token was already used");
+            goto out;
+        }
+    if (nused >= MAX_USED)
         sweep(now);
-    if (ntokens >= MAX_TOKENS)
-        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Too many open configuration sessions; try again later");
-    if (getrandom(s->id, sizeof s->id, 0) != (ssize_t)sizeof s->id)
-        return lv_error_set(err, LV_E_AC_INTERNAL, "no randomness for a token");
-    s->expires_ms = now + TOKEN_LIFE_MS;
-    unsigned b = bucket_of(s->id);
-    s->next = buckets[b];
-    buckets[b] = s;
-    ntokens++;
-    lv_actoken_format(s->id, tok);
-    return LV_OK;
+    used *u = nused < MAX_USED ? malloc(sizeof *u) : NULL;
+    if (u == NULL) {
+        rc = lv_error_set(err, LV_E_AC_BAD_REQUEST, "Too many configuration polls in flight; try again later");
+        goto out;
+    }
+    memcpy(u->nonce, s->nonce, sizeof u->nonce);
+    u->expires_ms = s->expires_ms;
+    u->next = buckets[b];
+    buckets[b] = u;
+    nused++;
+out:
+    pthread_mutex_unlock(&lock);
+    return rc;
 }
 
-/* Unlinks and returns the session of id (lock held), or NULL. */
-static session *find(const unsigned char *id, bool unlink)
+/* ---- sealing ---- */
+
+static lv_err issue(lv_acapi_ctx *c, lv_acsession *s, char tok[LV_ACTOKEN_MAX_LEN + 1], lv_error *err)
 {
-    for (session **pp = &buckets[bucket_of(id)]; *pp; pp = &(*pp)->next)
-        if (memcmp((*pp)->id, id, LV_ACTOKEN_BYTES) == 0) {
-            session *s = *pp;
-            if (unlink) {
-                *pp = s->next;
-                ntokens--;
-            }
-            return s;
-        }
-    return NULL;
+    if (getrandom(s->nonce, sizeof s->nonce, 0) != (ssize_t)sizeof s->nonce)
+        return lv_error_set(err, LV_E_AC_INTERNAL, "no randomness for a token");
+    s->expires_ms = c->now_ms + TOKEN_LIFE_MS;
+    lv_buf pt = LV_BUF_INIT, env = LV_BUF_INIT;
+    lv_err rc = lv_acsession_encode(s, &pt);
+    if (rc == LV_OK)
+        rc = lv_engine_seal(c->engine, SEAL_ID, SEAL_AAD, sizeof SEAL_AAD - 1, pt.data, pt.len, &env, err);
+    else
+        lv_error_set(err, rc, "out of memory");
+    if (rc == LV_OK && env.len > LV_ACTOKEN_MAX_BYTES)
+        rc = lv_error_set(err, LV_E_AC_INTERNAL, "a configuration token grew too long");
+    if (rc == LV_OK)
+        lv_actoken_format((const unsigned char *)env.data, env.len, tok);
+    lv_buf_free(&pt);
+    lv_buf_free(&env);
+    return rc;
+}
+
+static lv_err open_token(lv_acapi_ctx *c, const char *tok, lv_acsession *s, lv_error *err)
+{
+    static const char bad[] = "The configuration token is not valid or has expired: start a new configuration session";
+    unsigned char bytes[LV_ACTOKEN_MAX_BYTES];
+    size_t n;
+    if (tok == NULL || !lv_actoken_parse(tok, strlen(tok), bytes, &n))
+        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "%s", bad);
+    lv_buf pt = LV_BUF_INIT;
+    lv_error ignored;
+    lv_err rc = lv_engine_unseal(c->engine, SEAL_ID, SEAL_AAD, sizeof SEAL_AAD - 1, bytes, n, &pt, &ignored);
+    bool ok = rc == LV_OK && lv_acsession_decode(pt.data, pt.len, s) && s->expires_ms > c->now_ms;
+    lv_buf_free(&pt);
+    return ok ? LV_OK : lv_error_set(err, LV_E_AC_BAD_REQUEST, "%s", bad);
 }
 
 /* Poll intervals follow LEVER_TIME_SCALE like the other clocks of a
@@ -104,14 +141,15 @@ static double time_scale(void)
     return scale;
 }
 
+/* ---- the operations ---- */
+
 static lv_err start_session(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
 {
     const char *app = lv_acapi_str(call, "ApplicationIdentifier");
     const char *env = lv_acapi_str(call, "EnvironmentIdentifier");
     const char *prof = lv_acapi_str(call, "ConfigurationProfileIdentifier");
-    session *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    lv_acsession s;
+    memset(&s, 0, sizeof s);
     lv_acview v;
     lv_engine_rdlock(c->engine);
     lv_engine_ac_view(c->engine, &v);
@@ -119,33 +157,28 @@ static lv_err start_session(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err
     const lv_acrec *e = a ? lv_ac_find_env(&v, lv_acrec_str(a, AF_ID), env) : NULL;
     const lv_acrec *p = a ? lv_ac_find_profile(&v, lv_acrec_str(a, AF_ID), prof) : NULL;
     if (a && e && p) {
-        snprintf(s->app, sizeof s->app, "%s", lv_acrec_str(a, AF_ID));
-        snprintf(s->env, sizeof s->env, "%s", lv_acrec_str(e, EF_ID));
-        snprintf(s->profile, sizeof s->profile, "%s", lv_acrec_str(p, PF_ID));
+        snprintf(s.app, sizeof s.app, "%s", lv_acrec_str(a, AF_ID));
+        snprintf(s.env, sizeof s.env, "%s", lv_acrec_str(e, EF_ID));
+        snprintf(s.profile, sizeof s.profile, "%s", lv_acrec_str(p, PF_ID));
     }
     lv_engine_rdunlock(c->engine);
-    lv_err rc = LV_OK;
     if (a == NULL)
-        rc = lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", app);
-    else if (e == NULL)
-        rc = lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", env);
-    else if (p == NULL)
-        rc = lv_error_set(err, LV_E_AC_NOT_FOUND, "Configuration profile %s not found", prof);
-    if (rc != LV_OK) {
-        free(s);
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", app);
+    if (e == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", env);
+    if (p == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Configuration profile %s not found", prof);
+    /* The session's identity: random, and the same in every token of it. */
+    unsigned char id[16];
+    if (getrandom(id, sizeof id, 0) != (ssize_t)sizeof id)
+        return lv_error_set(err, LV_E_AC_INTERNAL, "no randomness for a session");
+    for (size_t i = 0; i < sizeof id; i++)
+        snprintf(s.entity + 2 * i, 3, "%02x", id[i]);
+    s.interval = (uint32_t)lv_acapi_int(call, "RequiredMinimumPollIntervalInSeconds", DEFAULT_INTERVAL);
+    char tok[LV_ACTOKEN_MAX_LEN + 1];
+    lv_err rc = issue(c, &s, tok, err);
+    if (rc != LV_OK)
         return rc;
-    }
-    s->interval = (int)lv_acapi_int(call, "RequiredMinimumPollIntervalInSeconds", DEFAULT_INTERVAL);
-    char tok[LV_ACTOKEN_LEN + 1];
-    pthread_mutex_lock(&lock);
-    rc = insert(s, c->now_ms, tok, err);
-    if (rc == LV_OK)
-        memcpy(s->entity, tok, sizeof tok);
-    pthread_mutex_unlock(&lock);
-    if (rc != LV_OK) {
-        free(s);
-        return rc;
-    }
     json_t *o = json_object();
     json_object_set_new(o, "InitialConfigurationToken", json_string(tok));
     lv_acapi_reply(c, call, o);
@@ -154,29 +187,19 @@ static lv_err start_session(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err
 
 static lv_err get_latest(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
 {
-    const char *tok = lv_acapi_str(call, "ConfigurationToken");
-    unsigned char id[LV_ACTOKEN_BYTES];
-    if (tok == NULL || !lv_actoken_parse(tok, strlen(tok), id))
-        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "The configuration token is not valid");
-    session copy;
-    pthread_mutex_lock(&lock);
-    session *s = find(id, false);
-    bool expired = s != NULL && s->expires_ms <= c->now_ms;
-    if (s != NULL)
-        copy = *s;
-    pthread_mutex_unlock(&lock);
-    if (s == NULL || expired)
-        return lv_error_set(err, LV_E_AC_BAD_REQUEST,
-                            "The configuration token is not valid or has expired: start a new configuration session");
-    lv_err rc = lv_acapi_allow(c, call->op, err, "application/%s/environment/%s/configuration/%s", copy.app, copy.env,
-                               copy.profile);
+    lv_acsession s;
+    lv_err rc = open_token(c, lv_acapi_str(call, "ConfigurationToken"), &s, err);
     if (rc != LV_OK)
         return rc;
-    if (c->now_ms < copy.not_before_ms)
+    rc = lv_acapi_allow(c, call->op, err, "application/%s/environment/%s/configuration/%s", s.app, s.env,
+                        s.profile);
+    if (rc != LV_OK)
+        return rc;
+    if (c->now_ms < s.not_before_ms)
         return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Request too early");
     lv_acapi_served sv;
     memset(&sv, 0, sizeof sv);
-    rc = lv_acapi_serve(c, copy.app, copy.env, copy.profile, false, &sv, err);
+    rc = lv_acapi_serve(c, s.app, s.env, s.profile, false, &sv, err);
     char served[96] = "";
     if (rc == LV_OK) {
         uint32_t h = lv_token_hash(0, sv.content.data ? sv.content.data : "", sv.content.len);
@@ -186,30 +209,20 @@ static lv_err get_latest(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
         lv_error_clear(err);
         rc = LV_OK;
     }
-    if (rc != LV_OK) {
-        lv_acapi_served_free(&sv);
-        return rc;
+    /* The token is used up now (only now: a refused poll keeps it). */
+    if (rc == LV_OK)
+        rc = use_token(&s, c->now_ms, err);
+    bool same = strcmp(served, s.served) == 0;
+    char next[LV_ACTOKEN_MAX_LEN + 1];
+    if (rc == LV_OK) {
+        snprintf(s.served, sizeof s.served, "%s", served);
+        s.not_before_ms = c->now_ms + (int64_t)((double)s.interval * 1000.0 / time_scale());
+        rc = issue(c, &s, next, err);
     }
-    bool same = strcmp(served, copy.served) == 0;
-    /* The token is used up now: hand out the next one. */
-    char next[LV_ACTOKEN_LEN + 1];
-    pthread_mutex_lock(&lock);
-    session *mine = find(id, true);
-    if (mine == NULL) {
-        pthread_mutex_unlock(&lock);
-        lv_acapi_served_free(&sv);
-        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "The configuration token was already used");
-    }
-    snprintf(mine->served, sizeof mine->served, "%s", served);
-    mine->not_before_ms = c->now_ms + (int64_t)((double)mine->interval * 1000.0 / time_scale());
-    rc = insert(mine, c->now_ms, next, err);
-    if (rc != LV_OK)
-        free(mine);
-    pthread_mutex_unlock(&lock);
     if (rc == LV_OK) {
         json_t *o = json_object();
         json_object_set_new(o, "NextPollConfigurationToken", json_string(next));
-        json_object_set_new(o, "NextPollIntervalInSeconds", json_integer(copy.interval));
+        json_object_set_new(o, "NextPollIntervalInSeconds", json_integer(s.interval));
         if (!same && sv.label[0])
             json_object_set_new(o, "VersionLabel", json_string(sv.label));
         lv_acwire_answer(call->op, o, same ? "" : (sv.content.data ? sv.content.data : ""), same ? 0 : sv.content.len,

@@ -1,8 +1,8 @@
 /* fuzz_actoken.c - AppConfig Data configuration tokens and NextToken-style
  * record keys from untrusted bytes: parsing never crashes, and whatever
- * parses formats back to exactly the input. The same bytes are also fed
- * to the AppConfig record decoder (store format), which must reject or
- * round-trip them. */
+ * parses formats back to exactly the input, and so does a session's
+ * plaintext. The same bytes are also fed to the AppConfig record decoder
+ * (store format), which must reject or round-trip them. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,11 +21,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    unsigned char id[LV_ACTOKEN_BYTES];
-    if (lv_actoken_parse((const char *)data, size, id)) {
-        char back[LV_ACTOKEN_LEN + 1];
-        lv_actoken_format(id, back);
-        CHECK(size == LV_ACTOKEN_LEN && memcmp(back, data, size) == 0);
+    static unsigned char id[LV_ACTOKEN_MAX_BYTES];
+    size_t n;
+    if (lv_actoken_parse((const char *)data, size, id, &n)) {
+        char back[LV_ACTOKEN_MAX_LEN + 1];
+        size_t bl = lv_actoken_format(id, n, back);
+        CHECK(bl == size && memcmp(back, data, size) == 0);
+    }
+    /* The same bytes as a session's plaintext: decode, encode, compare. */
+    lv_acsession s;
+    if (lv_acsession_decode(data, size, &s)) {
+        lv_buf b = LV_BUF_INIT;
+        CHECK(lv_acsession_encode(&s, &b) == LV_OK);
+        CHECK(b.len == size && memcmp(b.data, data, size) == 0);
+        lv_buf_free(&b);
     }
     /* Byte 0: key length; then the key, then a record value. */
     if (size < 1 || (size_t)data[0] + 1 > size)

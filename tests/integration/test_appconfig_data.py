@@ -49,6 +49,17 @@ class DataPlane(AppConfigCase):
         self.acerr("BadRequestException", 400, self.data.get_latest_configuration, ConfigurationToken="x" * 44)
         self.acerr("BadRequestException", 400, self.data.get_latest_configuration,
                    ConfigurationToken="lv1_" + "0" * 40)
+        # a real token with one character changed no longer opens
+        t = self.tree(content=USERS)
+        self.deploy(t, 1)
+        tok = self.data.start_configuration_session(
+            ApplicationIdentifier=t["app"], EnvironmentIdentifier=t["env"],
+            ConfigurationProfileIdentifier=t["prof"])["InitialConfigurationToken"]
+        self.assertTrue(tok.startswith("lv2_"))
+        bad = tok[:20] + ("A" if tok[20] != "A" else "B") + tok[21:]
+        self.acerr("BadRequestException", 400, self.data.get_latest_configuration, ConfigurationToken=bad)
+        self.assertEqual(json.loads(self.data.get_latest_configuration(ConfigurationToken=tok)["Configuration"].read()),
+                         json.loads(USERS))
         self.acerr("ResourceNotFoundException", 404, self.data.start_configuration_session,
                    ApplicationIdentifier="nope", EnvironmentIdentifier="e", ConfigurationProfileIdentifier="p")
 
@@ -207,6 +218,8 @@ class AgentContract(AppConfigCase):
 
 
 class Durability(AppConfigCase):
+    LEVERD_KW = {"extra_env": {"LEVER_TIME_SCALE": "1000"}}
+
     def test_restart_and_sigkill_keep_acknowledged_writes(self):
         t = self.tree(content=USERS)
         self.deploy(t, 1)
@@ -230,6 +243,34 @@ class Durability(AppConfigCase):
         # the numbering continues where it was
         self.assertEqual(self.deploy(t, 1)["DeploymentNumber"], d["DeploymentNumber"] + 1)
         self.assertIn("AppConfig.AllAtOnce", [s["Id"] for s in self.ac.list_deployment_strategies()["Items"]])
+
+    def test_session_tokens_survive_restart_and_sigkill(self):
+        t = self.tree(content=USERS)
+        self.deploy(t, 1)
+        tok = self.data.start_configuration_session(
+            ApplicationIdentifier=t["app"], EnvironmentIdentifier=t["env"],
+            ConfigurationProfileIdentifier=t["prof"], RequiredMinimumPollIntervalInSeconds=15
+        )["InitialConfigurationToken"]
+        self.server.restart()
+        self.ac, self.data = ac_clients(self.server)
+        r = self.data.get_latest_configuration(ConfigurationToken=tok)
+        self.assertEqual(json.loads(r["Configuration"].read()), json.loads(USERS))
+        nxt = r["NextPollConfigurationToken"]
+        self.server.kill()
+        self.server.start()
+        self.ac, self.data = ac_clients(self.server)
+        # the session remembers what it was served: unchanged is empty
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r2 = self.data.get_latest_configuration(ConfigurationToken=nxt)
+                break
+            except botocore.exceptions.ClientError as e:  # too early (15 s at the test's scale)
+                self.assertIn("too early", str(e))
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+        self.assertEqual(r2["Configuration"].read(), b"")
+        self.acerr("BadRequestException", 400, self.data.get_latest_configuration, ConfigurationToken=nxt)
 
 
 class AccessAndAudit(AppConfigCase):

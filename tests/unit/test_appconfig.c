@@ -125,16 +125,44 @@ static void test_record_roundtrip(void **state)
 static void test_tokens_and_ids(void **state)
 {
     (void)state;
-    unsigned char id[LV_ACTOKEN_BYTES], back[LV_ACTOKEN_BYTES];
-    for (int i = 0; i < LV_ACTOKEN_BYTES; i++)
+    unsigned char id[40], back[LV_ACTOKEN_MAX_BYTES];
+    size_t n;
+    for (int i = 0; i < 40; i++)
         id[i] = (unsigned char)(i * 37);
-    char tok[LV_ACTOKEN_LEN + 1];
-    lv_actoken_format(id, tok);
-    assert_true(lv_actoken_parse(tok, strlen(tok), back));
-    assert_memory_equal(id, back, sizeof id);
-    tok[10] = 'G';
-    assert_false(lv_actoken_parse(tok, strlen(tok), back));
-    assert_false(lv_actoken_parse("lv1_", 4, back));
+    char tok[LV_ACTOKEN_MAX_LEN + 1];
+    for (size_t len = 0; len <= 40; len++) { /* every remainder of 3 */
+        size_t tl = lv_actoken_format(id, len, tok);
+        assert_int_equal(tl, strlen(tok));
+        assert_true(lv_actoken_parse(tok, tl, back, &n));
+        assert_int_equal(n, len);
+        assert_memory_equal(id, back, len);
+    }
+    lv_actoken_format(id, 40, tok);
+    tok[10] = '+';
+    assert_false(lv_actoken_parse(tok, strlen(tok), back, &n));
+    assert_false(lv_actoken_parse("lv1_", 4, back, &n));
+    assert_false(lv_actoken_parse("lv2_B", 5, back, &n));  /* 6 bits are no byte */
+    assert_false(lv_actoken_parse("lv2_AB", 6, back, &n)); /* nonzero leftover bits */
+    assert_true(lv_actoken_parse("lv2_AA", 6, back, &n) && n == 1 && back[0] == 0);
+
+    lv_acsession s = {.app = "abc1234", .env = "def5678", .profile = "ghi9012",
+                      .entity = "0123456789abcdef0123456789abcdef", .served = "3:2:deadbeef",
+                      .interval = 15, .not_before_ms = 1700000000123, .expires_ms = 1700086400123,
+                      .nonce = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}};
+    lv_buf b = LV_BUF_INIT;
+    assert_int_equal(lv_acsession_encode(&s, &b), LV_OK);
+    lv_acsession d;
+    assert_true(lv_acsession_decode(b.data, b.len, &d));
+    assert_string_equal(d.app, s.app);
+    assert_string_equal(d.entity, s.entity);
+    assert_string_equal(d.served, s.served);
+    assert_int_equal(d.interval, 15);
+    assert_true(d.not_before_ms == s.not_before_ms && d.expires_ms == s.expires_ms);
+    assert_memory_equal(d.nonce, s.nonce, sizeof s.nonce);
+    assert_false(lv_acsession_decode(b.data, b.len - 1, &d));
+    b.data[0] = 2; /* an unknown version */
+    assert_false(lv_acsession_decode(b.data, b.len, &d));
+    lv_buf_free(&b);
     unsigned char rnd[7] = {0, 35, 36, 255, 1, 2, 3};
     char out[8];
     lv_ac_make_id(rnd, out);
