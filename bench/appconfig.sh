@@ -1,9 +1,12 @@
 #!/bin/sh
 # bench/appconfig.sh - lever-agent's AppConfig Agent API: a cached
 # configuration read on :2772 against nginx serving the same bytes (wrk,
-# interleaved rounds, ratio), and deployment -> 100 agents serving the new
-# content (p99 of each agent's commit-to-serve delay, and the wall time
-# until the last agent served it). Report: bench/results/appconfig-<date>.md.
+# interleaved rounds, ratio); AppConfig Data polling (GetLatestConfiguration,
+# one session per connection, each poll with the token the last one gave)
+# against nginx answering the same headers, driven by the same client; and
+# deployment -> 100 agents serving the new content (p99 of each agent's
+# commit-to-serve delay, and the wall time until the last agent served it).
+# Report: bench/results/appconfig-<date>.md.
 # Standalone; bench/run.sh calls it.
 #
 #   sh bench/appconfig.sh [--quick] [--build DIR] [--out FILE] [--agents N] [--deployments N]
@@ -74,7 +77,7 @@ LP=$("$LVB" port)
 AP=$("$LVB" port)
 NP=$("$LVB" port)
 
-LEVER_ROOT_ACCESS_KEY_ID=$AK LEVER_ROOT_SECRET_ACCESS_KEY=$SK LEVER_TIME_SCALE=600 \
+LEVER_ROOT_ACCESS_KEY_ID=$AK LEVER_ROOT_SECRET_ACCESS_KEY=$SK LEVER_TIME_SCALE=1000000 \
     "$BUILD/leverd" --data "$TMP/data" --listen "127.0.0.1:$LP" > "$TMP/leverd.log" 2>&1 &
 PIDS="$PIDS $!"
 if ! "$LVB" wait --addr "127.0.0.1:$LP" > /dev/null 2>&1; then
@@ -105,6 +108,9 @@ done
 curl -sf "http://127.0.0.1:$AP$URL" > "$TMP/served" || { log "agent did not serve the configuration"; exit 1; }
 cmp -s "$TMP/served" "$TMP/body.json" || { log "agent served other bytes"; exit 1; }
 
+# a token of the length leverd hands out, for nginx's stand-in answers
+REFTOK=lv2_$(head -c 126 /dev/urandom | base64 -w0 | tr '+/' '-_' | tr -d '=')
+
 # nginx: a worker per CPU (the agent has an HTTP thread per CPU), the same
 # bytes and the same two headers
 ND=$TMP/nginx; mkdir -p "$ND/tmp"
@@ -130,6 +136,13 @@ http {
             default_type application/json;
             add_header Configuration-Version 1;
             alias $TMP/body.json;
+        }
+        location = /configuration {
+            default_type application/octet-stream;
+            add_header x-amzn-RequestId a2ff2a39-84a6-4155-ad78-99d70a294c85;
+            add_header Next-Poll-Configuration-Token $REFTOK;
+            add_header Next-Poll-Interval-In-Seconds 15;
+            return 200 "";
         }
     }
 }
@@ -160,6 +173,25 @@ while [ $r -le "$ROUNDS" ]; do
     r=$((r + 1))
 done
 
+# AppConfig Data: GetLatestConfiguration polls, same client for both
+printf 'round\tsystem\tconns\tpolls\terrors\tseconds\tp50_ms\tp99_ms\n' > "$TMP/polls.tsv"
+poll() {
+    port=$LP; extra="--profile lvb:lvbenv:lvbprof"
+    [ "$2" = nginx ] && { port=$NP; extra=--reference; }
+    # shellcheck disable=SC2086
+    line=$("$LVB" poll --addr "127.0.0.1:$port" --sign "$AK:$SK:us-east-1" $extra --conns "$CONNS" \
+        --time-limit "$DUR" 2> "$TMP/poll-$1-$2.err") || log "poll $2: $(head -c 300 "$TMP/poll-$1-$2.err")"
+    set -- "$1" "$2" $line
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$CONNS" "${3:-0}" "${4:-0}" "${5:-1}" "${6:-0}" "${7:-0}" >> "$TMP/polls.tsv"
+    tail -1 "$TMP/polls.tsv" | awk -F'\t' '{printf "bench/appconfig: poll round %s %-8s %9.0f polls/s  p99 %7.3f ms  errors %s\n", $1, $2, $4 / $6, $8, $5}' >&2
+}
+r=1
+while [ $r -le "$ROUNDS" ]; do
+    if [ $((r % 2)) -eq 1 ]; then order="leverd nginx"; else order="nginx leverd"; fi
+    for s in $order; do poll "$r" "$s"; done
+    r=$((r + 1))
+done
+
 # propagation: stop the read benchmark's agent and nginx first (the cores)
 AWS_ACCESS_KEY_ID= /usr/bin/python3 "$HERE/appconfig/prop.py" "$BUILD" "http://127.0.0.1:$LP" "$AK" "$SK" \
     lvb lvbenv lvbprof "$AID" "$EID" "$PID" "$AGENTS" "$DEPS" "$TMP" > "$TMP/prop.tsv" 2> "$TMP/prop.log" ||
@@ -186,6 +218,21 @@ fi
               printf "| %d | %.0f | %.0f | %.2fx | %.3f | %.3f |\n", r, a, g, q, p99[r, "agent"], p99[r, "nginx"]
               s += q }
               if (n) printf "\nagent / nginx (mean of rounds): **%.2fx** (target >= 0.8x)\n", s / n }' "$TMP/runs.tsv"
+    echo
+    echo "## AppConfig Data: GetLatestConfiguration"
+    echo
+    echo "bench/lvbench poll: $CONNS connections, one session each, every poll signed (SigV4) and carrying the token the"
+    echo "previous answer gave; leverd at LEVER_TIME_SCALE=1000000 so the 15 s minimum interval does not throttle."
+    echo "The configuration is unchanged after the first poll (empty answers, as most polls are). nginx answers"
+    echo "the same headers (a token of the same length) to the same client."
+    echo
+    echo "| round | leverd polls/s | nginx polls/s | ratio | leverd p99 ms | nginx p99 ms |"
+    echo "|---|---|---|---|---|---|"
+    awk -F'\t' 'NR > 1 { rps[$1, $2] = $6 > 0 ? $4 / $6 : 0; p99[$1, $2] = $8; if ($1 > n) n = $1 }
+        END { for (r = 1; r <= n; r++) { a = rps[r, "leverd"]; g = rps[r, "nginx"]; q = 0; if (g > 0) q = a / g
+              printf "| %d | %.0f | %.0f | %.2fx | %.3f | %.3f |\n", r, a, g, q, p99[r, "leverd"], p99[r, "nginx"]
+              s += q }
+              if (n) printf "\nleverd / nginx (mean of rounds): **%.2fx** (target >= 0.5x)\n", s / n }' "$TMP/polls.tsv"
     echo
     echo "## Deployment -> $AGENTS agents serving the new content"
     echo

@@ -1,6 +1,8 @@
 /* lvbench.c - the benchmark's helper: SigV4-signs SSM requests into wrk Lua
- * scripts, sends one request to check it, and bulk-loads parameters
- * through the API with many keep-alive connections. Not part of leverd. */
+ * scripts, sends one request to check it, bulk-loads parameters through
+ * the API with many keep-alive connections, and polls AppConfig Data
+ * sessions (each poll with the token the previous one handed out, which
+ * wrk cannot do). Not part of leverd. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +38,8 @@ typedef struct opts {
     const char *type;
     double time_limit;
     int overwrite;
+    const char *acprofile; /* poll: "app:env:profile" */
+    int reference;         /* poll: the server is a stand-in (nginx) */
 } opts;
 
 static void die(const char *m)
@@ -174,10 +178,11 @@ static int fill(conn *c)
     return 0;
 }
 
-/* Sends req and reads one response: status, body copied to *body. Returns
- * 0 or -1 on a transport error (connection then closed). */
-static int roundtrip(conn *c, const opts *o, const lv_buf *req, int *status,
-                     lv_buf *body)
+/* Sends req and reads one response: status, body copied to *body, the
+ * header block (status line to the blank line) to *headers when given.
+ * Returns 0 or -1 on a transport error (connection then closed). */
+static int roundtrip_h(conn *c, const opts *o, const lv_buf *req, int *status,
+                       lv_buf *body, lv_buf *headers)
 {
     if (c->fd < 0 && conn_open(c, o) != 0)
         return -1;
@@ -198,6 +203,10 @@ static int roundtrip(conn *c, const opts *o, const lv_buf *req, int *status,
         }
     size_t hlen = (size_t)(hend - c->buf) + 4;
     *status = atoi(c->buf + 9);
+    if (headers) {
+        lv_buf_reset(headers);
+        lv_buf_append(headers, c->buf, hlen);
+    }
     long clen = -1;
     int chunked = 0, close_after = 0;
     for (char *p = strstr(c->buf, "\r\n") + 2; p < hend;) {
@@ -250,6 +259,12 @@ static int roundtrip(conn *c, const opts *o, const lv_buf *req, int *status,
 fail:
     conn_close(c);
     return -1;
+}
+
+static int roundtrip(conn *c, const opts *o, const lv_buf *req, int *status,
+                     lv_buf *body)
+{
+    return roundtrip_h(c, o, req, status, body, NULL);
 }
 
 /* ---- lua: signed requests into a wrk script ---- */
@@ -452,6 +467,171 @@ static int cmd_load(const opts *o)
     return errors ? 1 : 0;
 }
 
+/* ---- poll: AppConfig Data sessions, one per connection ---- */
+
+typedef struct poller {
+    const opts *o;
+    double t0;
+    atomic_long polls, errors;
+    atomic_int printed;
+    double *lat;           /* per thread: lat + i * LAT_MAX */
+} poller;
+
+enum { LAT_MAX = 1 << 17 };
+
+/* A signed AppConfig Data request (service appconfig). */
+static int ac_request(const opts *o, const char *method, const char *path, const char *query,
+                      const char *body, lv_buf *out)
+{
+    char hostport[300], date[17];
+    snprintf(hostport, sizeof hostport, "%s:%d", o->host, o->port);
+    amz_date(date);
+    size_t blen = body ? strlen(body) : 0;
+    lv_sigv4_header h[3] = {
+        {"Host", 4, hostport, strlen(hostport)},
+        {"X-Amz-Date", 10, date, strlen(date)},
+        {"Content-Type", 12, "application/json", 16},
+    };
+    lv_sigv4_request req = {method, path, query, h, body ? 3 : 2, body ? body : "", blen};
+    lv_buf auth = LV_BUF_INIT;
+    lv_error err;
+    if (lv_sigv4_sign(&req, o->ak, o->sk, o->region, "appconfig", date,
+                      body ? "content-type;host;x-amz-date" : "host;x-amz-date", &auth, &err) != LV_OK) {
+        fprintf(stderr, "lvbench: sign: %s\n", err.msg);
+        lv_buf_free(&auth);
+        return -1;
+    }
+    lv_buf_reset(out);
+    lv_buf_printf(out, "%s %s%s%s HTTP/1.1\r\nHost: %s\r\nX-Amz-Date: %s\r\nAuthorization: %s\r\n", method, path,
+                  query ? "?" : "", query ? query : "", hostport, date, auth.data);
+    if (body)
+        lv_buf_printf(out, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", blen, body);
+    else
+        lv_buf_puts(out, "\r\n");
+    lv_buf_free(&auth);
+    return 0;
+}
+
+/* The value of header name in a raw header block, copied to out. */
+static bool header_value(const lv_buf *hdr, const char *name, char *out, size_t cap)
+{
+    size_t nl = strlen(name);
+    for (const char *p = hdr->data; p && (p = strstr(p, "\r\n")) != NULL;) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1, *e = strstr(v, "\r\n");
+            while (*v == ' ')
+                v++;
+            size_t n = e ? (size_t)(e - v) : strlen(v);
+            if (n >= cap)
+                return false;
+            memcpy(out, v, n);
+            out[n] = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct poll_arg {
+    poller *P;
+    int idx;
+    long n;
+} poll_arg;
+
+static void *poll_thread(void *arg)
+{
+    poll_arg *A = arg;
+    poller *P = A->P;
+    const opts *o = P->o;
+    conn c = {-1, NULL, 0, 0};
+    lv_buf req = LV_BUF_INIT, body = LV_BUF_INIT, hdr = LV_BUF_INIT;
+    char tok[4096] = "lv2_reference", q[4200];
+    int status = 0;
+    if (!o->reference) {
+        char app[256], env[256], prof[256], js[1024];
+        if (sscanf(o->acprofile, "%255[^:]:%255[^:]:%255s", app, env, prof) != 3)
+            die("--profile wants app:env:profile");
+        snprintf(js, sizeof js,
+                 "{\"ApplicationIdentifier\":\"%s\",\"EnvironmentIdentifier\":\"%s\","
+                 "\"ConfigurationProfileIdentifier\":\"%s\",\"RequiredMinimumPollIntervalInSeconds\":15}",
+                 app, env, prof);
+        const char *k;
+        if (ac_request(o, "POST", "/configurationsessions", NULL, js, &req) != 0 ||
+            roundtrip(&c, o, &req, &status, &body) != 0 || status / 100 != 2 || body.data == NULL ||
+            (k = strstr(body.data, "\"InitialConfigurationToken\"")) == NULL ||
+            sscanf(strchr(k + 27, '"') ? strchr(k + 27, '"') + 1 : "", "%4000[^\"]", tok) != 1) {
+            fprintf(stderr, "lvbench: StartConfigurationSession: HTTP %d %.*s\n", status,
+                    (int)(body.len > 200 ? 200 : body.len), body.data ? body.data : "");
+            atomic_fetch_add(&P->errors, 1);
+            goto out;
+        }
+    }
+    while (now_s() - P->t0 < o->time_limit) {
+        snprintf(q, sizeof q, "configuration_token=%s", tok); /* tokens are URL-safe */
+        if (ac_request(o, "GET", "/configuration", q, NULL, &req) != 0)
+            die("cannot sign");
+        double t = now_s();
+        if (roundtrip_h(&c, o, &req, &status, &body, &hdr) != 0 || status != 200 ||
+            !header_value(&hdr, "Next-Poll-Configuration-Token", tok, sizeof tok)) {
+            atomic_fetch_add(&P->errors, 1);
+            if (atomic_fetch_add(&P->printed, 1) < 3)
+                fprintf(stderr, "lvbench: poll: HTTP %d %.*s\n", status, (int)(body.len > 200 ? 200 : body.len),
+                        body.data ? body.data : "");
+            break;
+        }
+        if (A->n < LAT_MAX)
+            P->lat[(size_t)A->idx * LAT_MAX + (size_t)A->n++] = (now_s() - t) * 1000;
+        atomic_fetch_add(&P->polls, 1);
+    }
+out:
+    conn_close(&c);
+    free(c.buf);
+    lv_buf_free(&req);
+    lv_buf_free(&body);
+    lv_buf_free(&hdr);
+    return NULL;
+}
+
+static int cmd_poll(const opts *o)
+{
+    if (!o->ak || (!o->acprofile && !o->reference) || o->conns <= 0 || o->conns > 64)
+        die("poll needs --sign, --profile app:env:profile (or --reference), --conns 1..64");
+    poller P = {.o = o};
+    P.lat = malloc((size_t)o->conns * LAT_MAX * sizeof *P.lat);
+    pthread_t *th = calloc((size_t)o->conns, sizeof *th);
+    poll_arg *args = calloc((size_t)o->conns, sizeof *args);
+    if (!P.lat || !th || !args)
+        die("out of memory");
+    P.t0 = now_s();
+    for (int i = 0; i < o->conns; i++) {
+        args[i] = (poll_arg){&P, i, 0};
+        if (pthread_create(&th[i], NULL, poll_thread, &args[i]) != 0)
+            die("pthread_create");
+    }
+    size_t n = 0;
+    for (int i = 0; i < o->conns; i++) {
+        pthread_join(th[i], NULL);
+        memmove(P.lat + n, P.lat + (size_t)i * LAT_MAX, (size_t)args[i].n * sizeof *P.lat);
+        n += (size_t)args[i].n;
+    }
+    double el = now_s() - P.t0;
+    qsort(P.lat, n, sizeof *P.lat, cmp_double);
+    double p50 = n ? P.lat[n / 2] : 0, p99 = n ? P.lat[(size_t)((double)(n - 1) * 0.99)] : 0;
+    /* machine-readable: polls errors seconds p50_ms p99_ms */
+    printf("%ld %ld %.3f %.3f %.3f\n", atomic_load(&P.polls), atomic_load(&P.errors), el, p50, p99);
+    free(P.lat);
+    free(th);
+    free(args);
+    return atomic_load(&P.errors) ? 1 : 0;
+}
+
 /* ---- port: a free loopback port ---- */
 
 static int cmd_port(void)
@@ -499,10 +679,11 @@ static int cmd_wait(const opts *o)
 
 static void usage(void)
 {
-    fputs("usage: lvbench lua|send|load|port|wait [options]\n"
+    fputs("usage: lvbench lua|send|load|poll|port|wait [options]\n"
           "  --addr HOST:PORT  --sign AK:SK:REGION  --path P\n"
           "  --conns N --count N --start N --name-fmt FMT --group N\n"
           "  --value-bytes N --type T --overwrite --time-limit S\n"
+          "  poll: --profile APP:ENV:PROFILE (or --reference) --conns N --time-limit S\n"
           "lua/send read \"<Operation or path>\\t<json body>\" lines on stdin\n",
           stderr);
     exit(2);
@@ -524,6 +705,7 @@ int main(int argc, char **argv)
         {"name-fmt", 1, 0, 'f'},   {"group", 1, 0, 'g'},
         {"value-bytes", 1, 0, 'v'}, {"type", 1, 0, 't'},
         {"overwrite", 0, 0, 'o'},  {"time-limit", 1, 0, 'T'},
+        {"profile", 1, 0, 'P'},    {"reference", 0, 0, 'R'},
         {0, 0, 0, 0}};
     int ch;
     optind = 2;
@@ -561,6 +743,8 @@ int main(int argc, char **argv)
         case 't': o.type = optarg; break;
         case 'o': o.overwrite = 1; break;
         case 'T': o.time_limit = atof(optarg); break;
+        case 'P': o.acprofile = optarg; break;
+        case 'R': o.reference = 1; break;
         default: usage();
         }
     }
@@ -574,6 +758,8 @@ int main(int argc, char **argv)
         return cmd_send(&o);
     if (!strcmp(cmd, "load"))
         return cmd_load(&o);
+    if (!strcmp(cmd, "poll"))
+        return cmd_poll(&o);
     if (!strcmp(cmd, "wait"))
         return cmd_wait(&o);
     usage();
