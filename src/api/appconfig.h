@@ -16,6 +16,7 @@
 #include "api/acwire.h"
 #include "core/appconfig.h"
 #include "engine/engine.h"
+#include "hooks/hooks.h"
 #include "http/http.h"
 
 /* Authorises action ("appconfig:GetApplication") on resource (an ARN);
@@ -33,6 +34,7 @@ typedef struct lv_acapi_ctx {
     lv_acapi_authz_fn authorize;  /* NULL: root, everything allowed */
     void *authz_ctx;
     json_t *err_extra;            /* set by a handler: extra error members (Details) */
+    lv_hooks *hooks;              /* NULL: extension webhooks are not called */
     char resource[1100];          /* the ARN authorised, for the audit log */
 } lv_acapi_ctx;
 

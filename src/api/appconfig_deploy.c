@@ -140,6 +140,22 @@ static lv_err precheck(lv_acapi_ctx *c, const char *app, const char *prof, const
     return rc;
 }
 
+/* The asynchronous hooks of what StartDeployment / StopDeployment just
+ * did (the deployment driver reports the changes it makes itself). */
+static void notify(lv_acapi_ctx *c, const lv_acrec *d)
+{
+    if (c->hooks == NULL || d == NULL)
+        return;
+    const char *st = lv_acrec_str(d, DF_STATE);
+    if (strcmp(st, "ROLLED_BACK") == 0 || strcmp(st, "REVERTED") == 0) {
+        lv_hooks_event(c->hooks, LV_HOOK_ON_ROLLED_BACK, d);
+        return;
+    }
+    lv_hooks_event(c->hooks, LV_HOOK_ON_START, d);
+    if (strcmp(st, "COMPLETE") == 0)
+        lv_hooks_event(c->hooks, LV_HOOK_ON_COMPLETE, d);
+}
+
 lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
 {
     const char *app = lv_acapi_str(call, "ApplicationId"), *env = lv_acapi_str(call, "EnvironmentId");
@@ -202,6 +218,19 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
         const char *ver = lv_acapi_str(call, "ConfigurationVersion");
         if ((rc = precheck(c, app, prof, ver, err)) != LV_OK)
             break;
+        if (c->hooks != NULL) {
+            lv_hooks_target t;
+            memset(&t, 0, sizeof t);
+            t.app = app;
+            t.env = env;
+            t.profile = prof;
+            t.version = ver;
+            t.strategy = sid;
+            t.description = lv_acapi_str(call, "Description");
+            t.created_by = c->user_arn;
+            if ((rc = lv_hooks_pre(c->hooks, LV_HOOK_PRE_START, &t, err)) != LV_OK)
+                break;
+        }
         q.op = LV_ACOP_START_DEPLOYMENT;
         in = lv_acrec_new(LV_AC_DEPLOY, DF__N);
         if (in == NULL || lv_acapi_field(in, DF_PROFILE, call, "ConfigurationProfileId") != LV_OK ||
@@ -220,6 +249,7 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
             json_t *o = lv_acapi_render_deployment(c, &v, res, false);
             lv_engine_rdunlock(c->engine);
             lv_acapi_reply(c, call, o);
+            notify(c, res);
         }
         break;
     }
@@ -233,6 +263,7 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
             json_t *o = lv_acapi_render_deployment(c, &v, res, false);
             lv_engine_rdunlock(c->engine);
             lv_acapi_reply(c, call, o);
+            notify(c, res);
         }
         break;
     case ACW_GetDeployment: {

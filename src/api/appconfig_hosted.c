@@ -275,6 +275,21 @@ static lv_err create_hosted(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err
         lv_acrec_unref(bare);
     }
     lv_acrec_unref(pref);
+    /* PRE_CREATE_HOSTED_CONFIGURATION_VERSION hooks may refuse the version
+     * before anything is written. */
+    if (rc == LV_OK && c->hooks != NULL) {
+        lv_hooks_target t;
+        memset(&t, 0, sizeof t);
+        t.app = app;
+        t.profile = prof;
+        t.content = call->payload ? call->payload : "";
+        t.content_len = call->payload_len;
+        t.content_type = lv_acapi_str(call, "ContentType");
+        t.version_label = lv_acapi_str(call, "VersionLabel");
+        t.description = lv_acapi_str(call, "Description");
+        t.created_by = c->user_arn;
+        rc = lv_hooks_pre(c->hooks, LV_HOOK_PRE_CREATE, &t, err);
+    }
     if (rc != LV_OK)
         return rc;
     lv_acrec *in = lv_acrec_new(LV_AC_HOSTED, HF__N);

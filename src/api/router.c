@@ -15,6 +15,7 @@
 #include "api/appconfig.h"
 #include "api/alarm_api.h"
 #include "api/alertmanager.h"
+#include "api/offload.h"
 #include "json/jw.h"
 #include "api/lever.h"
 #include "api/ssm.h"
@@ -38,6 +39,8 @@ struct lv_router {
     lv_console *console;          /* NULL: no console */
     lv_alarms *alarms;
     const char *am_token;
+    lv_hooks *hooks;
+    lv_offload *offload;          /* requests waiting on synchronous hooks */
     atomic_uint_fast64_t denied;
     atomic_uint_fast64_t throttled;
     atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
@@ -68,13 +71,28 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
     }
     r->alarms = cfg->alarms;
     r->am_token = cfg->alertmanager_token;
+    r->hooks = cfg->hooks;
+    if (r->hooks != NULL && lv_offload_new(LV_OFFLOAD_THREADS, LV_OFFLOAD_QUEUE, &r->offload, err) != LV_OK) {
+        lv_console_free(r->console);
+        free(r);
+        return err->code;
+    }
     *out = r;
     return LV_OK;
+}
+
+void lv_router_drain(lv_router *r)
+{
+    if (r != NULL && r->offload != NULL) {
+        lv_hooks_stopping(r->hooks);
+        lv_offload_stop(r->offload);
+    }
 }
 
 void lv_router_free(lv_router *r)
 {
     if (r != NULL) {
+        lv_offload_free(r->offload);
         lv_console_free(r->console);
         memset(&r->root, 0, sizeof r->root);
         free(r);
@@ -395,7 +413,78 @@ static lv_err ac_authorize(void *ctx, const char *action, const char *resource, 
  * "appconfig", the REST decoder, policies with appconfig:<Operation> on
  * AppConfig ARNs, the audit log as for SSM calls. */
 static void handle_appconfig(lv_router *r, const char *rid, const lv_http_request *req, lv_http_response *resp,
-                             const struct timespec *t0, const lv_sigv4_auth *as)
+                             const struct timespec *t0, const lv_sigv4_auth *as, bool offloaded);
+
+/* A request parked while a synchronous hook runs, and what it needs to
+ * be handled again on a worker thread. */
+typedef struct parked {
+    lv_router *r;
+    char rid[37];
+    lv_offload_req *req;
+    lv_sigv4_auth auth;
+    struct timespec t0;
+    lv_http_deferred *d;
+} parked;
+
+static void run_parked(void *arg)
+{
+    parked *p = arg;
+    handle_appconfig(p->r, p->rid, &p->req->req, lv_http_deferred_response(p->d), &p->t0, &p->auth, true);
+    lv_http_resume(p->d);
+    lv_offload_req_free(p->req);
+    free(p);
+}
+
+/* Whether the call waits on a synchronous hook (so must not hold an
+ * event loop while it does). */
+static bool waits_on_hook(lv_router *r, const lv_acwire_call *call)
+{
+    if (r->offload == NULL)
+        return false;
+    const char *app = lv_acapi_str(call, "ApplicationId");
+    if (call->op == ACW_CreateHostedConfigurationVersion)
+        return lv_hooks_wanted(r->hooks, LV_HOOK_PRE_CREATE, app, NULL, lv_acapi_str(call, "ConfigurationProfileId"));
+    if (call->op == ACW_StartDeployment)
+        return lv_hooks_wanted(r->hooks, LV_HOOK_PRE_START, app, lv_acapi_str(call, "EnvironmentId"),
+                               lv_acapi_str(call, "ConfigurationProfileId"));
+    return false;
+}
+
+/* Parks the request for a worker; false when it cannot be (then it is
+ * handled here and now). */
+static bool park(lv_router *r, const char *rid, const lv_http_request *req, lv_http_response *resp,
+                 const struct timespec *t0, const lv_sigv4_auth *auth)
+{
+    parked *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->req = lv_offload_req_copy(req)) == NULL) {
+        free(p);
+        return false;
+    }
+    p->r = r;
+    snprintf(p->rid, sizeof p->rid, "%s", rid);
+    p->auth = *auth;
+    p->t0 = *t0;
+    if ((p->d = lv_http_defer(resp)) == NULL) {
+        lv_offload_req_free(p->req);
+        free(p);
+        return false;
+    }
+    if (!lv_offload_submit(r->offload, run_parked, p)) {
+        /* Full (or stopping): refuse rather than hold the loop. */
+        lv_error err;
+        lv_error_clear(&err);
+        lv_error_set(&err, LV_E_THROTTLING, "Too many requests are waiting on extension hooks; retry later");
+        lv_acwire_error(&err, NULL, lv_http_deferred_response(p->d));
+        audit(r, rid, auth->access_key, NULL, req, "AppConfig", false, NULL, 0, "throttled", LV_E_THROTTLING);
+        lv_http_resume(p->d);
+        lv_offload_req_free(p->req);
+        free(p);
+    }
+    return true;
+}
+
+static void handle_appconfig(lv_router *r, const char *rid, const lv_http_request *req, lv_http_response *resp,
+                             const struct timespec *t0, const lv_sigv4_auth *as, bool offloaded)
 {
     lv_error err;
     lv_error_clear(&err);
@@ -434,7 +523,8 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
         snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
     char revbuf[24];
     snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
-    lv_http_response_header(resp, "x-lever-revision", revbuf);
+    if (!offloaded) /* the parked response has it already */
+        lv_http_response_header(resp, "x-lever-revision", revbuf);
     rc = lv_acwire_decode(req, &call, &err);
     const char *op = call.op >= 0 ? lv_acwire_op_name(call.op) : "AppConfig";
     bool mutating = call.op >= 0 && lv_acwire_mutating(call.op);
@@ -446,7 +536,7 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
         lv_acwire_call_free(&call);
         return;
     }
-    if (r->throttle != NULL && lv_throttle_active(r->throttle)) {
+    if (!offloaded && r->throttle != NULL && lv_throttle_active(r->throttle)) {
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC, &mono);
         if (!lv_throttle_take(r->throttle, auth.access_key, is_root, auth.region, op, mutating,
@@ -458,6 +548,12 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
             lv_acwire_call_free(&call);
             return;
         }
+    }
+    /* Console calls (as != NULL) are answered by the console's own
+     * handler after this returns, so they are never parked. */
+    if (!offloaded && as == NULL && waits_on_hook(r, &call) && park(r, rid, req, resp, t0, &auth)) {
+        lv_acwire_call_free(&call);
+        return;
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -473,6 +569,7 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
     c.resp = resp;
     c.authorize = is_root ? NULL : ac_authorize;
     c.authz_ctx = &az;
+    c.hooks = r->hooks;
     rc = lv_acapi_handle(&c, &call);
     if (rc == LV_E_ACCESS_DENIED)
         atomic_fetch_add(&r->denied, 1);
@@ -511,7 +608,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (lv_acwire_path_known(req->path)) {
-        handle_appconfig(r, rid, req, resp, &t0, as);
+        handle_appconfig(r, rid, req, resp, &t0, as, false);
         return;
     }
     lv_error err;

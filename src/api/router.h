@@ -11,6 +11,7 @@
 #include "console/console.h"
 #include "engine/engine.h"
 #include "http/http.h"
+#include "hooks/hooks.h"
 
 typedef struct lv_router lv_router;
 
@@ -24,10 +25,14 @@ typedef struct lv_router_config {
     const lv_console_config *console; /* NULL: no /console/ */
     lv_alarms *alarms;            /* NULL: no alarm operations */
     const char *alertmanager_token; /* NULL: no Alertmanager receiver */
+    lv_hooks *hooks;              /* NULL: extension webhooks are not called */
 } lv_router_config;
 
 lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err);
 void lv_router_free(lv_router *r);
+/* Before the listener stops: requests parked on a synchronous hook are
+ * finished (the hooks are told to give up) and no more are parked. */
+void lv_router_drain(lv_router *r);
 
 /* An lv_http_handler_fn; ctx is the lv_router. */
 void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +21,7 @@
 #include "auth/keys.h"
 #include "auth/keystore.h"
 #include "engine/engine.h"
+#include "hooks/hooks.h"
 #include "http/cpus.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -47,6 +49,8 @@ typedef struct config {
     unsigned console_idle, console_max; /* console session lifetimes, seconds */
     double time_scale;
     const char *am_token_file;
+    const char *hook_key_file;    /* NULL: <data>/hooks.key, made on first start */
+    unsigned hook_timeout;        /* seconds, before --time-scale */
 } config;
 
 static void usage(FILE *f)
@@ -91,6 +95,12 @@ static void usage(FILE *f)
           "  --alertmanager-token-file FILE  accept Prometheus Alertmanager webhooks on\n"
           "                      POST /alertmanager with this bearer token\n"
           "                      (LEVER_ALERTMANAGER_TOKEN_FILE; default off)\n"
+          "  --hook-key-file FILE  HMAC-SHA256 key that signs extension webhook calls\n"
+          "                      (X-Lever-Signature; LEVER_HOOK_KEY_FILE, default <DIR>/hooks.key,\n"
+          "                      made on first start)\n"
+          "  --hook-timeout S    seconds a webhook may take before it counts as failed\n"
+          "                      (LEVER_HOOK_TIMEOUT, default 10; divided by --time-scale,\n"
+          "                      never below 1 second)\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
@@ -158,6 +168,8 @@ static int parse_args(int argc, char **argv, config *c)
         {"console-lifetime", required_argument, NULL, 1014},
         {"time-scale", required_argument, NULL, 1015},
         {"alertmanager-token-file", required_argument, NULL, 1016},
+        {"hook-key-file", required_argument, NULL, 1017},
+        {"hook-timeout", required_argument, NULL, 1018},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -186,6 +198,8 @@ static int parse_args(int argc, char **argv, config *c)
     const char *console_max = env_or("LEVER_CONSOLE_LIFETIME", "43200");
     const char *time_scale = env_or("LEVER_TIME_SCALE", "1");
     c->am_token_file = env_or("LEVER_ALERTMANAGER_TOKEN_FILE", NULL);
+    c->hook_key_file = env_or("LEVER_HOOK_KEY_FILE", NULL);
+    const char *hook_timeout = env_or("LEVER_HOOK_TIMEOUT", "10");
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -212,6 +226,8 @@ static int parse_args(int argc, char **argv, config *c)
         case 1014: console_max = optarg; break;
         case 1015: time_scale = optarg; break;
         case 1016: c->am_token_file = optarg; break;
+        case 1017: c->hook_key_file = optarg; break;
+        case 1018: hook_timeout = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -229,6 +245,12 @@ static int parse_args(int argc, char **argv, config *c)
         fprintf(stderr, "leverd: --console-idle and --console-lifetime must be seconds from 1 to 31536000\n");
         return -1;
     }
+    long ht = strtol(hook_timeout, &end, 10);
+    if (*end != '\0' || ht < 1 || ht > 3600) {
+        fprintf(stderr, "leverd: --hook-timeout must be a number of seconds from 1 to 3600\n");
+        return -1;
+    }
+    c->hook_timeout = (unsigned)ht;
     c->console_idle = (unsigned)ci;
     c->console_max = (unsigned)cm;
     long t = strtol(threads, &end, 10);
@@ -378,6 +400,62 @@ static char *alertmanager_token(const config *cfg, bool *bad)
     char *t = strdup(line);
     memset(line, 0, sizeof line);
     return t;
+}
+
+/* The webhook signing key: the first line of the key file. The default
+ * file is made (32 random bytes, hex) on first start; a named one must
+ * exist. NULL on failure (said on stderr). */
+static char *hook_key(const config *cfg)
+{
+    char path[PATH_MAX];
+    bool dflt = cfg->hook_key_file == NULL;
+    if (dflt)
+        snprintf(path, sizeof path, "%s/hooks.key", cfg->data);
+    else
+        snprintf(path, sizeof path, "%s", cfg->hook_key_file);
+    if (dflt && access(path, F_OK) != 0) {
+        unsigned char rnd[32];
+        char hex[66];
+        static const char hx[] = "0123456789abcdef";
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+            fprintf(stderr, "leverd: cannot make a hook key: no random bytes\n");
+            return NULL;
+        }
+        for (int i = 0; i < 32; i++) {
+            hex[2 * i] = hx[rnd[i] >> 4];
+            hex[2 * i + 1] = hx[rnd[i] & 15];
+        }
+        hex[64] = '\n';
+        hex[65] = '\0';
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        bool ok = fd >= 0 && write(fd, hex, 65) == 65 && fsync(fd) == 0;
+        if (fd >= 0)
+            close(fd);
+        memset(rnd, 0, sizeof rnd);
+        memset(hex, 0, sizeof hex);
+        if (!ok && errno != EEXIST) {
+            fprintf(stderr, "leverd: cannot write the hook key %s: %s\n", path, strerror(errno));
+            return NULL;
+        }
+    }
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    if (f == NULL || fgets(line, sizeof line, f) == NULL) {
+        fprintf(stderr, "leverd: hook key file %s: %s\n", path, f ? "empty" : strerror(errno));
+        if (f)
+            fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strlen(line) < 16) {
+        fprintf(stderr, "leverd: hook key file %s: the key must have at least 16 characters\n", path);
+        memset(line, 0, sizeof line);
+        return NULL;
+    }
+    char *k = strdup(line);
+    memset(line, 0, sizeof line);
+    return k;
 }
 
 /* The store URI for messages: a password in it ("scheme://user:PASS@")
@@ -609,13 +687,32 @@ int main(int argc, char **argv)
         lv_engine_close(engine);
         return 1;
     }
+    char *hkey = hook_key(&cfg);
+    lv_hooks *hooks = NULL;
+    lv_hooks_config hcfg_ = {cfg.time_scale, cfg.hook_timeout, hkey, hkey ? strlen(hkey) : 0, 0};
+    if (hkey == NULL || lv_hooks_open(engine, &hcfg_, &hooks, &err) != LV_OK) {
+        if (hkey != NULL)
+            fprintf(stderr, "leverd: hooks: %s\n", err.msg);
+        free(hkey);
+        free(am_token);
+        lv_alarms_close(alarms);
+        lv_throttle_free(throttle);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
+        lv_engine_close(engine);
+        return 1;
+    }
+    memset(hkey, 0, strlen(hkey));
+    free(hkey);
     lv_console_config ccfg = {cfg.console_idle, cfg.console_max, cfg.region, cfg.tls_cert != NULL, audit};
     lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle, &ccfg};
     rcfg.alarms = alarms;
     rcfg.alertmanager_token = am_token;
+    rcfg.hooks = hooks;
     lv_router *router;
     if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
         fprintf(stderr, "leverd: %s\n", err.msg);
+        lv_hooks_close(hooks);
         lv_alarms_close(alarms);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
@@ -631,6 +728,7 @@ int main(int argc, char **argv)
     if (lv_http_start(&hcfg, lv_router_handle, router, &http, &err) != LV_OK) {
         fprintf(stderr, "leverd: cannot listen on %s: %s\n", cfg.listen, err.msg);
         lv_router_free(router);
+        lv_hooks_close(hooks);
         lv_alarms_close(alarms);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
@@ -656,10 +754,12 @@ int main(int argc, char **argv)
     sigwait(&sigs, &sig);
     fprintf(stderr, "leverd: %s, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     lv_engine_watch_fire_all(engine); /* parked watchers answer before the listener stops */
+    lv_router_drain(router);          /* and so do requests parked on a hook */
     lv_http_stop(http);
     if (resuming)
         pthread_join(resume_thread, NULL);
     lv_router_free(router);
+    lv_hooks_close(hooks);
     lv_alarms_close(alarms); /* the probe thread writes through the engine */
     free(am_token);
     lv_throttle_free(throttle);
