@@ -340,12 +340,21 @@ void lever_change_list_free(lever_change_list *l);
  * last good copy served (LEVER_SRC_CACHE_STALE) when leverd cannot be
  * reached, and kept current by a watch (Lever.WatchConfigurations) while
  * anything subscribes to it or, in live mode, once it has been read. app,
- * env and profile are names or ids. The handle's client id (what leverd
- * buckets by during a gradual deployment) is random per handle unless set
- * with lever_options_set_client_id.
+ * env and profile are names or ids. The handle's client id is random per
+ * handle unless set with lever_options_set_client_id. During a gradual
+ * deployment the handle holds both the old and the new version and gives
+ * the client id's side by the published bucketing (lever_bucket), as
+ * leverd would; each step and a rollback reach it through the watch.
  * ---------------------------------------------------------------------- */
 
 typedef struct lever_configuration lever_configuration;
+
+/* The published bucketing (docs/bucketing.md): entity's bucket under seed,
+ * 0..9999 (basis points), lengths in bytes. An entity is in a share of P
+ * percent when its bucket is below lever_bucket_threshold(P). The same
+ * function as leverd's and lever-agent's, for an application's own splits. */
+uint32_t lever_bucket(const char *seed, size_t seed_len, const char *entity, size_t entity_len);
+uint32_t lever_bucket_threshold(double percentage);
 
 /* The client id sent with every configuration read (1-256 printable ASCII
  * characters; NULL = random per handle). */

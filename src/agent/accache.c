@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "agent/acreq.h"
+#include "client/rollout.h"
 
 #define MAGIC "lever-agent-appconfig 1\n"
 #define SHA_TAG "sha256 "
@@ -26,6 +27,12 @@ static void entry_free(lvac_disk_entry *e)
     if (e->data)
         memset(e->data, 0, e->len);
     free(e->data);
+    free(e->seed);
+    free(e->from_version);
+    free(e->from_content_type);
+    if (e->from_data)
+        memset(e->from_data, 0, e->from_len);
+    free(e->from_data);
     memset(e, 0, sizeof *e);
 }
 
@@ -55,8 +62,26 @@ int lvac_snapshot_add(lvac_snapshot *s, const lvac_disk_entry *e)
     c.content_type = strdup(e->content_type ? e->content_type : "");
     c.version = strdup(e->version ? e->version : "");
     c.data = malloc(e->len + 1);
-    if (!c.app || !c.env || !c.profile || !c.entity || !c.content_type || !c.version || !c.data) {
+    c.seed = c.from_version = c.from_content_type = c.from_data = NULL;
+    bool ok = c.app && c.env && c.profile && c.entity && c.content_type && c.version && c.data;
+    if (ok && e->rolling) {
+        c.seed = strdup(e->seed ? e->seed : "");
+        c.from_version = strdup(e->from_version ? e->from_version : "");
+        ok = c.seed && c.from_version;
+        if (ok && e->from_data) {
+            c.from_content_type = strdup(e->from_content_type ? e->from_content_type : "");
+            c.from_data = malloc(e->from_len + 1);
+            ok = c.from_content_type && c.from_data;
+            if (ok) {
+                if (e->from_len)
+                    memcpy(c.from_data, e->from_data, e->from_len);
+                c.from_data[e->from_len] = '\0';
+            }
+        }
+    }
+    if (!ok) {
         c.len = 0;
+        c.from_len = 0;
         entry_free(&c);
         return -1;
     }
@@ -86,6 +111,44 @@ static int errf(char *err, size_t errlen, const char *msg)
 static int put(json_t *o, const char *k, json_t *v)
 {
     return v == NULL || json_object_set_new(o, k, v) != 0 ? -1 : 0;
+}
+
+/* The from side's sealed data is bound to the entry and to its role. */
+static char *from_ad(const char *k)
+{
+    size_t n = strlen(k) + sizeof "\nfrom";
+    char *ad = malloc(n);
+    if (ad)
+        snprintf(ad, n, "%s\nfrom", k);
+    return ad;
+}
+
+/* "Rollout": {"Percent", "Seed", "From", and with a from side
+ * "FromContentType", "FromStoredDocument", "FromSealed"}. */
+static int rollout_encode(json_t *o, const lvac_disk_entry *e, const char *k, const unsigned char *key,
+                          lv_buf *env, lv_buf *b64, char *err, size_t errlen)
+{
+    json_t *ro = json_object();
+    if (put(o, "Rollout", ro) || put(ro, "Percent", json_real(e->percent)) ||
+        put(ro, "Seed", json_string(e->seed ? e->seed : "")) ||
+        put(ro, "From", json_string(e->from_version ? e->from_version : "")))
+        return errf(err, errlen, "out of memory (or a seed that is not UTF-8) while encoding the AppConfig cache");
+    if (e->from_data == NULL)
+        return 0;
+    char *ad = from_ad(k);
+    lv_error le = {0};
+    lv_buf_reset(env);
+    lv_buf_reset(b64);
+    int rc = ad == NULL ? errf(err, errlen, "out of memory")
+             : lv_crypto_seal(key, SEAL_KEY_ID, ad, strlen(ad), e->from_data, e->from_len, env, &le) != LV_OK
+                 ? errf(err, errlen, le.msg[0] ? le.msg : "sealing failed")
+                 : 0;
+    free(ad);
+    if (rc == 0 && (put(ro, "FromContentType", json_string(e->from_content_type ? e->from_content_type : "")) ||
+                    put(ro, "FromStoredDocument", json_boolean(e->from_stored_doc)) ||
+                    lv_base64_encode(env->data, env->len, b64) != LV_OK || put(ro, "FromSealed", json_string(b64->data))))
+        rc = errf(err, errlen, "out of memory while encoding the AppConfig cache");
+    return rc;
 }
 
 int lvac_cache_encode(const lvac_snapshot *s, const unsigned char key[LV_MASTER_KEY_LEN], lv_buf *out,
@@ -122,6 +185,8 @@ int lvac_cache_encode(const lvac_snapshot *s, const unsigned char key[LV_MASTER_
         }
         if (lv_base64_encode(env.data, env.len, &b64) != LV_OK || put(o, "Sealed", json_string(b64.data)))
             goto nomem;
+        if (e->rolling && rollout_encode(o, e, k, key, &env, &b64, err, errlen) != 0)
+            goto out;
     }
     if (put(root, "Saved", json_integer(s->saved_ms)) || put(root, "Revision", json_integer((json_int_t)s->revision)) ||
         json_object_set(root, "Entries", ea))
@@ -184,6 +249,47 @@ static int get_bool(const json_t *o, const char *k, bool *out)
     return 0;
 }
 
+/* The optional "Rollout" of an entry record into e (strings pointing into
+ * the record, the from side's plain text into fpt). NULL, or why not. */
+static const char *rollout_decode(const json_t *o, const char *k, const unsigned char *key, lvac_disk_entry *e,
+                                  lv_buf *raw, lv_buf *fpt)
+{
+    const json_t *ro = json_object_get(o, "Rollout");
+    if (ro == NULL)
+        return NULL;
+    const json_t *pv = json_is_object(ro) ? json_object_get(ro, "Percent") : NULL;
+    e->seed = (char *)get_str(ro, "Seed", LVC_ROLLOUT_SEED_MAX, true);
+    e->from_version = (char *)get_str(ro, "From", LVC_ROLLOUT_VERSION_MAX, true);
+    if (!json_is_number(pv) || !(json_number_value(pv) >= 0 && json_number_value(pv) < 100) || !e->seed ||
+        !e->seed[0] || !e->from_version)
+        return "malformed rollout record";
+    e->percent = json_number_value(pv);
+    e->rolling = true;
+    const json_t *sv = json_object_get(ro, "FromSealed");
+    if (e->from_version[0] == '\0')
+        return sv == NULL ? NULL : "malformed rollout record";
+    e->from_content_type = (char *)get_str(ro, "FromContentType", 255, true);
+    if (!json_is_string(sv) || !e->from_content_type || get_bool(ro, "FromStoredDocument", &e->from_stored_doc))
+        return "malformed rollout record";
+    char *ad = from_ad(k);
+    if (ad == NULL)
+        return "out of memory";
+    lv_error le = {0};
+    lv_buf_reset(raw);
+    const char *why = NULL;
+    if (lv_base64_decode(json_string_value(sv), json_string_length(sv), raw) != LV_OK ||
+        raw->len < LV_ENVELOPE_OVERHEAD)
+        why = "malformed sealed entry";
+    else if (lv_crypto_open(key, SEAL_KEY_ID, ad, strlen(ad), raw->data, raw->len, fpt, &le) != LV_OK)
+        why = "a sealed entry does not open with the cache key";
+    free(ad);
+    if (why == NULL) {
+        e->from_data = fpt->data ? fpt->data : "";
+        e->from_len = fpt->len;
+    }
+    return why;
+}
+
 int lvac_cache_decode(const char *data, size_t len, const unsigned char key[LV_MASTER_KEY_LEN],
                       lvac_snapshot *out, char *err, size_t errlen)
 {
@@ -205,7 +311,7 @@ int lvac_cache_decode(const char *data, size_t len, const unsigned char key[LV_M
 
     json_error_t je;
     json_t *root = json_loadb(body, blen, JSON_REJECT_DUPLICATES, &je);
-    lv_buf raw = LV_BUF_INIT, pt = LV_BUF_INIT;
+    lv_buf raw = LV_BUF_INIT, pt = LV_BUF_INIT, fpt = LV_BUF_INIT;
     char *k = NULL;
     const char *why = NULL;
     int64_t rev;
@@ -258,25 +364,34 @@ int lvac_cache_decode(const char *data, size_t len, const unsigned char key[LV_M
         }
         e.data = pt.data ? pt.data : "";
         e.len = pt.len;
+        lv_buf_reset(&fpt);
+        if ((why = rollout_decode(o, k, key, &e, &raw, &fpt)) != NULL)
+            goto bad;
         if (lvac_snapshot_add(out, &e) != 0) {
             why = "out of memory";
             goto bad;
         }
         if (pt.data)
             memset(pt.data, 0, pt.len);
+        if (fpt.data)
+            memset(fpt.data, 0, fpt.len);
     }
     free(k);
     json_decref(root);
     lv_buf_free(&raw);
     lv_buf_free(&pt);
+    lv_buf_free(&fpt);
     return 0;
 bad:
     free(k);
     if (pt.data)
         memset(pt.data, 0, pt.len);
+    if (fpt.data)
+        memset(fpt.data, 0, fpt.len);
     json_decref(root);
     lv_buf_free(&raw);
     lv_buf_free(&pt);
+    lv_buf_free(&fpt);
     lvac_snapshot_free(out);
     return errf(err, errlen, why);
 }

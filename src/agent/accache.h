@@ -17,7 +17,7 @@
 #define LVAC_CACHE_FILE "appconfig.v1"
 
 typedef struct lvac_disk_entry {
-    char *app, *env, *profile, *entity; /* as requested; entity "" = the agent's own */
+    char *app, *env, *profile, *entity; /* as requested; entity "" (older agents kept one per Entity-Id) */
     char *content_type, *version;
     char *data;                         /* the configuration's bytes (NUL-terminated copy) */
     size_t len;
@@ -25,6 +25,17 @@ typedef struct lvac_disk_entry {
     bool stored_doc;                    /* data is a stored feature-flag document */
     int64_t confirmed_ms;
     uint64_t revision;
+    /* A gradual deployment in progress ("Rollout"; absent in older files):
+     * the entry above is its `to` side; from_data (sealed under the
+     * entry's key plus "\nfrom") the version served before, NULL when
+     * there was none. */
+    bool rolling;
+    double percent;
+    char *seed, *from_version;          /* rolling: the rollout headers' values */
+    char *from_content_type;
+    char *from_data;
+    size_t from_len;
+    bool from_stored_doc;
 } lvac_disk_entry;
 
 typedef struct lvac_snapshot {

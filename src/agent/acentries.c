@@ -40,23 +40,36 @@ acentry *lvac_find(lvac_agent *a, const char *key)
     return NULL;
 }
 
+void lvac_side_clear(acside *s)
+{
+    if (s->data)
+        memset(s->data, 0, s->len);
+    free(s->data);
+    lv_flagdoc_free(s->fd);
+    free(s->plain);
+    memset(s, 0, sizeof *s);
+}
+
+const acside *lvac_side_for(const acentry *e, const char *entity)
+{
+    if (!e->rollout.active || e->from.data == NULL)
+        return &e->cur;
+    return lvc_rollout_is_to(&e->rollout, entity) ? &e->cur : &e->from;
+}
+
 void lvac_entry_free(acentry *e)
 {
     if (e == NULL)
         return;
     free(e->key);
-    if (e->data)
-        memset(e->data, 0, e->len);
-    free(e->data);
-    lv_flagdoc_free(e->fd);
-    free(e->plain);
+    lvac_side_clear(&e->cur);
+    lvac_side_clear(&e->from);
     free(e);
 }
 
-acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile,
-                         const char *entity, bool prefetched)
+acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile, bool prefetched)
 {
-    char *key = lvac_entry_key(app, env, profile, entity);
+    char *key = lvac_entry_key(app, env, profile, "");
     if (key == NULL)
         return NULL;
     acentry *e = lvac_find(a, key);
@@ -96,7 +109,6 @@ acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const 
     snprintf(e->app, sizeof e->app, "%s", app);
     snprintf(e->env, sizeof e->env, "%s", env);
     snprintf(e->profile, sizeof e->profile, "%s", profile);
-    snprintf(e->entity, sizeof e->entity, "%s", entity);
     e->prefetched = prefetched;
     e->used_mono = lvac_mono_ms();
     a->entries[a->n++] = e;

@@ -12,6 +12,7 @@
 
 #include "agent/appconfig.h"
 #include "client/http.h"
+#include "client/rollout.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
 #include "json/flagdoc.h"
@@ -22,25 +23,42 @@ enum { LVAC_POOL_MAX = 64 };
  * (X-Lever-Document: stored) to evaluate variants here (acflags.c). */
 #define LVAC_STORED_DOCS 1
 
-typedef struct acentry {
-    char *key;                       /* lvac_entry_key(app, env, profile, entity) */
-    char app[LVAC_NAME_MAX + 1], env[LVAC_NAME_MAX + 1], profile[LVAC_NAME_MAX + 1];
-    char entity[LVAC_ENTITY_MAX + 1]; /* "" = the agent's own instance id */
-    char *data;                      /* the configuration's bytes, or NULL before the first answer */
+/* One version of a configuration as served: its bytes and, for a stored
+ * feature-flag document, the compiled form and its Context-free rendering. */
+typedef struct acside {
+    char *data;                      /* the configuration's bytes, or NULL when not held */
     size_t len;
-    bool have;
     bool stored_doc;                 /* data is a stored flag document, compiled in fd */
     lv_flagdoc *fd;                  /* compiled stored flag document, or NULL */
     char *plain;                     /* fd served for no Context / flag / Entity-Id */
     size_t plain_len;
-    bool prefetched;
     char ctype[128];
     char version[128];
+} acside;
+
+/* A configuration (application, environment, profile). Outside gradual
+ * deployments it has one side, cur. During one (rollout.active) cur is the
+ * deployment's `to` version and from the version served before; each
+ * request's entity picks its side by the published bucketing
+ * (lvc_rollout_is_to), so every entity gets what leverd would give it. */
+typedef struct acentry {
+    char *key;                       /* lvac_entry_key(app, env, profile, "") */
+    char app[LVAC_NAME_MAX + 1], env[LVAC_NAME_MAX + 1], profile[LVAC_NAME_MAX + 1];
+    bool have;                       /* cur holds an answer */
+    acside cur;
+    acside from;                     /* from.data set while rollout.active with a from version */
+    lvc_rollout rollout;
+    bool prefetched;
     uint64_t revision;               /* x-lever-revision of the answer it came from */
     int64_t confirmed_ms;            /* wall: when leverd last vouched for it */
     int64_t fetched_mono;
     int64_t used_mono;               /* LRU */
 } acentry;
+
+/* Frees what a side holds and empties it. */
+void lvac_side_clear(acside *s);
+/* The side entity is served (cur outside deployments). Caller holds mu. */
+const acside *lvac_side_for(const acentry *e, const char *entity);
 
 struct lvac_agent {
     lvac_config cfg;
@@ -78,6 +96,7 @@ struct lvac_agent {
 
     atomic_uint_fast64_t hits, misses, stale, upstream_errors, refused, bad_requests, local_reads, saves,
         save_errors, cache_rejected, cache_loaded;
+    atomic_uint_fast64_t side_fetches, bad_rollouts; /* from-side fetches; unusable rollout headers */
 };
 
 int64_t lvac_mono_ms(void);
@@ -88,11 +107,10 @@ void lvac_entry_free(acentry *e);
 
 /* Caller holds mu. The entry of key, or NULL. */
 acentry *lvac_find(lvac_agent *a, const char *key);
-/* Caller holds mu. The entry of (t, entity), created empty when missing
- * (evicting the least recently used non-prefetched entry beyond
+/* Caller holds mu. The entry of (app, env, profile), created empty when
+ * missing (evicting the least recently used non-prefetched entry beyond
  * max_entries). NULL when out of memory. */
-acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile,
-                         const char *entity, bool prefetched);
+acentry *lvac_get_or_add(lvac_agent *a, const char *app, const char *env, const char *profile, bool prefetched);
 
 /* Caller holds mu. Upstream health as handlers see it. */
 void lvac_upstream_ok_locked(lvac_agent *a);
@@ -104,15 +122,24 @@ bool lvac_is_outage(lever_status st, const lvc_raw *r);
 lvc_conn *lvac_conn_get(lvac_agent *a);
 void lvac_conn_put(lvac_agent *a, lvc_conn *c);
 
-/* GetConfiguration for (app, env, profile) as client_id; cur_version
- * non-empty asks for an empty answer when unchanged. */
+/* GetConfiguration for (app, env, profile) as the agent's instance id;
+ * side "to" or "from" asks leverd for that side of a gradual deployment
+ * (x-lever-rollout-side), NULL for what it buckets the agent to;
+ * cur_version non-empty asks for an empty answer when unchanged. */
 lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char *env, const char *profile,
-                        const char *client_id, const char *cur_version, lvc_raw *r, char *err, size_t errlen);
+                        const char *side, const char *cur_version, lvc_raw *r, char *err, size_t errlen);
 
-/* Stores a successful answer into the entry of key (if still there).
- * Older answers (by revision) than what the entry has are ignored.
- * Returns the revision stored. Takes mu. */
-uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool conditional);
+/* Brings the entry of (app, env, profile) up to date with leverd: the
+ * `to` side (conditionally on what is held), and during a gradual
+ * deployment the `from` side too (kept when held, taken from the old `to`
+ * when that is it, else fetched), then both stored at once so no request
+ * sees half a deployment. create adds the entry when it is missing (else
+ * an evicted entry's answer is dropped). Answers older (by revision) than
+ * what the entry holds are ignored. On LEVER_OK *revision is the answer's
+ * revision. On an error nothing changes and *r_err holds the failed
+ * answer (for passing on; the caller clears it). Takes mu. */
+lever_status lvac_sync_entry(lvac_agent *a, lvc_conn *c, const char *app, const char *env, const char *profile,
+                             bool create, lvc_raw *r_err, uint64_t *revision, char *err, size_t errlen);
 
 /* The upstream side's threads and the disk copy (acsync.c). */
 int lvac_sync_start(lvac_agent *a, char *err, size_t errlen);

@@ -41,7 +41,7 @@ static int enc(lv_buf *b, const char *s)
 }
 
 lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char *env, const char *profile,
-                        const char *client_id, const char *cur_version, lvc_raw *r, char *err, size_t errlen)
+                        const char *side, const char *cur_version, lvc_raw *r, char *err, size_t errlen)
 {
     lv_buf path = LV_BUF_INIT, q = LV_BUF_INIT;
     memset(r, 0, sizeof *r);
@@ -53,13 +53,18 @@ lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char 
         bad = lv_buf_puts(&q, "client_configuration_version=") != LV_OK || enc(&q, cur_version) ||
               lv_buf_putc(&q, '&') != LV_OK;
     if (!bad)
-        bad = lv_buf_puts(&q, "client_id=") != LV_OK || enc(&q, client_id);
+        bad = lv_buf_puts(&q, "client_id=") != LV_OK || enc(&q, a->instance_id);
     lever_status st = LEVER_E_NOMEM;
     if (bad) {
         snprintf(err, errlen, "out of memory");
     } else {
-        lvc_hdr h[] = {{"X-Lever-Document", "stored"}};
-        st = lvc_request(c, &a->srv, "appconfig", "GET", path.data, q.data, h, LVAC_STORED_DOCS ? 1 : 0, NULL, 0,
+        lvc_hdr h[2];
+        size_t nh = 0;
+        if (LVAC_STORED_DOCS)
+            h[nh++] = (lvc_hdr){"X-Lever-Document", "stored"};
+        if (side)
+            h[nh++] = (lvc_hdr){LVC_ROLLOUT_SIDE_HEADER, side};
+        st = lvc_request(c, &a->srv, "appconfig", "GET", path.data, q.data, h, nh, NULL, 0,
                          a->cfg.request_timeout_ms, r, err, errlen);
     }
     lv_buf_free(&path);
@@ -67,73 +72,194 @@ lever_status lvac_fetch(lvac_agent *a, lvc_conn *c, const char *app, const char 
     return st;
 }
 
-uint64_t lvac_store(lvac_agent *a, const char *key, const lvc_raw *r, bool conditional)
+/* A side from an answer: bytes, content type, version, and for the stored
+ * form of a feature-flag profile (leverd marks it) the compiled document.
+ * 0, or -1 out of memory (*out empty). */
+static int side_of(lvac_agent *a, const lvc_raw *r, acside *out)
 {
-    char ctype[128] = "", version[128] = "", doc[32] = "";
-    /* leverd marks the stored form of a feature-flag profile */
+    memset(out, 0, sizeof *out);
+    char doc[32] = "";
     bool stored_form = lvc_raw_header(r, "X-Lever-Document", doc, sizeof doc) && strcmp(doc, "stored") == 0;
-    bool has_ct = lvc_raw_header(r, "Content-Type", ctype, sizeof ctype);
-    bool has_v = lvc_raw_header(r, "Configuration-Version", version, sizeof version);
-    int64_t nw = lvac_wall_ms(), nm = lvac_mono_ms();
+    if (!lvc_raw_header(r, "Content-Type", out->ctype, sizeof out->ctype))
+        snprintf(out->ctype, sizeof out->ctype, "application/octet-stream");
+    if (!lvc_raw_header(r, "Configuration-Version", out->version, sizeof out->version))
+        out->version[0] = '\0';
+    /* the rendering without Context is the agent's own (no Entity-Id) */
+    if (stored_form && lvac_flags_compile(r->body.data ? r->body.data : "", r->body.len, a->instance_id, &out->fd,
+                                          &out->plain, &out->plain_len) < 0)
+        return -1;
+    out->stored_doc = out->fd != NULL;
+    out->data = malloc(r->body.len + 1);
+    if (out->data == NULL) {
+        lvac_side_clear(out);
+        return -1;
+    }
+    if (r->body.len)
+        memcpy(out->data, r->body.data, r->body.len);
+    out->data[r->body.len] = '\0';
+    out->len = r->body.len;
+    return 0;
+}
+
+/* What is held for an entry, copied out under mu. */
+typedef struct held {
+    bool present, have, have_from;
+    char cur[128], from[128];
+} held;
+
+static held held_of(lvac_agent *a, const char *key)
+{
+    held h = {0};
     pthread_mutex_lock(&a->mu);
     acentry *e = lvac_find(a, key);
-    uint64_t out = r->revision;
-    if (e == NULL) {
-        pthread_mutex_unlock(&a->mu);
-        return out;
+    if (e) {
+        h.present = true;
+        h.have = e->have;
+        h.have_from = e->from.data != NULL;
+        memcpy(h.cur, e->cur.version, sizeof h.cur);
+        memcpy(h.from, e->from.version, sizeof h.from);
     }
-    if (e->have && r->revision < e->revision) { /* an answer older than what is held */
-        out = e->revision;
-        pthread_mutex_unlock(&a->mu);
-        return out;
+    pthread_mutex_unlock(&a->mu);
+    return h;
+}
+
+enum { APPLY_DONE, APPLY_RETRY };
+
+/* Caller holds mu. Applies one sync to e: nr is the new `to` side (NULL:
+ * unchanged), nf the fetched `from` side (NULL: keep the held one, or
+ * take the old `to` when take_old is set). APPLY_RETRY when what the
+ * decision was based on changed meanwhile. Consumes nr and nf. */
+static int apply_locked(lvac_agent *a, acentry *e, const lvc_raw *r, const lvc_rollout *ro, acside *nr, acside *nf,
+                        bool take_old, const held *h)
+{
+    bool want_from = ro->active && ro->from[0];
+    if (e->have != h->have || strcmp(e->cur.version, h->cur) != 0 || (e->from.data != NULL) != h->have_from ||
+        strcmp(e->from.version, h->from) != 0)
+        return APPLY_RETRY;
+    if (want_from && nf == NULL && !take_old && !(e->from.data && strcmp(e->from.version, ro->from) == 0))
+        return APPLY_RETRY;
+    if (want_from && take_old) {
+        lvac_side_clear(&e->from);
+        e->from = e->cur;                 /* moved, not copied */
+        memset(&e->cur, 0, sizeof e->cur);
+    } else if (want_from && nf) {
+        lvac_side_clear(&e->from);
+        e->from = *nf;
+        memset(nf, 0, sizeof *nf);
+    } else if (!want_from) {
+        lvac_side_clear(&e->from);
     }
-    /* An empty answer to a conditional fetch means "what you have is
-     * current" unless it names another version. */
-    bool unchanged = conditional && e->have && r->body.len == 0 && (!has_v || strcmp(version, e->version) == 0);
-    if (!unchanged) {
-        /* We asked for stored documents: a feature-flag profile answers
-         * its stored form, compiled once here (any other answer is bytes). */
-        lv_flagdoc *fd = NULL;
-        char *plain = NULL;
-        size_t plain_len = 0;
-        const char *ent = e->entity[0] ? e->entity : a->instance_id;
-        if (stored_form && lvac_flags_compile(r->body.data ? r->body.data : "", r->body.len, ent, &fd, &plain, &plain_len) < 0) {
-            pthread_mutex_unlock(&a->mu);
-            lva_log(LVA_LOG_WARN, "appconfig: out of memory compiling %s:%s:%s", e->app, e->env, e->profile);
-            return 0;
-        }
-        lv_flagdoc_free(e->fd);
-        free(e->plain);
-        e->fd = fd;
-        e->plain = plain;
-        e->plain_len = plain_len;
-        bool stored = fd != NULL;
-        char *d = malloc(r->body.len + 1);
-        if (d == NULL) {
-            pthread_mutex_unlock(&a->mu);
-            lva_log(LVA_LOG_WARN, "appconfig: out of memory caching %s:%s:%s", e->app, e->env, e->profile);
-            return 0;
-        }
-        if (r->body.len)
-            memcpy(d, r->body.data, r->body.len);
-        d[r->body.len] = '\0';
-        if (e->data)
-            memset(e->data, 0, e->len);
-        free(e->data);
-        e->data = d;
-        e->len = r->body.len;
-        snprintf(e->ctype, sizeof e->ctype, "%s", has_ct ? ctype : "application/octet-stream");
-        snprintf(e->version, sizeof e->version, "%s", has_v ? version : "");
-        e->stored_doc = stored;
-        e->have = true;
+    if (nr) {
+        lvac_side_clear(&e->cur);
+        e->cur = *nr;
+        memset(nr, 0, sizeof *nr);
+    }
+    bool changed = nr || nf || take_old || e->rollout.active != ro->active ||
+                   (ro->active && (e->rollout.percent != ro->percent || strcmp(e->rollout.seed, ro->seed) != 0));
+    e->rollout = *ro;
+    e->have = true;
+    e->revision = r->revision;
+    e->confirmed_ms = lvac_wall_ms();
+    e->fetched_mono = lvac_mono_ms();
+    if (changed) {
         a->dirty = true;
         pthread_cond_broadcast(&a->cond);
     }
-    e->revision = r->revision;
-    e->confirmed_ms = nw;
-    e->fetched_mono = nm;
-    pthread_mutex_unlock(&a->mu);
-    return out;
+    return APPLY_DONE;
+}
+
+lever_status lvac_sync_entry(lvac_agent *a, lvc_conn *c, const char *app, const char *env, const char *profile,
+                             bool create, lvc_raw *r_err, uint64_t *revision, char *err, size_t errlen)
+{
+    memset(r_err, 0, sizeof *r_err);
+    *revision = 0;
+    char *key = lvac_entry_key(app, env, profile, "");
+    if (key == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return LEVER_E_NOMEM;
+    }
+    lever_status st = LEVER_OK;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        held h = held_of(a, key);
+        if (!h.present && !create)
+            break; /* evicted meanwhile */
+        lvc_raw r;
+        st = lvac_fetch(a, c, app, env, profile, "to", h.have ? h.cur : "", &r, err, errlen);
+        if (st != LEVER_OK) {
+            *r_err = r;
+            break;
+        }
+        *revision = r.revision;
+        char rerr[256];
+        lvc_rollout ro;
+        if (lvc_rollout_from_raw(&r, &ro, rerr, sizeof rerr) != 0) {
+            atomic_fetch_add(&a->bad_rollouts, 1);
+            lva_log(LVA_LOG_WARN, "appconfig: %s:%s:%s: ignoring the rollout headers: %s", app, env, profile, rerr);
+        }
+        char version[128] = "";
+        bool has_v = lvc_raw_header(&r, "Configuration-Version", version, sizeof version);
+        bool unchanged = h.have && r.body.len == 0 && (!has_v || strcmp(version, h.cur) == 0);
+        const char *served = unchanged ? h.cur : version;
+        if (ro.active && ro.from[0] && strcmp(served, ro.to) != 0) {
+            /* leverd did not honour the side asked for: what it bucketed
+             * the agent to is what everyone here gets */
+            atomic_fetch_add(&a->bad_rollouts, 1);
+            ro.active = false;
+        }
+        acside nr = {0}, nf = {0};
+        bool got_nr = false, got_nf = false, take_old = false;
+        if (!unchanged) {
+            if (side_of(a, &r, &nr) != 0) {
+                lvc_raw_clear(&r);
+                snprintf(err, errlen, "out of memory");
+                st = LEVER_E_NOMEM;
+                break;
+            }
+            got_nr = true;
+        }
+        if (ro.active && ro.from[0] && !(h.have_from && strcmp(h.from, ro.from) == 0)) {
+            if (got_nr && h.have && strcmp(h.cur, ro.from) == 0) {
+                take_old = true; /* the deployment's start: what was served is the from side */
+            } else {
+                lvc_raw rf;
+                atomic_fetch_add(&a->side_fetches, 1);
+                st = lvac_fetch(a, c, app, env, profile, "from", "", &rf, err, errlen);
+                if (st == LEVER_OK && side_of(a, &rf, &nf) != 0) {
+                    snprintf(err, errlen, "out of memory");
+                    st = LEVER_E_NOMEM;
+                }
+                if (st != LEVER_OK) {
+                    lvac_side_clear(&nr);
+                    lvc_raw_clear(&r);
+                    *r_err = rf;
+                    break;
+                }
+                lvc_raw_clear(&rf);
+                got_nf = true;
+            }
+        }
+        pthread_mutex_lock(&a->mu);
+        acentry *e = lvac_find(a, key);
+        if (e == NULL && create)
+            e = lvac_get_or_add(a, app, env, profile, false);
+        int res = APPLY_DONE;
+        if (e && e->have && r.revision < e->revision)
+            *revision = e->revision; /* an answer older than what is held */
+        else if (e)
+            res = apply_locked(a, e, &r, &ro, got_nr ? &nr : NULL, got_nf ? &nf : NULL, take_old, &h);
+        pthread_mutex_unlock(&a->mu);
+        lvac_side_clear(&nr);
+        lvac_side_clear(&nf);
+        lvc_raw_clear(&r);
+        if (e == NULL && create) {
+            snprintf(err, errlen, "out of memory");
+            st = LEVER_E_NOMEM;
+        }
+        if (res == APPLY_DONE)
+            break;
+    }
+    free(key);
+    return st;
 }
 
 /* ------------------------------------------------------------- watch */
@@ -164,15 +290,12 @@ static void nap(lvac_agent *a, int64_t ms)
 }
 
 typedef struct job {
-    char *key;
     char app[LVAC_NAME_MAX + 1], env[LVAC_NAME_MAX + 1], profile[LVAC_NAME_MAX + 1];
-    char entity[LVAC_ENTITY_MAX + 1];
-    char version[128];
-    bool have;
 } job;
 
 /* Re-validates every held configuration (conditional GetConfiguration:
- * unchanged ones answer an empty body). An outage stops at once. */
+ * unchanged ones answer an empty body; both sides during a gradual
+ * deployment). An outage stops at once. */
 static lever_status refresh_all(lvac_agent *a, char *err, size_t errlen)
 {
     pthread_mutex_lock(&a->mu);
@@ -185,44 +308,33 @@ static lever_status refresh_all(lvac_agent *a, char *err, size_t errlen)
     }
     for (size_t i = 0; i < n; i++) {
         acentry *e = a->entries[i];
-        jobs[i].key = strdup(e->key);
         memcpy(jobs[i].app, e->app, sizeof e->app);
         memcpy(jobs[i].env, e->env, sizeof e->env);
         memcpy(jobs[i].profile, e->profile, sizeof e->profile);
-        memcpy(jobs[i].entity, e->entity, sizeof e->entity);
-        memcpy(jobs[i].version, e->version, sizeof e->version);
-        jobs[i].have = e->have;
     }
     pthread_mutex_unlock(&a->mu);
     lever_status st = LEVER_OK;
     for (size_t i = 0; i < n && st == LEVER_OK; i++) {
-        if (jobs[i].key == NULL) {
-            st = LEVER_E_NOMEM;
-            snprintf(err, errlen, "out of memory");
-            break;
-        }
         lvc_raw r;
-        const char *id = jobs[i].entity[0] ? jobs[i].entity : a->instance_id;
-        lever_status fs = lvac_fetch(a, a->wconn, jobs[i].app, jobs[i].env, jobs[i].profile, id,
-                                     jobs[i].have ? jobs[i].version : "", &r, err, errlen);
-        if (fs == LEVER_OK) {
-            lvac_store(a, jobs[i].key, &r, jobs[i].have);
-        } else if (lvac_is_outage(fs, &r)) {
+        uint64_t rev;
+        lever_status fs = lvac_sync_entry(a, a->wconn, jobs[i].app, jobs[i].env, jobs[i].profile, false, &r, &rev,
+                                          err, errlen);
+        if (fs != LEVER_OK && lvac_is_outage(fs, &r)) {
             st = fs;
-        } else {
+        } else if (fs != LEVER_OK) {
             /* gone or refused upstream: the entry no longer answers; the
              * next request asks leverd and passes its error on */
             lva_log(LVA_LOG_WARN, "appconfig: %s:%s:%s: %s", jobs[i].app, jobs[i].env, jobs[i].profile, err);
+            char *key = lvac_entry_key(jobs[i].app, jobs[i].env, jobs[i].profile, "");
             pthread_mutex_lock(&a->mu);
-            acentry *e = lvac_find(a, jobs[i].key);
+            acentry *e = key ? lvac_find(a, key) : NULL;
             if (e)
                 e->have = false;
             pthread_mutex_unlock(&a->mu);
+            free(key);
         }
         lvc_raw_clear(&r);
     }
-    for (size_t i = 0; i < n; i++)
-        free(jobs[i].key);
     free(jobs);
     return st;
 }
@@ -362,8 +474,20 @@ void lvac_save(lvac_agent *a)
         acentry *e = a->entries[i];
         if (!e->have)
             continue;
-        lvac_disk_entry d = {e->app, e->env, e->profile, e->entity, e->ctype, e->version, e->data, e->len,
-                             e->prefetched, e->stored_doc, e->confirmed_ms, e->revision};
+        lvac_disk_entry d = {e->app, e->env, e->profile, "", e->cur.ctype, e->cur.version, e->cur.data, e->cur.len,
+                             e->prefetched, e->cur.stored_doc, e->confirmed_ms, e->revision};
+        if (e->rollout.active) {
+            d.rolling = true;
+            d.percent = e->rollout.percent;
+            d.seed = e->rollout.seed;
+            d.from_version = e->rollout.from;
+            if (e->from.data) {
+                d.from_content_type = e->from.ctype;
+                d.from_data = e->from.data;
+                d.from_len = e->from.len;
+                d.from_stored_doc = e->from.stored_doc;
+            }
+        }
         rc = lvac_snapshot_add(&s, &d);
     }
     a->dirty = false;
@@ -423,6 +547,24 @@ static void *persist_main(void *arg)
     return NULL;
 }
 
+/* A side from the disk copy (a stored flag document compiled again). 0 or
+ * -1 out of memory. */
+static int disk_side(lvac_agent *a, const char *data, size_t len, const char *ctype, const char *version,
+                     bool stored_doc, acside *out)
+{
+    memset(out, 0, sizeof *out);
+    if ((out->data = malloc(len + 1)) == NULL)
+        return -1;
+    memcpy(out->data, data, len);
+    out->data[len] = '\0';
+    out->len = len;
+    out->stored_doc = stored_doc &&
+                      lvac_flags_compile(out->data, len, a->instance_id, &out->fd, &out->plain, &out->plain_len) == 0;
+    snprintf(out->ctype, sizeof out->ctype, "%s", ctype);
+    snprintf(out->version, sizeof out->version, "%s", version);
+    return 0;
+}
+
 void lvac_load_disk(lvac_agent *a)
 {
     lv_buf raw = LV_BUF_INIT;
@@ -447,26 +589,36 @@ void lvac_load_disk(lvac_agent *a)
     a->revision = s.revision;
     for (size_t i = 0; i < s.n; i++) {
         const lvac_disk_entry *d = &s.entries[i];
-        acentry *e = lvac_get_or_add(a, d->app, d->env, d->profile, d->entity, false);
-        if (e == NULL)
+        if (d->entity[0])
+            continue; /* an older agent's per-Entity-Id copy: buckets are chosen here now */
+        acside cur, from = {0};
+        if (disk_side(a, d->data, d->len, d->content_type, d->version, d->stored_doc, &cur) != 0)
             break;
-        char *copy = malloc(d->len + 1);
-        if (copy == NULL)
+        if (d->rolling && d->from_data &&
+            disk_side(a, d->from_data, d->from_len, d->from_content_type, d->from_version, d->from_stored_doc,
+                      &from) != 0) {
+            lvac_side_clear(&cur);
             break;
-        memcpy(copy, d->data, d->len + 1);
-        free(e->data);
-        e->data = copy;
-        e->len = d->len;
+        }
+        acentry *e = lvac_get_or_add(a, d->app, d->env, d->profile, false);
+        if (e == NULL) {
+            lvac_side_clear(&cur);
+            lvac_side_clear(&from);
+            break;
+        }
+        lvac_side_clear(&e->cur);
+        lvac_side_clear(&e->from);
+        e->cur = cur;
+        e->from = from;
+        memset(&e->rollout, 0, sizeof e->rollout);
+        if (d->rolling) {
+            e->rollout.active = true;
+            e->rollout.percent = d->percent;
+            snprintf(e->rollout.seed, sizeof e->rollout.seed, "%s", d->seed);
+            snprintf(e->rollout.from, sizeof e->rollout.from, "%s", d->from_version);
+            snprintf(e->rollout.to, sizeof e->rollout.to, "%s", d->version);
+        }
         e->have = true;
-        lv_flagdoc_free(e->fd);
-        free(e->plain);
-        e->fd = NULL;
-        e->plain = NULL;
-        e->stored_doc = d->stored_doc &&
-                        lvac_flags_compile(copy, d->len, d->entity[0] ? d->entity : a->instance_id, &e->fd,
-                                           &e->plain, &e->plain_len) == 0;
-        snprintf(e->ctype, sizeof e->ctype, "%s", d->content_type);
-        snprintf(e->version, sizeof e->version, "%s", d->version);
         e->revision = d->revision;
         e->confirmed_ms = d->confirmed_ms;
         int64_t age = nw - d->confirmed_ms;

@@ -126,9 +126,11 @@ static void serve(lv_http_response *resp, const view *v, const want *w)
         lv_http_response_header(resp, "Configuration-Version", v->version);
 }
 
-static view view_of(const acentry *e)
+/* What entity is served from e: during a gradual deployment, its side. */
+static view view_of(const acentry *e, const char *entity)
 {
-    return (view){e->data, e->len, e->ctype, e->version, e->fd, e->plain, e->plain_len};
+    const acside *s = lvac_side_for(e, entity);
+    return (view){s->data, s->len, s->ctype, s->version, s->fd, s->plain, s->plain_len};
 }
 
 static int64_t age_s(int64_t since_ms)
@@ -149,7 +151,7 @@ static bool try_entry_locked(lvac_agent *a, acentry *e, bool stale_ok, const wan
     if (!current && !backing_off && !stale_ok)
         return false;
     e->used_mono = now;
-    view v = view_of(e);
+    view v = view_of(e, w->entity);
     serve(resp, &v, w);
     atomic_fetch_add(&a->hits, 1);
     if (current) {
@@ -174,63 +176,55 @@ static void pass_error(lv_http_response *resp, const lvc_raw *r, const char *err
         lv_http_response_header(resp, "x-amzn-ErrorType", r->code);
 }
 
-static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, const char *entity,
-                          lv_http_response *resp)
+static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, lv_http_response *resp)
 {
-    char *key = lvac_entry_key(t->app, t->env, t->profile, entity);
+    char *key = lvac_entry_key(t->app, t->env, t->profile, "");
     if (key == NULL) {
         send_error(resp, 500, "InternalServerException", "out of memory");
         return;
     }
     pthread_mutex_lock(&a->mu);
     bool done = try_entry_locked(a, lvac_find(a, key), false, w, resp);
+    uint64_t watch_rev = a->revision;
     pthread_mutex_unlock(&a->mu);
     if (done) {
         free(key);
         return;
     }
     atomic_fetch_add(&a->misses, 1);
-    const char *client_id = entity[0] ? entity : a->instance_id;
     lvc_conn *c = lvac_conn_get(a);
     char err[512] = "out of memory";
     lvc_raw r = {0};
-    lever_status st = c ? lvac_fetch(a, c, t->app, t->env, t->profile, client_id, "", &r, err, sizeof err)
+    uint64_t got = 0;
+    lever_status st = c ? lvac_sync_entry(a, c, t->app, t->env, t->profile, true, &r, &got, err, sizeof err)
                         : LEVER_E_NOMEM;
+    if (st == LEVER_OK && c) {
+        pthread_mutex_lock(&a->mu);
+        watch_rev = a->revision > watch_rev ? a->revision : watch_rev;
+        pthread_mutex_unlock(&a->mu);
+        /* fetched before a change the watch has already applied to the
+         * other entries: once more, so this one is not left behind */
+        if (got < watch_rev) {
+            lvc_raw r2;
+            uint64_t got2;
+            lvac_sync_entry(a, c, t->app, t->env, t->profile, true, &r2, &got2, err, sizeof err);
+            lvc_raw_clear(&r2);
+        }
+    }
     if (st == LEVER_OK) {
         pthread_mutex_lock(&a->mu);
         lvac_upstream_ok_locked(a);
-        bool added = lvac_get_or_add(a, t->app, t->env, t->profile, entity, false) != NULL;
-        uint64_t watch_rev = a->revision;
-        pthread_mutex_unlock(&a->mu);
-        uint64_t got = added ? lvac_store(a, key, &r, false) : r.revision;
-        if (added && got < watch_rev && c) {
-            /* fetched before a change the watch has already applied to the
-             * other entries: once more, so this one is not left behind */
-            lvc_raw r2 = {0};
-            if (lvac_fetch(a, c, t->app, t->env, t->profile, client_id, "", &r2, err, sizeof err) == LEVER_OK) {
-                lvc_raw_clear(&r);
-                r = r2;
-                lvac_store(a, key, &r, false);
-            } else {
-                lvc_raw_clear(&r2);
-            }
-        }
-        /* served from the entry just stored (compiled when a flag
-         * document); from the answer itself if it was evicted meanwhile */
-        pthread_mutex_lock(&a->mu);
         acentry *e = lvac_find(a, key);
         if (e && e->have) {
-            view v = view_of(e);
+            e->used_mono = lvac_mono_ms();
+            view v = view_of(e, w->entity);
             serve(resp, &v, w);
+            mark(resp, "miss", -1);
         } else {
-            char ctype[128] = "", version[128] = "";
-            lvc_raw_header(&r, "Content-Type", ctype, sizeof ctype);
-            lvc_raw_header(&r, "Configuration-Version", version, sizeof version);
-            view v = {r.body.data, r.body.len, ctype, version, NULL, NULL, 0};
-            serve(resp, &v, w);
+            /* evicted at once by a crowd of other configurations */
+            send_error(resp, 503, "ServiceUnavailableException", "configuration evicted while fetched; retry");
         }
         pthread_mutex_unlock(&a->mu);
-        mark(resp, "miss", -1);
     } else if (lvac_is_outage(st, &r)) {
         atomic_fetch_add(&a->upstream_errors, 1);
         pthread_mutex_lock(&a->mu);
@@ -399,7 +393,16 @@ static void handle_metrics(lvac_agent *a, lv_http_response *resp)
       atomic_load(&a->cache_rejected));
     M("lever_agent_appconfig_cache_file_loaded_entries", "gauge", "Configurations loaded from the disk copy.",
       atomic_load(&a->cache_loaded));
+    M("lever_agent_appconfig_rollout_side_fetches_total", "counter",
+      "Fetches of the previous version's side of a gradual deployment.", atomic_load(&a->side_fetches));
+    M("lever_agent_appconfig_rollout_header_errors_total", "counter",
+      "Answers whose rollout headers could not be used (served as plain answers).", atomic_load(&a->bad_rollouts));
     pthread_mutex_lock(&a->mu);
+    size_t rolling = 0;
+    for (size_t i = 0; i < a->n; i++)
+        rolling += a->entries[i]->rollout.active && a->entries[i]->from.data != NULL;
+    M("lever_agent_appconfig_rollouts", "gauge",
+      "Configurations in a gradual deployment, bucketed here between two versions.", rolling);
     M("lever_agent_appconfig_configurations", "gauge", "Configurations held.", a->n);
     M("lever_agent_appconfig_watch_connected", "gauge", "1 while the watch is current.", a->watching ? 1 : 0);
     M("lever_agent_appconfig_watch_revision", "gauge", "Revision the watch is at.", a->revision);
@@ -462,7 +465,7 @@ static void handle_ofrep(lvac_agent *a, const lvac_target *t, const lv_http_requ
     if (a->cfg.local_dir)
         handle_local(a, t, &w, resp);
     else
-        handle_config(a, t, &w, entity ? entity : "", resp);
+        handle_config(a, t, &w, resp);
     free(octx);
 }
 
@@ -533,7 +536,7 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
     if (a->cfg.local_dir)
         handle_local(a, &t, w, resp);
     else
-        handle_config(a, &t, w, entity ? entity : "", resp);
+        handle_config(a, &t, w, resp);
     free(w->ctx);
 }
 
@@ -620,7 +623,7 @@ int lvac_start(const lvac_config *cfg, lvac_agent **out, char *err, size_t errle
         }
         pthread_mutex_lock(&a->mu);
         for (size_t i = 0; i < cfg->nprefetch; i++)
-            if (lvac_get_or_add(a, cfg->prefetch[i].app, cfg->prefetch[i].env, cfg->prefetch[i].profile, "",
+            if (lvac_get_or_add(a, cfg->prefetch[i].app, cfg->prefetch[i].env, cfg->prefetch[i].profile,
                                 true) == NULL) {
                 pthread_mutex_unlock(&a->mu);
                 snprintf(err, errlen, "out of memory");

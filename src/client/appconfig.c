@@ -17,6 +17,7 @@
 
 #include "client/handle.h"
 #include "client/http.h"
+#include "client/rollout.h"
 #include "lever/lever.h"
 
 enum { NAME_MAX_ = 256, BACKOFF_MIN_MS = 100, BACKOFF_MAX_MS = 5000, RETRY_AFTER_MS = 1000 };
@@ -28,10 +29,15 @@ struct lever_configuration {
     char version[128];
 };
 
+/* During a gradual deployment (ro.active) cur is the deployment's `to`
+ * version and from the version served before: the handle's client id
+ * picks its side by the published bucketing, as leverd would. */
 typedef struct centry {
     char *key;                  /* app \n env \n profile */
     char app[NAME_MAX_], env[NAME_MAX_], profile[NAME_MAX_];
     lever_configuration cur;    /* cur.data NULL before the first answer */
+    lever_configuration from;   /* from.data set while ro.active with a from version */
+    lvc_rollout ro;
     uint64_t revision;
     int64_t fetched;            /* handle clock */
     bool watched;               /* kept current by the watch */
@@ -160,6 +166,7 @@ void lvc_ac_close(lever *c)
     for (size_t i = 0; i < a->n; i++) {
         free(a->ents[i]->key);
         free(a->ents[i]->cur.data);
+        free(a->ents[i]->from.data);
         free(a->ents[i]);
     }
     free(a->ents);
@@ -245,8 +252,11 @@ static int enc(lv_buf *b, const char *s)
     return 0;
 }
 
+/* GetConfiguration as the handle's client id; side "to"/"from" asks for
+ * that side of a gradual deployment (x-lever-rollout-side). */
 static lever_status fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char *app, const char *env,
-                          const char *profile, const char *cur_version, lvc_raw *r, char *err, size_t errlen)
+                          const char *profile, const char *side, const char *cur_version, lvc_raw *r, char *err,
+                          size_t errlen)
 {
     lvc_h_settings set;
     lvc_h_get_settings(c, &set);
@@ -261,10 +271,11 @@ static lever_status fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char
     if (!bad)
         bad = lv_buf_puts(&q, "client_id=") != LV_OK || enc(&q, a->client_id);
     lever_status st = LEVER_E_NOMEM;
+    lvc_hdr h[] = {{LVC_ROLLOUT_SIDE_HEADER, side}};
     if (bad)
         snprintf(err, errlen, "out of memory");
     else
-        st = lvc_request(conn, lvc_h_server(c), "appconfig", "GET", path.data, q.data, NULL, 0, NULL, 0,
+        st = lvc_request(conn, lvc_h_server(c), "appconfig", "GET", path.data, q.data, h, side ? 1 : 0, NULL, 0,
                          (long)set.timeout_ms, r, err, errlen);
     lv_buf_free(&path);
     lv_buf_free(&q);
@@ -277,34 +288,223 @@ static bool outage(lever_status st, const lvc_raw *r)
            strcmp(r->code, "ThrottlingException") == 0;
 }
 
-/* Stores an answer into e (caller holds mu). Returns whether the content
- * or the version changed. */
-static bool store_locked(lever *c, centry *e, const lvc_raw *r, bool conditional)
+/* The configuration an answer carries (data NUL-terminated). false when
+ * out of memory. */
+static bool cfg_of(const lvc_raw *r, lever_configuration *out)
 {
-    char ctype[128] = "", version[128] = "";
-    bool has_ct = lvc_raw_header(r, "Content-Type", ctype, sizeof ctype);
-    bool has_v = lvc_raw_header(r, "Configuration-Version", version, sizeof version);
-    if (e->cur.data && r->revision < e->revision)
-        return false; /* older than what is held */
-    e->fetched = lvc_h_now(c);
-    e->revision = r->revision;
-    if (conditional && e->cur.data && r->body.len == 0 && (!has_v || strcmp(version, e->cur.version) == 0))
-        return false;
-    bool changed = e->cur.data == NULL || e->cur.len != r->body.len ||
-                   memcmp(e->cur.data, r->body.data ? r->body.data : "", r->body.len) != 0 ||
-                   strcmp(e->cur.version, has_v ? version : "") != 0;
-    char *d = malloc(r->body.len + 1);
-    if (d == NULL)
+    memset(out, 0, sizeof *out);
+    if (!lvc_raw_header(r, "Content-Type", out->ctype, sizeof out->ctype))
+        snprintf(out->ctype, sizeof out->ctype, "application/octet-stream");
+    if (!lvc_raw_header(r, "Configuration-Version", out->version, sizeof out->version))
+        out->version[0] = '\0';
+    if ((out->data = malloc(r->body.len + 1)) == NULL)
         return false;
     if (r->body.len)
-        memcpy(d, r->body.data, r->body.len);
-    d[r->body.len] = '\0';
-    free(e->cur.data);
-    e->cur.data = d;
-    e->cur.len = r->body.len;
-    snprintf(e->cur.ctype, sizeof e->cur.ctype, "%s", has_ct ? ctype : "application/octet-stream");
-    snprintf(e->cur.version, sizeof e->cur.version, "%s", has_v ? version : "");
-    return changed;
+        memcpy(out->data, r->body.data, r->body.len);
+    out->data[r->body.len] = '\0';
+    out->len = r->body.len;
+    return true;
+}
+
+/* Caller holds mu. What the handle's client id is served from e. */
+static const lever_configuration *side_for(const centry *e, const char *client_id)
+{
+    if (!e->ro.active || e->from.data == NULL)
+        return &e->cur;
+    return lvc_rollout_is_to(&e->ro, client_id) ? &e->cur : &e->from;
+}
+
+static bool same_cfg(const lever_configuration *x, const lever_configuration *y)
+{
+    return x->data && y->data && x->len == y->len && memcmp(x->data, y->data, x->len) == 0 &&
+           strcmp(x->version, y->version) == 0;
+}
+
+/* What an entry held when a sync started. */
+typedef struct held {
+    bool have, have_from;
+    char cur[128], from[128];
+} held;
+
+static held held_of(const centry *e)
+{
+    held h = {0};
+    if (e) {
+        h.have = e->cur.data != NULL;
+        h.have_from = e->from.data != NULL;
+        memcpy(h.cur, e->cur.version, sizeof h.cur);
+        memcpy(h.from, e->from.version, sizeof h.from);
+    }
+    return h;
+}
+
+/* One sync's answers, fetched without mu. */
+typedef struct synced {
+    lvc_raw r;                 /* the `to` answer */
+    lvc_rollout ro;
+    bool new_cur, new_from, take_old;
+    lever_configuration cur, from;
+} synced;
+
+static void synced_clear(synced *y)
+{
+    lvc_raw_clear(&y->r);
+    free(y->cur.data);
+    free(y->from.data);
+    memset(y, 0, sizeof *y);
+}
+
+/* Fetches the `to` side (conditionally on h) and, during a gradual
+ * deployment, the `from` side unless it is held or is the old `to`. On an
+ * error *r_err holds the failed answer. */
+static lever_status sync_fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char *app, const char *env,
+                               const char *profile, const held *h, synced *y, lvc_raw *r_err, char *err,
+                               size_t errlen)
+{
+    memset(y, 0, sizeof *y);
+    memset(r_err, 0, sizeof *r_err);
+    lever_status st = fetch(c, a, conn, app, env, profile, "to", h->have ? h->cur : "", &y->r, err, errlen);
+    if (st != LEVER_OK) {
+        *r_err = y->r;
+        memset(&y->r, 0, sizeof y->r);
+        return st;
+    }
+    char rerr[256];
+    if (lvc_rollout_from_raw(&y->r, &y->ro, rerr, sizeof rerr) != 0) {
+        char msg[1100];
+        snprintf(msg, sizeof msg, "lever: ignoring the rollout headers of %s:%s:%s: %s", app, env, profile, rerr);
+        lvc_h_log(c, LEVER_LOG_WARN, msg);
+    }
+    char version[128] = "";
+    bool has_v = lvc_raw_header(&y->r, "Configuration-Version", version, sizeof version);
+    bool unchanged = h->have && y->r.body.len == 0 && (!has_v || strcmp(version, h->cur) == 0);
+    if (y->ro.active && y->ro.from[0] && strcmp(unchanged ? h->cur : version, y->ro.to) != 0)
+        y->ro.active = false; /* leverd did not serve the side asked for: take what it bucketed us to */
+    if (!unchanged) {
+        if (!cfg_of(&y->r, &y->cur)) {
+            synced_clear(y);
+            snprintf(err, errlen, "out of memory");
+            return LEVER_E_NOMEM;
+        }
+        y->new_cur = true;
+    }
+    if (y->ro.active && y->ro.from[0] && !(h->have_from && strcmp(h->from, y->ro.from) == 0)) {
+        if (y->new_cur && h->have && strcmp(h->cur, y->ro.from) == 0) {
+            y->take_old = true; /* the deployment's start: what was served is the from side */
+        } else {
+            lvc_raw rf;
+            st = fetch(c, a, conn, app, env, profile, "from", "", &rf, err, errlen);
+            if (st == LEVER_OK && !cfg_of(&rf, &y->from)) {
+                snprintf(err, errlen, "out of memory");
+                st = LEVER_E_NOMEM;
+            }
+            if (st != LEVER_OK) {
+                synced_clear(y);
+                *r_err = rf;
+                return st;
+            }
+            lvc_raw_clear(&rf);
+            y->new_from = true;
+        }
+    }
+    return LEVER_OK;
+}
+
+/* Caller holds mu. Applies y to e; -1 when e changed since h (the caller
+ * syncs again), else whether what client_id is served changed. Answers
+ * older than what e holds are ignored (0). Consumes y's configurations. */
+static int sync_apply_locked(lever *c, struct lvc_ac *a, centry *e, const held *h, synced *y)
+{
+    held now = held_of(e);
+    if (now.have != h->have || now.have_from != h->have_from || strcmp(now.cur, h->cur) != 0 ||
+        strcmp(now.from, h->from) != 0)
+        return -1;
+    if (e->cur.data && y->r.revision < e->revision)
+        return 0;
+    bool want_from = y->ro.active && y->ro.from[0];
+    if (want_from && !y->new_from && !y->take_old && !(e->from.data && strcmp(e->from.version, y->ro.from) == 0))
+        return -1;
+    lever_configuration before = {0};
+    const lever_configuration *b = e->cur.data ? side_for(e, a->client_id) : NULL;
+    if (b) {
+        before = *b;
+        before.data = malloc(b->len + 1);
+        if (before.data)
+            memcpy(before.data, b->data, b->len + 1);
+    }
+    if (want_from && y->take_old) {
+        free(e->from.data);
+        e->from = e->cur;
+        memset(&e->cur, 0, sizeof e->cur);
+    } else if (want_from && y->new_from) {
+        free(e->from.data);
+        e->from = y->from;
+        memset(&y->from, 0, sizeof y->from);
+    } else if (!want_from) {
+        free(e->from.data);
+        memset(&e->from, 0, sizeof e->from);
+    }
+    if (y->new_cur) {
+        free(e->cur.data);
+        e->cur = y->cur;
+        memset(&y->cur, 0, sizeof y->cur);
+    }
+    e->ro = y->ro;
+    e->fetched = lvc_h_now(c);
+    e->revision = y->r.revision;
+    bool changed = !same_cfg(&before, side_for(e, a->client_id));
+    free(before.data);
+    return changed ? 1 : 0;
+}
+
+/* Brings (app, env, profile) up to date through conn (net, when not NULL,
+ * guards it), creating its entry when create. On LEVER_OK *changed says
+ * whether what the client id is served changed, and *out (when not NULL)
+ * is a copy of it (NULL when out of memory). On an error nothing changed
+ * and *r_err holds the failed answer (the caller clears it). */
+static lever_status sync_entry(lever *c, struct lvc_ac *a, lvc_conn *conn, pthread_mutex_t *net, const char *app,
+                               const char *env, const char *profile, const char *key, bool create, bool *changed,
+                               lever_configuration **out, lvc_raw *r_err, char *err, size_t errlen)
+{
+    *changed = false;
+    memset(r_err, 0, sizeof *r_err);
+    for (int attempt = 0; attempt < 4; attempt++) {
+        pthread_mutex_lock(&a->mu);
+        centry *e = find(a, key);
+        held h = held_of(e);
+        pthread_mutex_unlock(&a->mu);
+        if (e == NULL && !create)
+            return LEVER_OK; /* dropped meanwhile */
+        synced y;
+        if (net)
+            pthread_mutex_lock(net);
+        lever_status st = sync_fetch(c, a, conn, app, env, profile, &h, &y, r_err, err, errlen);
+        if (net)
+            pthread_mutex_unlock(net);
+        if (st != LEVER_OK)
+            return st;
+        pthread_mutex_lock(&a->mu);
+        e = find(a, key);
+        if (e == NULL && create)
+            e = get_or_add(a, app, env, profile, key);
+        int res = e ? sync_apply_locked(c, a, e, &h, &y) : 0;
+        if (res >= 0 && out)
+            *out = e ? copy_cfg(side_for(e, a->client_id)) : NULL;
+        pthread_mutex_unlock(&a->mu);
+        synced_clear(&y);
+        if (res >= 0) {
+            *changed = res == 1;
+            return LEVER_OK;
+        }
+    }
+    /* the entry kept changing under us: another sync brought it up to date */
+    if (out) {
+        pthread_mutex_lock(&a->mu);
+        centry *e = find(a, key);
+        *out = e && e->cur.data ? copy_cfg(side_for(e, a->client_id)) : NULL;
+        pthread_mutex_unlock(&a->mu);
+    }
+    return LEVER_OK;
 }
 
 static lever_status start_watch(lever *c, struct lvc_ac *a);
@@ -334,35 +534,26 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
                  ((e->watched && a->watching) || (set.ttl_ms > 0 && now - e->fetched < set.ttl_ms));
     bool backoff = e && e->cur.data && now < a->retry_at;
     if (fresh || backoff) {
-        *out = copy_cfg(&e->cur);
+        *out = copy_cfg(side_for(e, a->client_id));
         from = fresh ? LEVER_SRC_CACHE : LEVER_SRC_CACHE_STALE;
         pthread_mutex_unlock(&a->mu);
         goto done;
     }
-    char cur_version[128] = "";
-    if (e && e->cur.data)
-        memcpy(cur_version, e->cur.version, sizeof cur_version);
     pthread_mutex_unlock(&a->mu);
 
     lvc_raw r;
-    pthread_mutex_lock(&a->net_mu);
-    st = fetch(c, a, a->conn, app, env, profile, cur_version, &r, err, sizeof err);
-    pthread_mutex_unlock(&a->net_mu);
+    bool changed;
+    st = sync_entry(c, a, a->conn, &a->net_mu, app, env, profile, key, true, &changed, out, &r, err, sizeof err);
     pthread_mutex_lock(&a->mu);
     e = find(a, key);
     if (st == LEVER_OK) {
         a->retry_at = 0;
-        if (e == NULL)
-            e = get_or_add(a, app, env, profile, key);
-        if (e)
-            store_locked(c, e, &r, cur_version[0] != '\0');
         if (e && set.live)
             e->watched = true;
-        *out = e ? copy_cfg(&e->cur) : NULL;
         from = LEVER_SRC_STORE;
     } else if (outage(st, &r) && e && e->cur.data) {
         a->retry_at = lvc_h_now(c) + RETRY_AFTER_MS;
-        *out = copy_cfg(&e->cur);
+        *out = copy_cfg(side_for(e, a->client_id));
         from = LEVER_SRC_CACHE_STALE;
         st = LEVER_OK;
         pthread_mutex_unlock(&a->mu);
@@ -377,6 +568,7 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
             }
         free(e->key);
         free(e->cur.data);
+        free(e->from.data);
         free(e);
     }
     bool want_watch = st == LEVER_OK && set.live;
@@ -401,8 +593,7 @@ done:
 
 typedef struct job {
     char *key;
-    char app[NAME_MAX_], env[NAME_MAX_], profile[NAME_MAX_], version[128];
-    bool have;
+    char app[NAME_MAX_], env[NAME_MAX_], profile[NAME_MAX_];
 } job;
 
 /* Re-validates every watched configuration; calls back for the changed
@@ -420,8 +611,6 @@ static lever_status refresh(lever *c, struct lvc_ac *a, char *err, size_t errlen
         memcpy(jobs[n].app, e->app, NAME_MAX_);
         memcpy(jobs[n].env, e->env, NAME_MAX_);
         memcpy(jobs[n].profile, e->profile, NAME_MAX_);
-        memcpy(jobs[n].version, e->cur.version, sizeof jobs[n].version);
-        jobs[n].have = e->cur.data != NULL;
         n++;
     }
     pthread_mutex_unlock(&a->mu);
@@ -434,18 +623,21 @@ static lever_status refresh(lever *c, struct lvc_ac *a, char *err, size_t errlen
         if (jobs[i].key == NULL)
             continue;
         lvc_raw r;
-        lever_status fs = fetch(c, a, a->wconn, jobs[i].app, jobs[i].env, jobs[i].profile,
-                                jobs[i].have ? jobs[i].version : "", &r, err, errlen);
+        bool changed = false;
+        lever_configuration *snap = NULL;
+        lever_status fs = sync_entry(c, a, a->wconn, NULL, jobs[i].app, jobs[i].env, jobs[i].profile, jobs[i].key,
+                                     false, &changed, &snap, &r, err, errlen);
         if (fs != LEVER_OK) {
             if (outage(fs, &r))
                 st = fs;
             lvc_raw_clear(&r);
             continue;
         }
+        if (!changed) {
+            lever_configuration_free(snap);
+            snap = NULL;
+        }
         pthread_mutex_lock(&a->mu);
-        centry *e = find(a, jobs[i].key);
-        bool changed = e && store_locked(c, e, &r, jobs[i].have);
-        lever_configuration *snap = changed ? copy_cfg(&e->cur) : NULL;
         /* the callbacks of this key, copied so none runs under mu */
         size_t ns = 0;
         csub *calls = changed ? calloc(a->nsubs ? a->nsubs : 1, sizeof *calls) : NULL;
@@ -469,7 +661,6 @@ static lever_status refresh(lever *c, struct lvc_ac *a, char *err, size_t errlen
         }
         free(calls);
         lever_configuration_free(snap);
-        lvc_raw_clear(&r);
     }
     for (size_t i = 0; i < n; i++)
         free(jobs[i].key);

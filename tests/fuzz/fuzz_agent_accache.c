@@ -23,7 +23,10 @@ static void check(const char *p, size_t n)
     }
     for (size_t i = 0; i < s.n; i++)
         if (s.entries[i].data == NULL || s.entries[i].app == NULL || s.entries[i].app[0] == '\0' ||
-            s.entries[i].entity == NULL)
+            s.entries[i].entity == NULL ||
+            (s.entries[i].rolling && (s.entries[i].seed == NULL || s.entries[i].from_version == NULL ||
+                                      !(s.entries[i].percent >= 0 && s.entries[i].percent < 100) ||
+                                      (s.entries[i].from_version[0] != '\0') != (s.entries[i].from_data != NULL))))
             __builtin_trap();
     /* what decodes re-encodes and decodes to the same */
     lv_buf b = LV_BUF_INIT;
@@ -34,7 +37,12 @@ static void check(const char *p, size_t n)
             __builtin_trap();
         for (size_t i = 0; i < t.n; i++)
             if (t.entries[i].len != s.entries[i].len ||
-                memcmp(t.entries[i].data, s.entries[i].data, s.entries[i].len) != 0)
+                memcmp(t.entries[i].data, s.entries[i].data, s.entries[i].len) != 0 ||
+                t.entries[i].rolling != s.entries[i].rolling ||
+                (t.entries[i].from_data == NULL) != (s.entries[i].from_data == NULL) ||
+                (t.entries[i].from_data && (t.entries[i].from_len != s.entries[i].from_len ||
+                                            memcmp(t.entries[i].from_data, s.entries[i].from_data,
+                                                   s.entries[i].from_len) != 0)))
                 __builtin_trap();
         lvac_snapshot_free(&t);
     }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <cmocka.h>
 
 #include "agent/accache.h"
@@ -172,6 +174,65 @@ static void test_cache_roundtrip(void **state)
     lvac_snapshot_free(&s);
 }
 
+/* A gradual deployment in the disk copy: both sides sealed (each under
+ * its own associated data), the rollout kept; an older file without it
+ * still decodes. */
+static void test_cache_rollout(void **state)
+{
+    (void)state;
+    static const unsigned char key[LV_MASTER_KEY_LEN] = {4, 5, 6};
+    lvac_snapshot s = {0};
+    s.revision = 9;
+    lvac_disk_entry e = {"App", "Env", "Prof", "", "application/json", "3", "{\"new\":1}", 9, false, false, 1, 8};
+    e.rolling = true;
+    e.percent = 37.5;
+    e.seed = "appconfig:abc1234:env5678:3";
+    e.from_version = "2";
+    e.from_content_type = "application/json";
+    e.from_data = "{\"old\":1}";
+    e.from_len = 9;
+    assert_int_equal(lvac_snapshot_add(&s, &e), 0);
+    lvac_disk_entry plain = {"App", "Env", "Other", "", "text/plain", "1", "x", 1, false, false, 1, 8};
+    assert_int_equal(lvac_snapshot_add(&s, &plain), 0);
+    lv_buf b = LV_BUF_INIT;
+    char err[256];
+    assert_int_equal(lvac_cache_encode(&s, key, &b, err, sizeof err), 0);
+    assert_null(memmem(b.data, b.len, "old", 3));
+    lvac_snapshot t;
+    assert_int_equal(lvac_cache_decode(b.data, b.len, key, &t, err, sizeof err), 0);
+    assert_int_equal(t.n, 2);
+    assert_true(t.entries[0].rolling);
+    assert_true(t.entries[0].percent == 37.5);
+    assert_string_equal(t.entries[0].seed, "appconfig:abc1234:env5678:3");
+    assert_string_equal(t.entries[0].from_version, "2");
+    assert_int_equal(t.entries[0].from_len, 9);
+    assert_memory_equal(t.entries[0].from_data, "{\"old\":1}", 9);
+    assert_false(t.entries[1].rolling);
+    assert_null(t.entries[1].from_data);
+    lvac_snapshot_free(&t);
+    /* the from side is bound to its role: swapping the sealed blobs (and
+     * fixing the checksum) does not open */
+    const char *body = strchr(strchr(b.data, '\n') + 1, '\n') + 1;
+    json_t *root = json_loads(body, 0, NULL);
+    assert_non_null(root);
+    json_t *e0 = json_array_get(json_object_get(root, "Entries"), 0), *ro = json_object_get(e0, "Rollout");
+    json_t *sv = json_copy(json_object_get(e0, "Sealed")), *fv = json_copy(json_object_get(ro, "FromSealed"));
+    json_object_set_new(e0, "Sealed", fv);
+    json_object_set_new(ro, "FromSealed", sv);
+    char *nb = json_dumps(root, JSON_COMPACT);
+    char hex[65];
+    lv_sha256_hex(nb, strlen(nb), hex);
+    lv_buf f = LV_BUF_INIT;
+    assert_int_equal(lv_buf_printf(&f, "lever-agent-appconfig 1\nsha256 %s\n%s", hex, nb), LV_OK);
+    assert_int_equal(lvac_cache_decode(f.data, f.len, key, &t, err, sizeof err), -1);
+    assert_non_null(strstr(err, "does not open"));
+    free(nb);
+    json_decref(root);
+    lv_buf_free(&f);
+    lv_buf_free(&b);
+    lvac_snapshot_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_context),
         cmocka_unit_test(test_bearer_triple_local),
         cmocka_unit_test(test_cache_roundtrip),
+        cmocka_unit_test(test_cache_rollout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
