@@ -73,7 +73,21 @@ typedef struct view {
     const lv_flagdoc *fd;
     const char *plain;
     size_t plain_len;
+    double percent;  /* a gradual deployment's percentage, < 0 outside one */
+    bool to;         /* the entity got the deployment's new version */
 } view;
+
+/* Says which side of a gradual deployment answered, and at what share:
+ * "why did this host get the old configuration" has an answer. */
+static void mark_rollout(lv_http_response *resp, const view *v)
+{
+    if (v->percent < 0)
+        return;
+    char pct[32];
+    snprintf(pct, sizeof pct, "%.6g", v->percent);
+    lv_http_response_header(resp, "X-Lever-Rollout-Percent", pct);
+    lv_http_response_header(resp, "X-Lever-Rollout-Side", v->to ? "to" : "from");
+}
 
 /* Fills resp from a view. */
 static void serve(lv_http_response *resp, const view *v, const want *w)
@@ -93,6 +107,7 @@ static void serve(lv_http_response *resp, const view *v, const want *w)
         resp->content_type = "application/json";
         if (etag[0])
             lv_http_response_header(resp, "ETag", etag);
+        mark_rollout(resp, v);
         return;
     }
     const char *ctype = v->ctype;
@@ -124,14 +139,18 @@ static void serve(lv_http_response *resp, const view *v, const want *w)
         lv_http_response_header(resp, "Content-Type", "application/octet-stream");
     if (v->version && *v->version)
         lv_http_response_header(resp, "Configuration-Version", v->version);
+    mark_rollout(resp, v);
 }
 
 /* What entity is served from e: during a gradual deployment, its side. */
 static view view_of(const acentry *e, const char *entity)
 {
     const acside *s = lvac_side_for(e, entity);
-    return (view){s->data, s->len, s->ctype, s->version, s->fd, s->plain, s->plain_len};
+    bool rolling = e->rollout.active && e->from.data != NULL;
+    return (view){s->data, s->len, s->ctype, s->version, s->fd, s->plain, s->plain_len,
+                  rolling ? e->rollout.percent : -1, s == &e->cur};
 }
+
 
 static int64_t age_s(int64_t since_ms)
 {
@@ -337,7 +356,7 @@ static void handle_local(lvac_agent *a, const lvac_target *t, const want *w, lv_
         send_error(resp, 500, "InternalServerException", "out of memory");
         return;
     }
-    view v = {b.data, b.len, ctype, version, doc, plain, plain_len};
+    view v = {b.data, b.len, ctype, version, doc, plain, plain_len, -1, true};
     serve(resp, &v, w);
     lv_flagdoc_free(doc);
     free(plain);
