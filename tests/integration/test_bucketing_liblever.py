@@ -1,10 +1,11 @@
 """The bucketing vectors (tests/data/bucketing_vectors.json) through the
 shared library an application links, liblever.so: lever_bucket and
-lever_bucket_threshold as exported, called with ctypes from Debian's
-python3, against the file and against the independent Python reference."""
-import ctypes
+lever_bucket_threshold as exported (tests/integration/liblever_bucket_probe.c,
+linked with liblever.so), against the file and against the independent
+Python reference."""
 import json
 import os
+import subprocess
 import sys
 import unittest
 
@@ -15,33 +16,35 @@ sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 import bucketing  # noqa: E402  the reference implementation
 
 VECTORS = os.path.join(HERE, "..", "data", "bucketing_vectors.json")
+PROBE = os.path.join(build_dir(), "liblever_bucket_probe")
+
+
+def hexed(s):
+    return s.encode().hex() or "-"
 
 
 class LibleverBucketingTest(unittest.TestCase):
     def setUp(self):
-        self.lib = ctypes.CDLL(os.path.join(build_dir(), "liblever.so"))
-        self.lib.lever_bucket.restype = ctypes.c_uint32
-        self.lib.lever_bucket.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t]
-        self.lib.lever_bucket_threshold.restype = ctypes.c_uint32
-        self.lib.lever_bucket_threshold.argtypes = [ctypes.c_double]
         with open(VECTORS, encoding="utf-8") as f:
             self.doc = json.load(f)
 
-    def bucket(self, seed, entity):
-        s, e = seed.encode(), entity.encode()
-        return self.lib.lever_bucket(s, len(s), e, len(e))
+    def ask(self, lines):
+        p = subprocess.run([PROBE], input="".join(l + "\n" for l in lines), stdout=subprocess.PIPE, text=True,
+                           timeout=120, check=True)
+        return [int(x) for x in p.stdout.split()]
 
     def test_vectors(self):
-        self.assertGreaterEqual(len(self.doc["vectors"]), 20)
-        for v in self.doc["vectors"]:
-            self.assertEqual(self.bucket(v["seed"], v["entity"]), v["bucket"], (v["seed"], v["entity"]))
-        for t in self.doc["thresholds"]:
-            self.assertEqual(self.lib.lever_bucket_threshold(t["percentage"]), t["buckets"], t)
+        vs, ts = self.doc["vectors"], self.doc["thresholds"]
+        self.assertGreaterEqual(len(vs), 20)
+        got = self.ask(["B %s %s" % (hexed(v["seed"]), hexed(v["entity"])) for v in vs] +
+                       ["T %r" % t["percentage"] for t in ts])
+        self.assertEqual(got[:len(vs)], [v["bucket"] for v in vs])
+        self.assertEqual(got[len(vs):], [t["buckets"] for t in ts])
 
     def test_agrees_with_the_reference_beyond_the_vectors(self):
-        for i in range(2000):
-            seed, entity = "appconfig:abc1234:env5678:%d" % (i % 7), "entity-%d" % i
-            self.assertEqual(self.bucket(seed, entity), bucketing.bucket(seed, entity))
+        pairs = [("appconfig:abc1234:env5678:%d" % (i % 7), "entity-%d" % i) for i in range(2000)]
+        got = self.ask(["B %s %s" % (hexed(s), hexed(e)) for s, e in pairs])
+        self.assertEqual(got, [bucketing.bucket(s, e) for s, e in pairs])
 
 
 if __name__ == "__main__":
