@@ -115,6 +115,27 @@ void lv_hooks_stats_get(lv_hooks *h, lv_hooks_stats *out)
     pthread_mutex_unlock(&h->mu);
 }
 
+void lv_hooks_metrics(lv_hooks *h, lv_buf *b)
+{
+    if (h == NULL)
+        return;
+    lv_hooks_stats st;
+    lv_hooks_stats_get(h, &st);
+    lv_buf_printf(b,
+                  "# HELP lever_hook_calls_total Extension webhook calls made.\n# TYPE lever_hook_calls_total counter\n"
+                  "lever_hook_calls_total %llu\n"
+                  "# HELP lever_hook_failures_total Webhook calls with no answer in time or not 2xx.\n"
+                  "# TYPE lever_hook_failures_total counter\nlever_hook_failures_total %llu\n"
+                  "# HELP lever_hook_vetoes_total Synchronous hook points refused (vetoes and tick rollbacks).\n"
+                  "# TYPE lever_hook_vetoes_total counter\nlever_hook_vetoes_total %llu\n"
+                  "# HELP lever_hook_dropped_total Asynchronous hook events dropped on a full queue.\n"
+                  "# TYPE lever_hook_dropped_total counter\nlever_hook_dropped_total %llu\n"
+                  "# HELP lever_hook_queued Asynchronous hook events waiting.\n# TYPE lever_hook_queued gauge\n"
+                  "lever_hook_queued %llu\n",
+                  (unsigned long long)st.calls, (unsigned long long)st.failures, (unsigned long long)st.vetoes,
+                  (unsigned long long)st.dropped, (unsigned long long)st.queued);
+}
+
 /* ---------- which calls ---------- */
 
 static bool count_one(void *arg, const lv_ac_hook *hk)

@@ -77,6 +77,8 @@ typedef struct lv_hooks_stats {
     uint64_t queued;    /* waiting now */
 } lv_hooks_stats;
 void lv_hooks_stats_get(lv_hooks *h, lv_hooks_stats *out);
+/* Appends the stats in Prometheus text format (lever_hook_*); NULL h: nothing. */
+void lv_hooks_metrics(lv_hooks *h, lv_buf *out);
 
 /* Waits until the asynchronous queue is empty and nothing is in flight,
  * at most timeout_ms; true when it is (for orderly shutdown and tests). */

@@ -156,6 +156,11 @@ class Vetoes(HooksCase):
         self.assertEqual(got[0]["headers"].get("X-Lever-Hook-Point"), "PRE_CREATE_HOSTED_CONFIGURATION_VERSION")
         self.assertEqual(got[0]["headers"].get("X-Lever-Invocation-Id"), ev["InvocationId"])
         self.assertIn("vetoed", self.server.log_text())
+        st, _, metrics = self.server.raw("GET", "/metrics")
+        self.assertEqual(st, 200)
+        counts = dict(l.split(" ", 1) for l in metrics.decode().splitlines() if l.startswith("lever_hook_"))
+        self.assertGreaterEqual(int(counts["lever_hook_vetoes_total"]), 1)
+        self.assertGreaterEqual(int(counts["lever_hook_failures_total"]), 1)
         # A hook that agrees lets the version through.
         self.ac.update_extension(ExtensionIdentifier=ext["Id"], Actions={
             "PRE_CREATE_HOSTED_CONFIGURATION_VERSION": [{"Name": "ok", "Uri": self.recv.url("/ok")}]})
@@ -274,6 +279,21 @@ class HangingHook(HooksCase):
         self.assertFalse(th.is_alive())
         self.assertNotIn("e", out, out.get("e"))
         self.assertEqual(out["d"]["State"], "COMPLETE")
+
+    def test_hanging_asynchronous_hook_blocks_nothing(self):
+        t = self.tree()
+        ext = self.extension({"ON_DEPLOYMENT_START": [self.recv.url("/hang?async")]})
+        self.associate(ext, ARN + "application/" + t["app"])
+        self.recv.release.clear()
+        d = self.deploy(t, t["ver"])
+        self.recv.wait(lambda r: r["path"] == "/hang?async", "the hanging event")
+        # The deployment was answered and later calls go on while the event hangs.
+        self.assertEqual(d["State"], "COMPLETE")
+        v = self.ac.create_hosted_configuration_version(ApplicationId=t["app"], ConfigurationProfileId=t["prof"],
+                                                        Content=b'{"a": 9}', ContentType="application/json")
+        self.assertEqual(self.deploy(t, v["VersionNumber"])["State"], "COMPLETE")
+        self.assertEqual(len([r for r in self.recv.requests() if r["path"] == "/hang?async"]) >= 1, True)
+        self.recv.release.set()
 
 
 class HookTimeout(HooksCase):
