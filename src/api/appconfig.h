@@ -93,6 +93,10 @@ typedef struct lv_acapi_served {
     char app[8], env[8], profile[8];
     bool flags;               /* a feature-flag profile */
     uint32_t deployment;      /* 0 when nothing deployed */
+    /* A deployment in progress below 100%: its share, seed and sides
+     * (CONTRACTS.md 2); side_to says which side this answer is. */
+    bool rollout, side_to;
+    char percent[16], seed[64], from[64], to[64];
 } lv_acapi_served;
 /* Resolves app/env/profile (names or ids) and fills *s with what the
  * environment serves (the content is copied). stored: the stored feature
@@ -100,6 +104,13 @@ typedef struct lv_acapi_served {
 lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
                       lv_acapi_served *s, lv_error *err);
 void lv_acapi_served_free(lv_acapi_served *s);
+/* The same for one entity: during a deployment in progress it gets the
+ * new version when its bucket (core/bucket.h, seed
+ * appconfig:<AppId>:<EnvId>:<N>) is in the share, else the version served
+ * before; side "from" or "to" (x-lever-rollout-side) picks a side for
+ * everyone; NULL entity buckets as "". */
+lv_err lv_acapi_serve_for(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
+                          const char *entity, const char *side, lv_acapi_served *s, lv_error *err);
 
 /* Validates content for the profile's type and validators (JSON Schema,
  * http(s) validator URLs, feature-flag rules). On failure LV_E_AC_BAD_REQUEST

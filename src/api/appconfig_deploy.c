@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 json_t *lv_acapi_render_strategy(const lv_acrec *s)
 {
@@ -256,7 +257,13 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
     case ACW_StopDeployment:
         q.op = LV_ACOP_STOP_DEPLOYMENT;
         q.number = lv_acapi_int(call, "DeploymentNumber", 0);
+        /* Newer AppConfig models send AllowRevert as the Allow-Revert
+         * header; older clients may put it in the body. */
         q.allow_revert = json_is_true(json_object_get(call->in, "AllowRevert"));
+        if (!q.allow_revert) {
+            const char *ar = lv_http_header_get(c->req, "Allow-Revert");
+            q.allow_revert = ar != NULL && strcasecmp(ar, "true") == 0;
+        }
         if ((rc = lv_acapi_write(c, &q, &res, err)) == LV_OK) {
             lv_engine_rdlock(c->engine);
             lv_engine_ac_view(c->engine, &v);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bucket.h"
 #include "core/name.h"
 
 #if __has_include("json/jsonschema.h")
@@ -359,8 +360,72 @@ static lv_err simplify(lv_buf *content)
     return rc;
 }
 
-lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
-                      lv_acapi_served *s, lv_error *err)
+/* Fills s's content, content type and label with version ver of the
+ * profile (read lock held). */
+static lv_err load_version(lv_acapi_ctx *c, const lv_acview *v, const lv_acrec *p, const char *ver,
+                           lv_acapi_served *s, lv_error *err)
+{
+    const char *ssm = NULL;
+    lv_err rc = LV_OK;
+    snprintf(s->version, sizeof s->version, "%s", ver);
+    if (lv_ac_location(lv_acrec_str(p, PF_LOCATION), &ssm) == LV_AC_LOC_HOSTED) {
+        char *end;
+        long long n = strtoll(ver, &end, 10);
+        const lv_acrec *h = *end == '\0' ? lv_ac_get(v, "h%s/%s/%010lld", s->app, s->profile, n) : NULL;
+        if (h == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Hosted configuration version %s not found", ver);
+        snprintf(s->content_type, sizeof s->content_type, "%s", lv_acrec_str(h, HF_CTYPE));
+        snprintf(s->label, sizeof s->label, "%s", lv_acrec_str(h, HF_LABEL));
+        rc = lv_buf_append(&s->content, lv_acrec_str(h, HF_CONTENT), lv_acrec_len(h, HF_CONTENT));
+    } else if (ssm != NULL) {
+        /* The parameter's version (a number) or label is the version. */
+        char sel[600];
+        snprintf(sel, sizeof sel, "%s", ssm);
+        const lv_param *prm = lv_engine_get(c->engine, c->region, sel);
+        const lv_version *pv = NULL;
+        if (prm != NULL) {
+            char *end;
+            long long n = strtoll(ver, &end, 10);
+            pv = ver[0] && *end == '\0' ? lv_param_find_version(prm, (uint32_t)n) : lv_param_find_label(prm, ver);
+        }
+        if (pv == NULL)
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Parameter %s has no version %s", ssm, ver);
+        rc = pv->type == LV_TYPE_SECURE_STRING ? lv_engine_decrypt(c->engine, prm, pv, &s->content, err)
+                                               : lv_buf_append(&s->content, pv->value, pv->value_len);
+        s->label[0] = '\0';
+        snprintf(s->content_type, sizeof s->content_type, "text/plain");
+    }
+    if (rc == LV_OK && s->content.data == NULL)
+        rc = lv_buf_reserve(&s->content, 1);
+    return rc;
+}
+
+/* Which side of a deployment in progress serves entity (CONTRACTS.md 2). */
+static lv_err pick_side(const lv_acrec *d, const char *entity, const char *side, lv_acapi_served *s, bool *to,
+                        lv_error *err)
+{
+    *to = true;
+    double pct = strtod(lv_acrec_str(d, DF_PERCENT), NULL);
+    if (!lv_ac_in_progress(d) || pct >= 100)
+        return LV_OK;
+    s->rollout = true;
+    snprintf(s->percent, sizeof s->percent, "%s", lv_acrec_str(d, DF_PERCENT));
+    snprintf(s->seed, sizeof s->seed, "appconfig:%s:%s:%u", s->app, s->env, s->deployment);
+    snprintf(s->from, sizeof s->from, "%s", lv_acrec_str(d, DF_PREV_VERSION));
+    snprintf(s->to, sizeof s->to, "%s", lv_acrec_str(d, DF_VERSION));
+    if (side != NULL && strcmp(side, "from") != 0 && strcmp(side, "to") != 0)
+        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "x-lever-rollout-side must be from or to");
+    if (s->from[0] == '\0')
+        return LV_OK; /* nothing to fall back on: everyone gets the new version */
+    if (side != NULL)
+        *to = strcmp(side, "to") == 0;
+    else
+        *to = lv_bucket_entity_in(s->seed, entity ? entity : "", pct);
+    return LV_OK;
+}
+
+lv_err lv_acapi_serve_for(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
+                          const char *entity, const char *side, lv_acapi_served *s, lv_error *err)
 {
     lv_acview v;
     lv_err rc = LV_OK;
@@ -385,45 +450,15 @@ lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const c
         snprintf(s->app, sizeof s->app, "%s", lv_acrec_str(a, AF_ID));
         snprintf(s->env, sizeof s->env, "%s", lv_acrec_str(e, EF_ID));
         snprintf(s->profile, sizeof s->profile, "%s", lv_acrec_str(p, PF_ID));
-        snprintf(s->version, sizeof s->version, "%s", lv_acrec_str(d, DF_VERSION));
-        snprintf(s->label, sizeof s->label, "%s", lv_acrec_str(d, DF_LABEL));
         s->deployment = (uint32_t)lv_acrec_num(d, DF_NUMBER);
         s->flags = strcmp(lv_acrec_str(p, PF_TYPE), "AWS.AppConfig.FeatureFlags") == 0;
-        const char *ssm = NULL;
-        if (lv_ac_location(lv_acrec_str(p, PF_LOCATION), &ssm) == LV_AC_LOC_HOSTED) {
-            const lv_acrec *h = lv_ac_get(&v, "h%s/%s/%010" PRId64, s->app, s->profile, lv_acrec_num(d, DF_VERSION));
-            if (h == NULL)
-                rc = lv_error_set(err, LV_E_AC_NOT_FOUND, "Hosted configuration version %s not found", s->version);
-            else {
-                snprintf(s->content_type, sizeof s->content_type, "%s", lv_acrec_str(h, HF_CTYPE));
-                rc = lv_buf_append(&s->content, lv_acrec_str(h, HF_CONTENT), lv_acrec_len(h, HF_CONTENT));
-                if (rc == LV_OK && s->content.data == NULL)
-                    rc = lv_buf_reserve(&s->content, 1);
-            }
-        } else if (ssm != NULL) {
-            /* The parameter's version (a number) or label is the version. */
-            char sel[600];
-            snprintf(sel, sizeof sel, "%s", ssm);
-            const lv_param *prm = lv_engine_get(c->engine, c->region, sel);
-            const lv_version *ver = NULL;
-            if (prm != NULL) {
-                char *end;
-                long long n = strtoll(s->version, &end, 10);
-                if (s->version[0] && *end == '\0')
-                    ver = lv_param_find_version(prm, (uint32_t)n);
-                else
-                    ver = lv_param_find_label(prm, s->version);
-            }
-            if (ver == NULL)
-                rc = lv_error_set(err, LV_E_AC_NOT_FOUND, "Parameter %s has no version %s", ssm, s->version);
-            else if (ver->type == LV_TYPE_SECURE_STRING)
-                rc = lv_engine_decrypt(c->engine, prm, ver, &s->content, err);
-            else
-                rc = lv_buf_append(&s->content, ver->value, ver->value_len);
-            if (rc == LV_OK && s->content.data == NULL)
-                rc = lv_buf_reserve(&s->content, 1);
-            snprintf(s->content_type, sizeof s->content_type, "text/plain");
-        }
+        bool to = true;
+        rc = pick_side(d, entity, side, s, &to, err);
+        s->side_to = to;
+        if (rc == LV_OK)
+            rc = load_version(c, &v, p, to ? lv_acrec_str(d, DF_VERSION) : s->from, s, err);
+        if (rc == LV_OK && to && lv_acrec_len(d, DF_LABEL))
+            snprintf(s->label, sizeof s->label, "%s", lv_acrec_str(d, DF_LABEL));
     }
     lv_engine_rdunlock(c->engine);
     if (rc == LV_OK && s->flags && !stored) {
@@ -436,13 +471,21 @@ lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const c
     return rc;
 }
 
+lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
+                      lv_acapi_served *s, lv_error *err)
+{
+    return lv_acapi_serve_for(c, app, env, profile, stored, NULL, NULL, s, err);
+}
+
 static lv_err get_configuration(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
 {
     const char *stored = lv_http_header_get(c->req, "X-Lever-Document");
     lv_acapi_served s;
     memset(&s, 0, sizeof s);
-    lv_err rc = lv_acapi_serve(c, lv_acapi_str(call, "Application"), lv_acapi_str(call, "Environment"),
-                               lv_acapi_str(call, "Configuration"), stored && strcmp(stored, "stored") == 0, &s, err);
+    lv_err rc = lv_acapi_serve_for(c, lv_acapi_str(call, "Application"), lv_acapi_str(call, "Environment"),
+                                   lv_acapi_str(call, "Configuration"), stored && strcmp(stored, "stored") == 0,
+                                   lv_acapi_str(call, "ClientId"), lv_http_header_get(c->req, "x-lever-rollout-side"),
+                                   &s, err);
     if (rc == LV_OK) {
         const char *have = lv_acapi_str(call, "ClientConfigurationVersion");
         bool same = have != NULL && strcmp(have, s.version) == 0;
@@ -451,6 +494,14 @@ static lv_err get_configuration(lv_acapi_ctx *c, lv_acwire_call *call, lv_error 
         char dep[16];
         snprintf(dep, sizeof dep, "%u", s.deployment);
         lv_acwire_header(c->resp, "x-lever-deployment", dep);
+        if (s.rollout) {
+            /* A cache can fetch both sides and bucket its own entities
+             * with the same function (docs/rollouts.md). */
+            lv_acwire_header(c->resp, "x-lever-rollout-percent", s.percent);
+            lv_acwire_header(c->resp, "x-lever-rollout-seed", s.seed);
+            lv_acwire_header(c->resp, "x-lever-rollout-from", s.from);
+            lv_acwire_header(c->resp, "x-lever-rollout-to", s.to);
+        }
         /* Says which form the body is, so a cache can tell them apart. */
         if (s.flags && stored && strcmp(stored, "stored") == 0)
             lv_acwire_header(c->resp, "X-Lever-Document", "stored");

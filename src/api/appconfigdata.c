@@ -199,7 +199,8 @@ static lv_err get_latest(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
         return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Request too early");
     lv_acapi_served sv;
     memset(&sv, 0, sizeof sv);
-    rc = lv_acapi_serve(c, s.app, s.env, s.profile, false, &sv, err);
+    /* The session is the entity a deployment in progress buckets. */
+    rc = lv_acapi_serve_for(c, s.app, s.env, s.profile, false, s.entity, NULL, &sv, err);
     char served[96] = "";
     if (rc == LV_OK) {
         uint32_t h = lv_token_hash(0, sv.content.data ? sv.content.data : "", sv.content.len);

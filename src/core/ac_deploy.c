@@ -1,12 +1,13 @@
-/* ac_deploy.c - AppConfig deployments (start, stop, the event log) and
- * extensions with their associations, as pure plans over a view.
+/* ac_deploy.c - AppConfig deployments (start, the driver's steps, stop,
+ * revert and rollback, the event log) and extensions with their
+ * associations, as pure plans over a view.
  *
  * A deployment record carries everything growth needs (strategy values,
- * state, percentage, the time of the last step, the version served before),
- * so the rollouts issue can move it through DEPLOYING and BAKING with the
- * engine's timers. In this round every deployment completes when it
- * starts. */
+ * state, percentage, the steps taken and when the last was, the version
+ * served before), so the driver (src/rollout) only says "take step k now"
+ * and a repeated or stale step is refused here. */
 #include "core/appconfig.h"
+#include "core/rollout.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *de
     return rc;
 }
 
-static bool in_progress(const lv_acrec *d)
+bool lv_ac_in_progress(const lv_acrec *d)
 {
     const char *st = d ? lv_acrec_str(d, DF_STATE) : "";
     return strcmp(st, "DEPLOYING") == 0 || strcmp(st, "BAKING") == 0 || strcmp(st, "VALIDATING") == 0;
@@ -38,6 +39,141 @@ static bool in_progress(const lv_acrec *d)
 static lv_err oom(lv_error *err)
 {
     return lv_error_set(err, LV_E_NOMEM, "out of memory");
+}
+
+/* A copy of a deployment record with every field of this release (records
+ * stored by an older one have fewer). */
+static lv_acrec *widen(const lv_acrec *cur)
+{
+    lv_acrec *d = lv_acrec_new(LV_AC_DEPLOY, DF__N);
+    if (d == NULL || lv_acrec_set_key(d, cur->key) != LV_OK)
+        goto fail;
+    for (unsigned i = 0; i < DF__N; i++) {
+        if (i < cur->nf) {
+            if (lv_acrec_copy_field(d, i, cur, i) != LV_OK)
+                goto fail;
+        } else {
+            lv_acrec_clear(d, i, true);
+        }
+    }
+    return d;
+fail:
+    lv_acrec_unref(d);
+    return NULL;
+}
+
+static lv_err set_percent(lv_acrec *d, double p)
+{
+    char t[32];
+    lv_rollout_percent_text(p, t, sizeof t);
+    return lv_acrec_set_str(d, DF_PERCENT, t);
+}
+
+/* Takes step k of d at now (k is the next step; the caller checked). Adds
+ * the step's events to d and its changes to out; *done tells whether the
+ * deployment completed. */
+static lv_err take_step(lv_acrec *d, unsigned k, int64_t now, lv_acplan *out, bool *done)
+{
+    lv_rollout_strategy s;
+    lv_rollout_of(d, &s);
+    unsigned n = lv_rollout_steps(&s);
+    const char *app = lv_acrec_str(d, DF_APP), *env = lv_acrec_str(d, DF_ENV), *prof = lv_acrec_str(d, DF_PROFILE);
+    uint32_t number = (uint32_t)lv_acrec_num(d, DF_NUMBER);
+    lv_err rc = lv_acrec_set_num(d, DF_STEP, k);
+    if (rc == LV_OK)
+        rc = lv_acrec_set_num(d, DF_STEP_MS, now);
+    *done = false;
+    if (rc == LV_OK && k <= n) {
+        double p = lv_rollout_percent(&s, k);
+        char t[32], desc[96];
+        lv_rollout_percent_text(p, t, sizeof t);
+        snprintf(desc, sizeof desc, "Configuration available to %.2f%% of clients", p);
+        rc = set_percent(d, p);
+        if (rc == LV_OK)
+            rc = lv_ac_event(d, "PERCENTAGE_UPDATED", "APPCONFIG", desc, now);
+        if (rc == LV_OK)
+            rc = lv_acplan_change_add(out, LV_CHANGE_AC_STEP, app, env, prof, number);
+        if (rc == LV_OK && k == n && s.bake_ms > 0) {
+            rc = lv_acrec_set_str(d, DF_STATE, "BAKING");
+            if (rc == LV_OK)
+                rc = lv_ac_event(d, "BAKE_TIME_STARTED", "APPCONFIG", "Final bake time started", now);
+            return rc;
+        }
+        if (rc != LV_OK || k < n)
+            return rc;
+    }
+    if (rc != LV_OK)
+        return rc;
+    *done = true;
+    rc = lv_acrec_set_str(d, DF_STATE, "COMPLETE");
+    if (rc == LV_OK)
+        rc = lv_acrec_set_num(d, DF_COMPLETED, now);
+    if (rc == LV_OK)
+        rc = lv_ac_event(d, "DEPLOYMENT_COMPLETED", "APPCONFIG", "Deployment completed", now);
+    if (rc == LV_OK)
+        rc = lv_acplan_change_add(out, LV_CHANGE_AC_COMPLETE, app, env, prof, number);
+    return rc;
+}
+
+/* Takes every step that is due at once (gap 0): a duration of 0, a
+ * canary's first share. */
+static lv_err take_due_steps(lv_acrec *d, int64_t now, lv_acplan *out, bool *done)
+{
+    lv_rollout_strategy s;
+    lv_rollout_of(d, &s);
+    *done = false;
+    lv_err rc = LV_OK;
+    for (unsigned k = (unsigned)lv_acrec_num(d, DF_STEP) + 1;
+         rc == LV_OK && !*done && k <= lv_rollout_last(&s) && lv_rollout_gap_ms(&s, k) == 0; k++)
+        rc = take_step(d, k, now, out, done);
+    return rc;
+}
+
+/* The alarm names the override tag lists ("a,b" or "*"), into DF_OVERRIDE. */
+static lv_err set_override(lv_acrec *d, const lv_acrec *tags, bool *any)
+{
+    *any = false;
+    for (unsigned i = 0; tags && i + 1 < lv_acrec_count(tags, TF_TAGS); i += 2) {
+        if (strcmp(lv_acrec_item(tags, TF_TAGS, i)->p, LV_AC_OVERRIDE_TAG) != 0)
+            continue;
+        const char *v = lv_acrec_item(tags, TF_TAGS, i + 1)->p;
+        while (*v) {
+            size_t len = strcspn(v, ",");
+            size_t lo = 0, hi = len;
+            while (lo < hi && v[lo] == ' ')
+                lo++;
+            while (hi > lo && v[hi - 1] == ' ')
+                hi--;
+            if (hi > lo) {
+                lv_err rc = lv_acrec_push(d, DF_OVERRIDE, v + lo, hi - lo);
+                if (rc != LV_OK)
+                    return rc;
+                *any = true;
+            }
+            v += len;
+            if (*v == ',')
+                v++;
+        }
+    }
+    return LV_OK;
+}
+
+/* Completes a BAKING deployment early because a new one starts. */
+static lv_err finish_baking(const lv_acrec *last, int64_t number, int64_t now, lv_acplan *out)
+{
+    lv_acrec *b = widen(last);
+    char desc[96];
+    snprintf(desc, sizeof desc, "Bake time ended early: deployment %" PRId64 " started", number);
+    if (b == NULL || lv_acrec_set_str(b, DF_STATE, "COMPLETE") != LV_OK ||
+        lv_acrec_set_num(b, DF_COMPLETED, now) != LV_OK ||
+        lv_acrec_set_num(b, DF_STEP, lv_acrec_num(b, DF_STEP) + 1) != LV_OK ||
+        lv_ac_event(b, "DEPLOYMENT_COMPLETED", "USER", desc, now) != LV_OK ||
+        lv_acplan_change_add(out, LV_CHANGE_AC_COMPLETE, lv_acrec_str(b, DF_APP), lv_acrec_str(b, DF_ENV),
+                             lv_acrec_str(b, DF_PROFILE), (uint32_t)lv_acrec_num(b, DF_NUMBER)) != LV_OK) {
+        lv_acrec_unref(b);
+        return LV_E_NOMEM;
+    }
+    return lv_acplan_put(out, b);
 }
 
 static lv_err start(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
@@ -61,18 +197,28 @@ static lv_err start(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_er
             (hosted = lv_ac_get(v, "h%s/%s/%010lld", q->app, pid, n)) == NULL)
             return lv_error_set(err, LV_E_AC_NOT_FOUND, "Hosted configuration version %s not found", ver);
     }
+    /* One deployment per environment: a DEPLOYING one refuses the new
+     * one; a BAKING one (already at 100%) completes so the new one can
+     * start (docs/decisions.md). */
     const lv_acrec *last = lv_ac_last_deployment(v, q->app, q->env);
-    if (in_progress(last))
+    bool baking = last != NULL && strcmp(lv_acrec_str(last, DF_STATE), "BAKING") == 0;
+    if (lv_ac_in_progress(last) && !baking)
         return lv_error_set(err, LV_E_AC_CONFLICT,
                             "Deployment %" PRId64 " to environment %s is in progress; a new deployment can start when "
                             "it completes or is stopped.",
                             lv_acrec_num(last, DF_NUMBER), q->env);
     int64_t number = lv_acrec_num(env, EF_LAST_DEPLOY) + 1;
+    lv_err rc = baking ? finish_baking(last, number, q->now_ms, out) : LV_OK;
+    if (rc != LV_OK)
+        return oom(err);
+    /* The previous version: what the environment served before, the
+     * baking deployment included (it is complete now). */
     const lv_acrec *prev = lv_ac_serving(v, q->app, q->env, pid);
     char key[1200];
     snprintf(key, sizeof key, "d%s/%s/%010" PRId64, q->app, q->env, number);
     lv_acrec *d = lv_acrec_new(LV_AC_DEPLOY, DF__N);
     lv_acrec *ne = lv_acrec_clone(env, NULL);
+    bool overridden = false, done = false;
     if (d == NULL || ne == NULL || lv_acrec_set_key(d, key) != LV_OK)
         goto nomem;
     for (unsigned i = 0; i < DF__N; i++)
@@ -92,24 +238,30 @@ static lv_err start(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_er
         (hosted && lv_acrec_copy_field(d, DF_LABEL, hosted, HF_LABEL) != LV_OK) ||
         lv_acrec_set_str(d, DF_PREV_VERSION, prev ? lv_acrec_str(prev, DF_VERSION) : "") != LV_OK ||
         lv_acrec_set_num(d, DF_STARTED, q->now_ms) != LV_OK || lv_acrec_set_num(d, DF_STEP_MS, q->now_ms) != LV_OK ||
-        lv_ac_event(d, "DEPLOYMENT_STARTED", "USER", "Deployment started", q->now_ms) != LV_OK)
+        lv_acrec_set_num(d, DF_STEP, 0) != LV_OK || lv_acrec_set_str(d, DF_STATE, "DEPLOYING") != LV_OK ||
+        lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK || set_override(d, q->tags, &overridden) != LV_OK)
         goto nomem;
-    /* Every deployment completes at once in this round (growth, bake time
-     * and rollback are the rollouts issue). */
-    if (lv_acrec_set_str(d, DF_STATE, "COMPLETE") != LV_OK || lv_acrec_set_num(d, DF_PERCENT, 100) != LV_OK ||
-        lv_acrec_set_num(d, DF_COMPLETED, q->now_ms) != LV_OK ||
-        lv_ac_event(d, "PERCENTAGE_UPDATED", "APPCONFIG", "Configuration available to 100.00% of clients",
-                    q->now_ms) != LV_OK ||
-        lv_ac_event(d, "DEPLOYMENT_COMPLETED", "APPCONFIG", "Deployment completed", q->now_ms) != LV_OK)
+    char desc[700] = "Deployment started";
+    if (overridden) {
+        size_t len = strlen(desc);
+        len += (size_t)snprintf(desc + len, sizeof desc - len, "; alarms exempted by %s:", LV_AC_OVERRIDE_TAG);
+        for (unsigned i = 0; i < lv_acrec_count(d, DF_OVERRIDE) && len < sizeof desc; i++)
+            len += (size_t)snprintf(desc + len, sizeof desc - len, " %s", lv_acrec_item(d, DF_OVERRIDE, i)->p);
+    }
+    if (lv_ac_event(d, "DEPLOYMENT_STARTED", "USER", desc, q->now_ms) != LV_OK ||
+        lv_acrec_set_num(ne, EF_LAST_DEPLOY, number) != LV_OK)
         goto nomem;
-    if (lv_acrec_set_num(ne, EF_LAST_DEPLOY, number) != LV_OK || lv_acrec_set_str(ne, EF_STATE, "ReadyForDeployment") != LV_OK)
+    rc = lv_acplan_change_add(out, LV_CHANGE_AC_STARTED, q->app, q->env, pid, (uint32_t)number);
+    /* Steps due at once are taken in this write: an AllAtOnce deployment
+     * serves everyone as soon as StartDeployment answers. */
+    if (rc == LV_OK)
+        rc = take_due_steps(d, q->now_ms, out, &done);
+    if (rc == LV_OK)
+        rc = lv_acrec_set_str(ne, EF_STATE, done ? "ReadyForDeployment" : "Deploying");
+    if (rc != LV_OK)
         goto nomem;
-    lv_err rc = lv_acplan_put(out, ne);
+    rc = lv_acplan_put(out, ne);
     ne = NULL;
-    if (rc == LV_OK)
-        rc = lv_acplan_change_add(out, LV_CHANGE_AC_STARTED, q->app, q->env, pid, (uint32_t)number);
-    if (rc == LV_OK)
-        rc = lv_acplan_change_add(out, LV_CHANGE_AC_COMPLETE, q->app, q->env, pid, (uint32_t)number);
     if (rc == LV_OK && q->tags && lv_acrec_count(q->tags, TF_TAGS) > 0) {
         char tk[1216];
         snprintf(tk, sizeof tk, "t%s", key);
@@ -125,29 +277,88 @@ nomem:
     return oom(err);
 }
 
-static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+static const lv_acrec *find_deployment(const lv_acview *v, const lv_acreq *q, const lv_acrec **env, lv_error *err)
 {
     if (lv_ac_get(v, "a%s", q->app) == NULL)
-        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", q->app);
-    const lv_acrec *env = lv_ac_get(v, "e%s/%s", q->app, q->env);
-    if (env == NULL)
-        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", q->env);
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", q->app), NULL;
+    if ((*env = lv_ac_get(v, "e%s/%s", q->app, q->env)) == NULL)
+        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Environment %s not found", q->env), NULL;
     const lv_acrec *cur = lv_ac_get(v, "d%s/%s/%010" PRId64, q->app, q->env, q->number);
     if (cur == NULL)
-        return lv_error_set(err, LV_E_AC_NOT_FOUND, "Deployment %" PRId64 " not found", q->number);
+        lv_error_set(err, LV_E_AC_NOT_FOUND, "Deployment %" PRId64 " not found", q->number);
+    return cur;
+}
+
+/* The driver's step: refused unless it is the next one (a repeated or
+ * stale step changes nothing). */
+static lv_err step(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    const lv_acrec *env, *cur = find_deployment(v, q, &env, err);
+    if (cur == NULL)
+        return err->code;
+    lv_rollout_strategy s;
+    lv_rollout_of(cur, &s);
+    int64_t taken = lv_acrec_num(cur, DF_STEP);
+    if (!lv_ac_in_progress(cur) || q->step != taken + 1 || q->step > (int64_t)lv_rollout_last(&s))
+        return lv_error_set(err, LV_E_AC_CONFLICT,
+                            "Deployment %" PRId64 " is %s after step %" PRId64 "; step %" PRId64 " is not its next",
+                            q->number, lv_acrec_str(cur, DF_STATE), taken, q->step);
+    lv_acrec *d = widen(cur), *ne = NULL;
+    bool done = false;
+    if (d == NULL || take_step(d, (unsigned)q->step, q->now_ms, out, &done) != LV_OK)
+        goto nomem;
+    if (done && ((ne = lv_acrec_clone(env, NULL)) == NULL ||
+                 lv_acrec_set_str(ne, EF_STATE, "ReadyForDeployment") != LV_OK || lv_acplan_put(out, ne) != LV_OK))
+        goto nomem;
+    out->result = lv_acrec_ref(d);
+    return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
+nomem:
+    lv_acrec_unref(d);
+    return oom(err);
+}
+
+/* StopDeployment (USER), a revert (AllowRevert), and the driver's
+ * rollbacks (alarms, tick hooks): the environment serves what it served
+ * before the deployment again. */
+static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    const lv_acrec *env, *cur = find_deployment(v, q, &env, err);
+    if (cur == NULL)
+        return err->code;
     const char *st = lv_acrec_str(cur, DF_STATE);
-    bool running = in_progress(cur);
-    bool revert = !running && q->allow_revert && strcmp(st, "COMPLETE") == 0;
+    bool running = lv_ac_in_progress(cur), auto_rb = q->op == LV_ACOP_ROLLBACK;
+    bool revert = !running && !auto_rb && q->allow_revert && strcmp(st, "COMPLETE") == 0;
+    if (auto_rb && !running)
+        return lv_error_set(err, LV_E_AC_CONFLICT, "Deployment %" PRId64 " is %s; nothing to roll back", q->number, st);
     if (!running && !revert)
         return lv_error_set(err, LV_E_AC_BAD_REQUEST,
                             "Deployment %" PRId64 " is %s; only a deployment in progress can be stopped "
                             "(or a complete one reverted with AllowRevert)",
                             q->number, st);
-    lv_acrec *d = lv_acrec_clone(cur, NULL), *ne = lv_acrec_clone(env, NULL);
+    if (revert) {
+        const lv_acrec *serving = lv_ac_serving(v, q->app, q->env, lv_acrec_str(cur, DF_PROFILE));
+        if (q->now_ms - lv_acrec_num(cur, DF_COMPLETED) > LV_AC_REVERT_MS)
+            return lv_error_set(err, LV_E_AC_BAD_REQUEST,
+                                "Deployment %" PRId64 " completed more than 72 hours ago and can no longer be reverted",
+                                q->number);
+        if (serving != cur)
+            return lv_error_set(err, LV_E_AC_BAD_REQUEST,
+                                "Deployment %" PRId64 " is not what the environment serves for its configuration "
+                                "profile any more; only the latest complete deployment can be reverted",
+                                q->number);
+    }
+    const char *by = auto_rb ? (q->by ? q->by : "APPCONFIG") : "USER";
+    const char *why = auto_rb ? (q->reason ? q->reason : "Rolled back")
+                      : revert ? "Deployment reverted by the user"
+                               : "Deployment stopped by the user";
+    lv_acrec *d = widen(cur), *ne = lv_acrec_clone(env, NULL);
     if (d == NULL || ne == NULL || lv_acrec_set_str(d, DF_STATE, revert ? "REVERTED" : "ROLLED_BACK") != LV_OK ||
-        lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK ||
-        lv_ac_event(d, revert ? "REVERT_COMPLETED" : "ROLLBACK_COMPLETED", "USER",
-                    revert ? "Deployment reverted by the user" : "Deployment stopped by the user", q->now_ms) != LV_OK ||
+        lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK || lv_acrec_set_num(d, DF_STEP_MS, q->now_ms) != LV_OK ||
+        lv_ac_event(d, "ROLLBACK_STARTED", by, why, q->now_ms) != LV_OK ||
+        lv_ac_event(d, revert ? "REVERT_COMPLETED" : "ROLLBACK_COMPLETED", "APPCONFIG",
+                    revert ? "Revert completed: the previous version is served again"
+                           : "Rollback completed: the previous version is served again",
+                    q->now_ms) != LV_OK ||
         lv_acrec_set_str(ne, EF_STATE, revert ? "Reverted" : "RolledBack") != LV_OK) {
         lv_acrec_unref(d);
         lv_acrec_unref(ne);
@@ -155,8 +366,8 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
     }
     lv_err rc = lv_acplan_put(out, ne);
     if (rc == LV_OK)
-        rc = lv_acplan_change_add(out, revert ? LV_CHANGE_AC_ROLLED_BACK : LV_CHANGE_AC_STOPPED, q->app, q->env,
-                                  lv_acrec_str(cur, DF_PROFILE), (uint32_t)q->number);
+        rc = lv_acplan_change_add(out, auto_rb || revert ? LV_CHANGE_AC_ROLLED_BACK : LV_CHANGE_AC_STOPPED, q->app,
+                                  q->env, lv_acrec_str(cur, DF_PROFILE), (uint32_t)q->number);
     if (rc != LV_OK) {
         lv_acrec_unref(d);
         return oom(err);
@@ -167,7 +378,14 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
 
 lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
 {
-    return q->op == LV_ACOP_START_DEPLOYMENT ? start(v, q, out, err) : stop(v, q, out, err);
+    switch (q->op) {
+    case LV_ACOP_START_DEPLOYMENT:
+        return start(v, q, out, err);
+    case LV_ACOP_DEPLOY_STEP:
+        return step(v, q, out, err);
+    default:
+        return stop(v, q, out, err);
+    }
 }
 
 /* ---------- extensions and associations ---------- */

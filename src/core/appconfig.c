@@ -732,6 +732,8 @@ lv_err lv_ac_plan(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_er
     switch (req->op) {
     case LV_ACOP_START_DEPLOYMENT:
     case LV_ACOP_STOP_DEPLOYMENT:
+    case LV_ACOP_DEPLOY_STEP:
+    case LV_ACOP_ROLLBACK:
         rc = lv_ac_plan_deploy(v, req, out, err);
         break;
     case LV_ACOP_CREATE_EXT:

@@ -41,11 +41,14 @@ enum { SF_ID, SF_NAME, SF_DESC, SF_DURATION, SF_BAKE, SF_GROWTH, SF_GTYPE, SF_RE
 /* EVENTS: flat (EventType, TriggeredBy, Description, OccurredAt ms)
  * quads. PREV_VERSION: what the environment served for the profile before
  * (the rollback target; "" when nothing). STEP_MS: when the percentage last
- * changed (the rollouts issue grows deployments from there). */
+ * changed (the next step falls due from there, core/rollout.h). STEP: the
+ * steps taken (0 at the start; a record without it counts as finished).
+ * OVERRIDE: the alarm names (or "*") the lever:override-alarms tag of
+ * StartDeployment exempted while they are in ALARM (docs/rollouts.md). */
 enum {
     DF_APP, DF_ENV, DF_NUMBER, DF_PROFILE, DF_VERSION, DF_STRATEGY, DF_DURATION, DF_BAKE, DF_GROWTH,
     DF_GTYPE, DF_DESC, DF_STATE, DF_PERCENT, DF_STARTED, DF_COMPLETED, DF_EVENTS, DF_LABEL,
-    DF_PREV_VERSION, DF_KMS, DF_STEP_MS, DF_CANARY, DF__N
+    DF_PREV_VERSION, DF_KMS, DF_STEP_MS, DF_CANARY, DF_STEP, DF_OVERRIDE, DF__N
 };
 /* ACTIONS: flat (ActionPoint, Name, Description, Uri, RoleArn) tuples;
  * PARAMS: flat (Name, Description, Required "1"/"0") triples. */
@@ -112,8 +115,9 @@ const lv_acrec *lv_ac_find_profile(const lv_acview *v, const char *app, const ch
 /* The newest deployment of the environment (any profile), or NULL. */
 const lv_acrec *lv_ac_last_deployment(const lv_acview *v, const char *app, const char *env);
 /* The deployment whose content the environment serves for profile: the
- * newest that is COMPLETE, or in progress (the rollouts issue splits
- * traffic by its percentage), skipping rolled back ones. NULL: nothing. */
+ * newest that is COMPLETE, or in progress (traffic is then split by its
+ * percentage between DF_PREV_VERSION and DF_VERSION), skipping rolled back
+ * and reverted ones. NULL: nothing. */
 const lv_acrec *lv_ac_serving(const lv_acview *v, const char *app, const char *env, const char *profile);
 
 /* ---- writes ---- */
@@ -127,6 +131,10 @@ typedef enum lv_acop {
     LV_ACOP_CREATE_EXT, LV_ACOP_UPDATE_EXT, LV_ACOP_DELETE_EXT,
     LV_ACOP_CREATE_ASSOC, LV_ACOP_UPDATE_ASSOC, LV_ACOP_DELETE_ASSOC,
     LV_ACOP_TAG, LV_ACOP_UNTAG,
+    /* The rollout driver's writes (src/rollout): take step `step` of
+     * deployment `number` (refused unless it is the next one of a
+     * deployment in progress), and roll a deployment in progress back. */
+    LV_ACOP_DEPLOY_STEP, LV_ACOP_ROLLBACK,
 } lv_acop;
 
 typedef struct lv_acreq {
@@ -138,6 +146,9 @@ typedef struct lv_acreq {
     int64_t lock;            /* Latest-Version-Number / LatestVersionNumber; -1 none */
     bool allow_revert;
     const char *target;      /* TagResource/UntagResource/associations: record key */
+    int64_t step;            /* LV_ACOP_DEPLOY_STEP: the step expected next */
+    const char *by;          /* LV_ACOP_ROLLBACK: TriggeredBy (CLOUDWATCH_ALARM, APPCONFIG, INTERNAL_ERROR) */
+    const char *reason;      /* LV_ACOP_ROLLBACK: the event's description */
     char new_id[8];          /* a fresh random id for creates */
     int64_t now_ms;
 } lv_acreq;
@@ -173,5 +184,11 @@ lv_err lv_acplan_change_add(lv_acplan *p, lv_change_kind kind, const char *app, 
 lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
 lv_err lv_ac_plan_ext(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
 lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *desc, int64_t ms);
+/* DEPLOYING or BAKING (or VALIDATING). */
+bool lv_ac_in_progress(const lv_acrec *d);
+/* The tag of StartDeployment that exempts alarms already firing. */
+#define LV_AC_OVERRIDE_TAG "lever:override-alarms"
+/* How long after COMPLETE a deployment can be reverted (AWS: 72 hours). */
+enum { LV_AC_REVERT_MS = 72 * 3600 * 1000 };
 
 #endif

@@ -24,6 +24,7 @@
 #include "hooks/hooks.h"
 #include "http/cpus.h"
 #include "http/http.h"
+#include "rollout/rollout.h"
 #include "store/store.h"
 
 #ifndef LEVER_VERSION
@@ -597,6 +598,13 @@ typedef struct resume_arg {
     lv_keystore *keys;
 } resume_arg;
 
+/* The driver reads alarm states through this (src/alarm stays out of
+ * the driver and the engine). */
+static lv_alarm_state alarm_state(void *ctx, const char *name)
+{
+    return lv_alarms_state(ctx, name);
+}
+
 static void *resume_rotation(void *p)
 {
     resume_arg *a = p;
@@ -704,6 +712,26 @@ int main(int argc, char **argv)
     }
     memset(hkey, 0, strlen(hkey));
     free(hkey);
+    lv_rollout_config rocfg;
+    memset(&rocfg, 0, sizeof rocfg);
+    rocfg.engine = engine;
+    rocfg.time_scale = cfg.time_scale;
+    rocfg.alarm_state = alarm_state;
+    rocfg.alarm_ctx = alarms;
+    lv_rollout *rollout = NULL;
+    if (lv_rollout_open(&rocfg, &rollout, &err) != LV_OK ||
+        lv_alarms_on_change(alarms, lv_rollout_alarm_changed, rollout) != LV_OK) {
+        fprintf(stderr, "leverd: deployments: %s\n", err.msg[0] ? err.msg : "cannot watch alarms");
+        lv_rollout_close(rollout);
+        lv_hooks_close(hooks);
+        free(am_token);
+        lv_alarms_close(alarms);
+        lv_throttle_free(throttle);
+        lv_audit_close(audit);
+        lv_keystore_free(keys);
+        lv_engine_close(engine);
+        return 1;
+    }
     lv_console_config ccfg = {cfg.console_idle, cfg.console_max, cfg.region, cfg.tls_cert != NULL, audit};
     lv_router_config rcfg = {engine, cfg.account, &root, keys, audit, throttle, &ccfg};
     rcfg.alarms = alarms;
@@ -712,8 +740,10 @@ int main(int argc, char **argv)
     lv_router *router;
     if (lv_router_new(&rcfg, &router, &err) != LV_OK) {
         fprintf(stderr, "leverd: %s\n", err.msg);
+        lv_rollout_stop(rollout);
         lv_hooks_close(hooks);
         lv_alarms_close(alarms);
+        lv_rollout_close(rollout);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_keystore_free(keys);
@@ -728,8 +758,10 @@ int main(int argc, char **argv)
     if (lv_http_start(&hcfg, lv_router_handle, router, &http, &err) != LV_OK) {
         fprintf(stderr, "leverd: cannot listen on %s: %s\n", cfg.listen, err.msg);
         lv_router_free(router);
+        lv_rollout_stop(rollout);
         lv_hooks_close(hooks);
         lv_alarms_close(alarms);
+        lv_rollout_close(rollout);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_keystore_free(keys);
@@ -759,8 +791,10 @@ int main(int argc, char **argv)
     if (resuming)
         pthread_join(resume_thread, NULL);
     lv_router_free(router);
+    lv_rollout_stop(rollout); /* the driver writes through the engine and calls hooks */
     lv_hooks_close(hooks);
-    lv_alarms_close(alarms); /* the probe thread writes through the engine */
+    lv_alarms_close(alarms);  /* the probe thread writes too (and kicks the driver) */
+    lv_rollout_close(rollout);
     free(am_token);
     lv_throttle_free(throttle);
     lv_audit_close(audit);

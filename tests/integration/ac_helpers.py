@@ -84,7 +84,9 @@ class AppConfigCase(LeverTestCase):
                                                         Content=content, ContentType=ctype)
         return {"app": a["Id"], "env": e["Id"], "prof": p["Id"], "ver": v["VersionNumber"]}
 
-    def deploy(self, t, version, strategy="AppConfig.AllAtOnce"):
+    def deploy(self, t, version, strategy="Lever.AllAtOnce"):
+        """StartDeployment; the default strategy has no bake time, so the
+        deployment is COMPLETE when the call answers."""
         return self.ac.start_deployment(ApplicationId=t["app"], EnvironmentId=t["env"],
                                         DeploymentStrategyId=strategy, ConfigurationProfileId=t["prof"],
                                         ConfigurationVersion=str(version))

@@ -151,18 +151,25 @@ class Deployments(AppConfigCase):
         self.assertEqual((d["DeploymentNumber"], d["State"], d["PercentageComplete"]), (1, "COMPLETE", 100.0))
         got = self.ac.get_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=1)
         kinds = [e["EventType"] for e in got["EventLog"]]
-        self.assertEqual(kinds[0], "DEPLOYMENT_COMPLETED")
-        self.assertEqual(kinds[-1], "DEPLOYMENT_STARTED")
+        self.assertEqual(kinds, ["DEPLOYMENT_COMPLETED", "PERCENTAGE_UPDATED", "DEPLOYMENT_STARTED"])
         self.assertEqual(got["ConfigurationName"], "cfg")
-        self.assertEqual(got["DeploymentStrategyId"], "AppConfig.AllAtOnce")
-        self.assertEqual(got["FinalBakeTimeInMinutes"], 10)
+        self.assertEqual(got["DeploymentStrategyId"], "Lever.AllAtOnce")
+        self.assertEqual(got["FinalBakeTimeInMinutes"], 0)
+        # AWS's AllAtOnce serves everyone at once, then bakes 10 minutes;
+        # a new deployment ends the bake (the old one completes)
+        b = self.deploy(t, 1, strategy="AppConfig.AllAtOnce")
+        self.assertEqual((b["State"], b["PercentageComplete"], b["FinalBakeTimeInMinutes"]), ("BAKING", 100.0, 10))
+        got = self.ac.get_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=2)
+        self.assertEqual([e["EventType"] for e in got["EventLog"]][:2], ["BAKE_TIME_STARTED", "PERCENTAGE_UPDATED"])
         d2 = self.deploy(t, 1, strategy="Lever.AllAtOnce")
-        self.assertEqual(d2["DeploymentNumber"], 2)
+        self.assertEqual(d2["DeploymentNumber"], 3)
+        got = self.ac.get_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=2)
+        self.assertEqual((got["State"], got["EventLog"][0]["EventType"]), ("COMPLETE", "DEPLOYMENT_COMPLETED"))
         lst = self.ac.list_deployments(ApplicationId=t["app"], EnvironmentId=t["env"])["Items"]
-        self.assertEqual(sorted(x["DeploymentNumber"] for x in lst), [1, 2])
+        self.assertEqual(sorted(x["DeploymentNumber"] for x in lst), [1, 2, 3])
         # a complete deployment cannot be stopped
         self.acerr("BadRequestException", 400, self.ac.stop_deployment, ApplicationId=t["app"],
-                   EnvironmentId=t["env"], DeploymentNumber=2)
+                   EnvironmentId=t["env"], DeploymentNumber=3)
 
     def test_start_refused_for_unknown_things_and_invalid_content(self):
         t = self.tree(content=b'{"b": 1}', Validators=[{"Type": "JSON_SCHEMA",

@@ -109,7 +109,7 @@ class DataPlane(AppConfigCase):
             "--configuration-profile-id", p["Id"], "--content", "fileb://" + src, "--content-type",
             "application/json", out1)
         aws("appconfig", "start-deployment", "--application-id", a["Id"], "--environment-id", e["Id"],
-            "--deployment-strategy-id", "AppConfig.AllAtOnce", "--configuration-profile-id", p["Id"],
+            "--deployment-strategy-id", "Lever.AllAtOnce", "--configuration-profile-id", p["Id"],
             "--configuration-version", "1")
         tok = aws("appconfigdata", "start-configuration-session", "--application-identifier", "cli-app",
                   "--environment-identifier", "prod", "--configuration-profile-identifier", "cfg")
@@ -179,7 +179,7 @@ class AgentContract(AppConfigCase):
         st, _h, p, _raw = got["r"]
         self.assertEqual(st, 200, p)
         kinds = [c["Kind"] for c in p["Changes"]]
-        self.assertEqual(kinds, ["DeploymentStarted", "DeploymentComplete"])
+        self.assertEqual(kinds, ["DeploymentStarted", "DeploymentStep", "DeploymentComplete"])
         c = p["Changes"][0]
         self.assertEqual((c["ApplicationId"], c["EnvironmentId"], c["ConfigurationProfileId"], c["DeploymentNumber"]),
                          (t["app"], t["env"], t["prof"], 1))

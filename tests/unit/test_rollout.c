@@ -1,0 +1,370 @@
+/* test_rollout.c - deployment growth (core/rollout.h): the step sequence
+ * and gaps of LINEAR, EXPONENTIAL, canary and all-at-once strategies with
+ * and without bake time, and the plans that move a deployment (start,
+ * the driver's steps with stale and repeated ones refused, a BAKING
+ * deployment completed by the next start, rollback, revert's 72 hours). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/acrec.h"
+#include "core/appconfig.h"
+#include "core/rollout.h"
+
+enum { MIN = 60000 };
+
+/* ---------- a table-backed view, applying plans as the engine does ---------- */
+
+static const lv_acrec *tget(void *ctx, const char *key, size_t klen)
+{
+    return lv_actable_get(ctx, key, klen);
+}
+
+static void teach(void *ctx, const char *prefix, size_t plen, lv_acview_fn fn, void *arg)
+{
+    const lv_actable *t = ctx;
+    for (size_t i = lv_actable_seek(t, prefix, plen); i < t->n && lv_acrec_has_prefix(t->r[i], prefix, plen); i++)
+        if (!fn(arg, t->r[i]))
+            return;
+}
+
+typedef struct world {
+    lv_actable t;
+    lv_acview v;
+    int next_id;
+    size_t changes;
+} world;
+
+static void world_init(world *w)
+{
+    memset(w, 0, sizeof *w);
+    w->v.get = tget;
+    w->v.each = teach;
+    w->v.ctx = &w->t;
+}
+
+/* Plans and, on success, applies; returns the code and (a ref to) the result. */
+static lv_err run(world *w, lv_acreq *q, lv_acrec **result, lv_error *err)
+{
+    snprintf(q->new_id, sizeof q->new_id, "id%05d", w->next_id++);
+    lv_acplan p;
+    lv_err rc = lv_ac_plan(&w->v, q, &p, err);
+    if (rc != LV_OK) {
+        assert_int_equal(p.nputs + p.ndels + p.nchg, 0);
+        return rc;
+    }
+    for (size_t i = 0; i < p.nputs; i++) {
+        lv_acrec *old;
+        assert_int_equal(lv_actable_put(&w->t, p.puts[i], &old), LV_OK);
+        lv_acrec_unref(old);
+        p.puts[i] = NULL;
+    }
+    for (size_t i = 0; i < p.ndels; i++)
+        lv_acrec_unref(lv_actable_remove(&w->t, p.dels[i], strlen(p.dels[i])));
+    w->changes += p.nchg;
+    if (result)
+        *result = lv_acrec_ref(p.result);
+    p.nputs = 0;
+    lv_acplan_free(&p);
+    return LV_OK;
+}
+
+static lv_acrec *input(char kind, unsigned nf)
+{
+    lv_acrec *r = lv_acrec_new(kind, nf);
+    assert_non_null(r);
+    return r;
+}
+
+static char *create(world *w, lv_acop op, lv_acrec *in, const char *app, char *idbuf)
+{
+    lv_acreq q = {.op = op, .in = in, .app = app, .lock = -1};
+    lv_acrec *res = NULL;
+    lv_error err = {0};
+    assert_int_equal(run(w, &q, &res, &err), LV_OK);
+    unsigned idf = op == LV_ACOP_CREATE_APP ? AF_ID : op == LV_ACOP_CREATE_ENV ? EF_ID : PF_ID;
+    snprintf(idbuf, 8, "%s", lv_acrec_str(res, idf));
+    lv_acrec_unref(res);
+    return idbuf;
+}
+
+static lv_rollout_strategy strat(double g, int dur_min, int bake_min, bool expo, bool canary)
+{
+    lv_rollout_strategy s = {g, (int64_t)dur_min * MIN, (int64_t)bake_min * MIN, expo, canary};
+    return s;
+}
+
+/* The percentages after steps 1..n, and each step's gap in minutes. */
+static void expect(const lv_rollout_strategy *s, const double *pct, const double *gap_min, unsigned n, bool bake)
+{
+    assert_int_equal(lv_rollout_steps(s), n);
+    assert_int_equal(lv_rollout_last(s), n + bake);
+    assert_true(lv_rollout_percent(s, 0) == 0);
+    for (unsigned k = 1; k <= n; k++) {
+        assert_true(lv_rollout_percent(s, k) == pct[k - 1]);
+        assert_int_equal(lv_rollout_gap_ms(s, k), (int64_t)(gap_min[k - 1] * MIN));
+    }
+    assert_true(lv_rollout_percent(s, n + 1) == 100);
+    assert_int_equal(lv_rollout_gap_ms(s, n + 1), bake ? s->bake_ms : 0);
+    assert_int_equal(lv_rollout_gap_ms(s, n + 2), 0);
+}
+
+static void test_linear(void **state)
+{
+    (void)state;
+    /* AWS's example: 20% over 10 hours, 0% at the start, +20% every 2 h */
+    lv_rollout_strategy s = strat(20, 600, 0, false, false);
+    expect(&s, (double[]){20, 40, 60, 80, 100}, (double[]){120, 120, 120, 120, 120}, 5, false);
+    /* AppConfig.Linear50PercentEvery30Seconds: 1 minute, bake 1 */
+    s = strat(50, 1, 1, false, false);
+    expect(&s, (double[]){50, 100}, (double[]){0.5, 0.5}, 2, true);
+    /* Lever.Linear10PercentEvery3Minutes */
+    s = strat(10, 30, 0, false, false);
+    assert_int_equal(lv_rollout_steps(&s), 10);
+    assert_int_equal(lv_rollout_gap_ms(&s, 7), 3 * MIN);
+    assert_true(lv_rollout_percent(&s, 7) == 70);
+    /* a factor that does not divide 100: the last step is 100 */
+    s = strat(33.3, 4, 0, false, false);
+    expect(&s, (double[]){33.3, 66.6, 99.9, 100}, (double[]){1, 1, 1, 1}, 4, false);
+}
+
+static void test_exponential(void **state)
+{
+    (void)state;
+    /* AppConfig.Canary10Percent20Minutes: 10, 20, 40, 80, 100 every 4 min */
+    lv_rollout_strategy s = strat(10, 20, 10, true, false);
+    expect(&s, (double[]){10, 20, 40, 80, 100}, (double[]){4, 4, 4, 4, 4}, 5, true);
+    /* AWS's example G = 2: 2, 4, 8, ... */
+    s = strat(2, 7, 0, true, false);
+    expect(&s, (double[]){2, 4, 8, 16, 32, 64, 100}, (double[]){1, 1, 1, 1, 1, 1, 1}, 7, false);
+    s = strat(50, 2, 0, true, false);
+    expect(&s, (double[]){50, 100}, (double[]){1, 1}, 2, false);
+}
+
+static void test_canary_and_all_at_once(void **state)
+{
+    (void)state;
+    /* Lever.Canary10Percent5Minutes: 10% at once for 5 minutes, then all */
+    lv_rollout_strategy s = strat(10, 5, 0, false, true);
+    expect(&s, (double[]){10, 100}, (double[]){0, 5}, 2, false);
+    /* AllAtOnce: one step at once; AWS's bakes 10 minutes */
+    s = strat(100, 0, 10, false, false);
+    expect(&s, (double[]){100}, (double[]){0}, 1, true);
+    /* a duration of 0 is all at once whatever the factor */
+    s = strat(20, 0, 0, false, false);
+    expect(&s, (double[]){100}, (double[]){0}, 1, false);
+    char t[16];
+    lv_rollout_percent_text(37.5, t, sizeof t);
+    assert_string_equal(t, "37.5");
+    lv_rollout_percent_text(100, t, sizeof t);
+    assert_string_equal(t, "100");
+    lv_rollout_percent_text(66.6, t, sizeof t);
+    assert_string_equal(t, "66.6");
+    lv_rollout_percent_text(0, t, sizeof t);
+    assert_string_equal(t, "0");
+}
+
+/* ---------- plans ---------- */
+
+typedef struct tree {
+    world w;
+    char app[8], env[8], prof[8];
+} tree;
+
+static void tree_init(tree *t)
+{
+    world_init(&t->w);
+    lv_acrec *in = input(LV_AC_APP, AF__N);
+    lv_acrec_set_str(in, AF_NAME, "a");
+    create(&t->w, LV_ACOP_CREATE_APP, in, NULL, t->app);
+    lv_acrec_unref(in);
+    in = input(LV_AC_ENV, EF__N);
+    lv_acrec_set_str(in, EF_NAME, "prod");
+    create(&t->w, LV_ACOP_CREATE_ENV, in, t->app, t->env);
+    lv_acrec_unref(in);
+    in = input(LV_AC_PROFILE, PF__N);
+    lv_acrec_set_str(in, PF_NAME, "cfg");
+    lv_acrec_set_str(in, PF_LOCATION, "hosted");
+    create(&t->w, LV_ACOP_CREATE_PROFILE, in, t->app, t->prof);
+    lv_acrec_unref(in);
+    for (int v = 1; v <= 3; v++) {
+        in = input(LV_AC_HOSTED, HF__N);
+        lv_acrec_set_str(in, HF_CTYPE, "text/plain");
+        lv_acrec_set_str(in, HF_CONTENT, "x");
+        lv_acreq q = {.op = LV_ACOP_CREATE_HOSTED, .in = in, .app = t->app, .profile = t->prof, .lock = -1};
+        lv_error err = {0};
+        assert_int_equal(run(&t->w, &q, NULL, &err), LV_OK);
+        lv_acrec_unref(in);
+    }
+}
+
+static lv_err start(tree *t, const char *ver, const char *strategy, int64_t now, lv_acrec **res, lv_error *err)
+{
+    lv_acrec *d = input(LV_AC_DEPLOY, DF__N);
+    lv_acrec_set_str(d, DF_PROFILE, t->prof);
+    lv_acrec_set_str(d, DF_VERSION, ver);
+    lv_acrec_set_str(d, DF_STRATEGY, strategy);
+    lv_acreq q = {.op = LV_ACOP_START_DEPLOYMENT, .in = d, .app = t->app, .env = t->env, .lock = -1, .now_ms = now};
+    lv_err rc = run(&t->w, &q, res, err);
+    lv_acrec_unref(d);
+    return rc;
+}
+
+static lv_err step(tree *t, int64_t number, int64_t k, int64_t now, lv_acrec **res, lv_error *err)
+{
+    lv_acreq q = {.op = LV_ACOP_DEPLOY_STEP, .app = t->app, .env = t->env, .number = number, .step = k,
+                  .lock = -1, .now_ms = now};
+    return run(&t->w, &q, res, err);
+}
+
+static const char *env_state(tree *t)
+{
+    return lv_acrec_str(lv_ac_get(&t->w.v, "e%s/%s", t->app, t->env), EF_STATE);
+}
+
+static void test_plans_step_sequence(void **state)
+{
+    (void)state;
+    tree t;
+    tree_init(&t);
+    lv_error err = {0};
+    lv_acrec *r = NULL;
+    assert_int_equal(start(&t, "1", "Lever.AllAtOnce", 1000, &r, &err), LV_OK);
+    lv_acrec_unref(r);
+    /* Linear 10% every minute: DEPLOYING at 0%, from version 1 */
+    assert_int_equal(start(&t, "2", "Lever.Linear10PercentEvery1Minute", 2000, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "DEPLOYING");
+    assert_string_equal(lv_acrec_str(r, DF_PERCENT), "0");
+    assert_string_equal(lv_acrec_str(r, DF_PREV_VERSION), "1");
+    assert_int_equal(lv_acrec_num(r, DF_STEP), 0);
+    assert_int_equal(lv_acrec_num(r, DF_NUMBER), 2);
+    lv_acrec_unref(r);
+    assert_string_equal(env_state(&t), "Deploying");
+    /* one deployment per environment */
+    assert_int_equal(start(&t, "3", "Lever.AllAtOnce", 2500, NULL, &err), LV_E_AC_CONFLICT);
+    size_t before = t.w.changes;
+    /* a step out of order or repeated is refused and changes nothing */
+    assert_int_equal(step(&t, 2, 2, 3000, NULL, &err), LV_E_AC_CONFLICT);
+    assert_int_equal(step(&t, 2, 0, 3000, NULL, &err), LV_E_AC_CONFLICT);
+    for (int k = 1; k <= 9; k++) {
+        assert_int_equal(step(&t, 2, k, 3000 + k, &r, &err), LV_OK);
+        assert_int_equal(strtol(lv_acrec_str(r, DF_PERCENT), NULL, 10), 10 * k);
+        assert_int_equal(lv_acrec_num(r, DF_STEP_MS), 3000 + k);
+        lv_acrec_unref(r);
+        assert_int_equal(step(&t, 2, k, 3000 + k, NULL, &err), LV_E_AC_CONFLICT);
+    }
+    assert_int_equal(t.w.changes, before + 9); /* one DeploymentStep each */
+    assert_int_equal(step(&t, 2, 10, 4000, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "COMPLETE");
+    assert_int_equal(lv_acrec_num(r, DF_COMPLETED), 4000);
+    /* STARTED + 10 PERCENTAGE_UPDATED + COMPLETED */
+    assert_int_equal(lv_acrec_count(r, DF_EVENTS), 4 * 12);
+    lv_acrec_unref(r);
+    assert_int_equal(t.w.changes, before + 11);
+    assert_string_equal(env_state(&t), "ReadyForDeployment");
+    assert_int_equal(step(&t, 2, 11, 5000, NULL, &err), LV_E_AC_CONFLICT);
+    lv_actable_free(&t.w.t);
+}
+
+static void test_plans_bake_canary_stop_revert(void **state)
+{
+    (void)state;
+    tree t;
+    tree_init(&t);
+    lv_error err = {0};
+    lv_acrec *r = NULL;
+    /* AWS's AllAtOnce: 100% at once, then BAKING */
+    assert_int_equal(start(&t, "1", "AppConfig.AllAtOnce", 1000, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "BAKING");
+    assert_string_equal(lv_acrec_str(r, DF_PERCENT), "100");
+    assert_string_equal(lv_acrec_str(r, DF_PREV_VERSION), "");
+    lv_acrec_unref(r);
+    /* a new start completes the baking deployment */
+    assert_int_equal(start(&t, "2", "Lever.Canary10Percent5Minutes", 2000, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "DEPLOYING");
+    assert_string_equal(lv_acrec_str(r, DF_PERCENT), "10"); /* the canary's share at once */
+    assert_string_equal(lv_acrec_str(r, DF_PREV_VERSION), "1");
+    assert_int_equal(lv_acrec_num(r, DF_STEP), 1);
+    lv_acrec_unref(r);
+    const lv_acrec *d1 = lv_ac_get(&t.w.v, "d%s/%s/%010d", t.app, t.env, 1);
+    assert_string_equal(lv_acrec_str(d1, DF_STATE), "COMPLETE");
+    /* StopDeployment rolls back: version 1 is served again */
+    lv_acreq st = {.op = LV_ACOP_STOP_DEPLOYMENT, .app = t.app, .env = t.env, .number = 2, .lock = -1,
+                   .now_ms = 3000};
+    assert_int_equal(run(&t.w, &st, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "ROLLED_BACK");
+    lv_acrec_unref(r);
+    assert_string_equal(env_state(&t), "RolledBack");
+    assert_string_equal(lv_acrec_str(lv_ac_serving(&t.w.v, t.app, t.env, t.prof), DF_VERSION), "1");
+    assert_int_equal(step(&t, 2, 2, 4000, NULL, &err), LV_E_AC_CONFLICT);
+    /* the driver's rollback: by an alarm, with its reason */
+    assert_int_equal(start(&t, "3", "Lever.Linear10PercentEvery1Minute", 5000, NULL, &err), LV_OK);
+    assert_int_equal(step(&t, 3, 1, 6000, NULL, &err), LV_OK);
+    lv_acreq rb = {.op = LV_ACOP_ROLLBACK, .app = t.app, .env = t.env, .number = 3, .lock = -1, .now_ms = 7000,
+                   .by = "CLOUDWATCH_ALARM", .reason = "Alarm x is in ALARM"};
+    assert_int_equal(run(&t.w, &rb, &r, &err), LV_OK);
+    unsigned n = lv_acrec_count(r, DF_EVENTS);
+    assert_string_equal(lv_acrec_item(r, DF_EVENTS, n - 8)->p, "ROLLBACK_STARTED");
+    assert_string_equal(lv_acrec_item(r, DF_EVENTS, n - 7)->p, "CLOUDWATCH_ALARM");
+    assert_string_equal(lv_acrec_item(r, DF_EVENTS, n - 6)->p, "Alarm x is in ALARM");
+    assert_string_equal(lv_acrec_item(r, DF_EVENTS, n - 4)->p, "ROLLBACK_COMPLETED");
+    lv_acrec_unref(r);
+    assert_int_equal(run(&t.w, &rb, NULL, &err), LV_E_AC_CONFLICT); /* only once */
+    /* revert: only within 72 hours of COMPLETE */
+    assert_int_equal(start(&t, "3", "Lever.AllAtOnce", 8000, NULL, &err), LV_OK);
+    lv_acreq rv = {.op = LV_ACOP_STOP_DEPLOYMENT, .app = t.app, .env = t.env, .number = 4, .lock = -1,
+                   .allow_revert = true, .now_ms = 8000 + LV_AC_REVERT_MS + 1};
+    assert_int_equal(run(&t.w, &rv, NULL, &err), LV_E_AC_BAD_REQUEST);
+    rv.now_ms = 9000;
+    assert_int_equal(run(&t.w, &rv, &r, &err), LV_OK);
+    assert_string_equal(lv_acrec_str(r, DF_STATE), "REVERTED");
+    lv_acrec_unref(r);
+    assert_string_equal(env_state(&t), "Reverted");
+    assert_string_equal(lv_acrec_str(lv_ac_serving(&t.w.v, t.app, t.env, t.prof), DF_VERSION), "1");
+    lv_actable_free(&t.w.t);
+}
+
+static void test_override_tag(void **state)
+{
+    (void)state;
+    tree t;
+    tree_init(&t);
+    lv_error err = {0};
+    lv_acrec *d = input(LV_AC_DEPLOY, DF__N), *tags = input(LV_AC_TAGS, TF__N), *r = NULL;
+    lv_acrec_set_str(d, DF_PROFILE, t.prof);
+    lv_acrec_set_str(d, DF_VERSION, "1");
+    lv_acrec_set_str(d, DF_STRATEGY, "Lever.Linear10PercentEvery1Minute");
+    lv_acrec_push(tags, TF_TAGS, LV_AC_OVERRIDE_TAG, strlen(LV_AC_OVERRIDE_TAG));
+    lv_acrec_push(tags, TF_TAGS, "checkout-5xx, latency", 21);
+    lv_acreq q = {.op = LV_ACOP_START_DEPLOYMENT, .in = d, .tags = tags, .app = t.app, .env = t.env, .lock = -1,
+                  .now_ms = 1};
+    assert_int_equal(run(&t.w, &q, &r, &err), LV_OK);
+    assert_int_equal(lv_acrec_count(r, DF_OVERRIDE), 2);
+    assert_string_equal(lv_acrec_item(r, DF_OVERRIDE, 1)->p, "latency");
+    assert_non_null(strstr(lv_acrec_item(r, DF_EVENTS, 2)->p, "checkout-5xx latency"));
+    lv_acrec_unref(r);
+    lv_acrec_unref(d);
+    lv_acrec_unref(tags);
+    lv_actable_free(&t.w.t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear),
+        cmocka_unit_test(test_exponential),
+        cmocka_unit_test(test_canary_and_all_at_once),
+        cmocka_unit_test(test_plans_step_sequence),
+        cmocka_unit_test(test_plans_bake_canary_stop_revert),
+        cmocka_unit_test(test_override_tag),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    lv_ac_predefined_free();
+    return rc;
+}
