@@ -112,6 +112,9 @@ void lv_acapi_served_free(lv_acapi_served *s);
 lv_err lv_acapi_serve_for(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
                           const char *entity, const char *side, lv_acapi_served *s, lv_error *err);
 
+/* Appends the deployment metrics to a /metrics answer (rollout_metrics.c). */
+void lv_acapi_metrics(lv_engine *e, lv_buf *out);
+
 /* Validates content for the profile's type and validators (JSON Schema,
  * http(s) validator URLs, feature-flag rules). On failure LV_E_AC_BAD_REQUEST
  * with c->err_extra holding AWS's Details. */

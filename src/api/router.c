@@ -205,6 +205,7 @@ static void metrics(lv_router *r, lv_http_response *resp)
                   (unsigned long long)st.commits, (unsigned long long)st.writes,
                   (unsigned long long)st.write_errors, (unsigned long long)st.expired);
     lv_hooks_metrics(r->hooks, b);
+    lv_acapi_metrics(r->engine, b);
 }
 
 static void observe(lv_router *r, const struct timespec *t0)

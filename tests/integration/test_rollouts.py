@@ -173,6 +173,33 @@ class StopRevertCrash(RolloutCase):
         self.acerr("BadRequestException", 400, self.ac.stop_deployment, ApplicationId=t["app"],
                    EnvironmentId=t["env"], DeploymentNumber=n)
 
+    def test_metrics(self):
+        t = self.versions()
+        lab = 'application="%s",application_name="%s",environment="%s",environment_name="prod"' % (
+            t["app"], self.ac.get_application(ApplicationId=t["app"])["Name"], t["env"])
+
+        def metrics():
+            st, _h, body = self.server.raw("GET", "/metrics")
+            self.assertEqual(st, 200)
+            return body.decode()
+
+        n = self.start(t, 2, "Lever.Linear10PercentEvery10Minutes")["DeploymentNumber"]
+        d = self.until(t, n, lambda d: d["PercentageComplete"] >= 10, "at 10%")
+        m = metrics()
+        dep = '%s,deployment="%d",profile="%s"' % (lab, n, t["prof"])
+        self.assertIn('lever_deployment_state{%s,state="DEPLOYING"} 1' % dep, m)
+        self.assertIn('lever_deployment_state{%s,state="COMPLETE"} 0' % dep, m)
+        pct = [ln for ln in m.splitlines() if ln.startswith("lever_deployment_percentage{%s}" % dep)]
+        self.assertEqual(len(pct), 1, m)
+        self.assertGreaterEqual(float(pct[0].split()[-1]), d["PercentageComplete"])
+        self.assertIn("lever_deployment_rollbacks_total{%s} 0" % lab, m)
+        self.ac.stop_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=n)
+        m = metrics()
+        self.assertIn('lever_deployment_state{%s,state="ROLLED_BACK"} 1' % dep, m)
+        self.assertIn("lever_deployment_percentage{%s} 0" % dep, m)
+        self.assertIn("lever_deployment_rollbacks_total{%s} 1" % lab, m)
+        self.assertIn("# TYPE lever_deployment_rollbacks_total counter", m)
+
     def test_revert_after_complete(self):
         t = self.versions()
         n = self.start(t, 2, "Lever.AllAtOnce")["DeploymentNumber"]
