@@ -10,6 +10,7 @@ Deadlines and polling; timing is only checked from below (a step never
 comes early), never against a wall-clock upper bound."""
 
 import datetime
+import time
 import unittest
 
 from ac_helpers import ac_clients
@@ -130,27 +131,42 @@ class Serving(RolloutCase):
 
     def test_side_header_and_data_sessions(self):
         t = self.versions()
-        n = self.start(t, 2, "Lever.Canary10Percent30Minutes")["DeploymentNumber"]
-        seed = "appconfig:%s:%s:%d" % (t["app"], t["env"], n)
+        # LINEAR 50% every 100 minutes: 10 s at 0%, then 10 s at 50%
+        s = self.ac.create_deployment_strategy(Name="half-" + t["app"], DeploymentDurationInMinutes=200,
+                                               GrowthFactor=50, GrowthType="LINEAR", FinalBakeTimeInMinutes=0,
+                                               ReplicateTo="NONE")
+        n = self.start(t, 2, s["Id"])["DeploymentNumber"]
+        self.until(t, n, lambda d: d["PercentageComplete"] == 50, "at 50%")
         self.assertEqual(self.serve(t, "whoever", side="from")[0], "1")
         self.assertEqual(self.serve(t, "whoever", side="to")[0], "2")
         st, _h, p, _raw = signed_rest(self.server, "GET", "/applications/%s/environments/%s/configurations/%s" %
                                       (t["app"], t["env"], t["prof"]), headers={"x-lever-rollout-side": "both"},
                                       query="client_id=x")
         self.assertEqual(st, 400)
-        # AppConfig Data: each session is an entity, bucketed by its first token
+        # AppConfig Data: each session is an entity (its identity travels
+        # sealed in its tokens), so a session keeps its side poll after poll
         tos = 0
         for _ in range(60):
             tok = self.data.start_configuration_session(ApplicationIdentifier=t["app"],
                                                         EnvironmentIdentifier=t["env"],
                                                         ConfigurationProfileIdentifier=t["prof"],
                                                         RequiredMinimumPollIntervalInSeconds=15)
-            first = tok["InitialConfigurationToken"]
-            got = self.data.get_latest_configuration(ConfigurationToken=first)
+            got = self.data.get_latest_configuration(ConfigurationToken=tok["InitialConfigurationToken"])
             body = got["Configuration"].read()
-            self.assertEqual(body, b"v2" if self.in_share(seed, first, 10) else b"v1")
+            self.assertIn(body, (b"v1", b"v2"))
             tos += body == b"v2"
-        self.assertLess(tos, 30)
+            deadline = time.monotonic() + 10
+            while True:  # the next poll is allowed after 15 s / 600
+                try:
+                    again = self.data.get_latest_configuration(ConfigurationToken=got["NextPollConfigurationToken"])
+                    break
+                except self.data.exceptions.BadRequestException:
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.01)
+            self.assertEqual(again["Configuration"].read(), b"", "the same side: nothing new")
+        self.assertEqual(self.get(t, n)["PercentageComplete"], 50)
+        self.assertGreater(tos, 15)  # 60 sessions at 50%
+        self.assertLess(tos, 45)
         self.ac.stop_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=n)
 
 
