@@ -192,12 +192,12 @@ class Vetoes(HooksCase):
             self.assertEqual(ev["Type"], "PRE_START_DEPLOYMENT")
             self.assertEqual((ev["Environment"]["Id"], ev["Environment"]["Name"]), (t["env"], "prod"))
             self.assertEqual(ev["ConfigurationVersion"], str(t["ver"]))
-            self.assertEqual(ev["DeploymentStrategyId"], "AppConfig.AllAtOnce")
+            self.assertEqual(ev["DeploymentStrategyId"], "Lever.AllAtOnce")  # ac_helpers' default
             self.assertEqual(base64.b64decode(ev["Content"]), b'{"a": 1}')
             self.assertTrue(ev["CreatedBy"].startswith("arn:aws:iam::"))
         # The association is on prod only: staging deploys without a call.
         d = self.ac.start_deployment(ApplicationId=t["app"], EnvironmentId=env2,
-                                     DeploymentStrategyId="AppConfig.AllAtOnce", ConfigurationProfileId=t["prof"],
+                                     DeploymentStrategyId="Lever.AllAtOnce", ConfigurationProfileId=t["prof"],
                                      ConfigurationVersion=str(t["ver"]))
         self.assertEqual(d["State"], "COMPLETE")
         self.assertEqual(len(self.recv.requests()), 2)
@@ -259,7 +259,7 @@ class HangingHook(HooksCase):
         def start():
             try:
                 out["d"] = ac2.start_deployment(ApplicationId=t["app"], EnvironmentId=t["env"],
-                                                DeploymentStrategyId="AppConfig.AllAtOnce",
+                                                DeploymentStrategyId="Lever.AllAtOnce",
                                                 ConfigurationProfileId=t["prof"], ConfigurationVersion=str(t["ver"]))
             except Exception as e:  # noqa: BLE001
                 out["e"] = e
