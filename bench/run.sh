@@ -561,6 +561,9 @@ timeout -k 10 300 sh "$HERE/agent.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/
 log "lever-agent AppConfig: reads vs nginx, deployment -> 100 agents (bench/appconfig.sh)"
 timeout -k 10 600 sh "$HERE/appconfig.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/appconfig.md" ||
     note "lever-agent AppConfig: bench/appconfig.sh did not finish"
+log "console: page load of a path with 1,000 children among 100,000 parameters (bench/console.sh)"
+timeout -k 10 600 sh "$HERE/console.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/console.md" ||
+    note "console: bench/console.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -576,6 +579,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
     fi
     [ -s "$TMP/agent.md" ] && { printf '\n'; cat "$TMP/agent.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/appconfig.md" ] && { printf '\n'; cat "$TMP/appconfig.md"; } >> "$RESULTS/$STAMP.md"
+    [ -s "$TMP/console.md" ] && { printf '\n'; cat "$TMP/console.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2

@@ -71,3 +71,27 @@ export async function allPages(op, body, key, limit = 5000) {
   } while (token && out.length < limit);
   return { items: out, revision, truncated: Boolean(token) };
 }
+
+// The AppConfig REST API as the signed-in key: /console/ac/<path>. body is
+// JSON (an object) or raw text with headers['Content-Type'] (hosted
+// content). Answers { data, text, headers }.
+export async function ac(method, path, body, headers = {}) {
+  const hs = { ...headers };
+  if (session) hs['X-Lever-Csrf'] = session.CsrfToken;
+  let payload;
+  if (body !== undefined && typeof body !== 'string') { payload = JSON.stringify(body); hs['Content-Type'] = 'application/json'; }
+  else payload = body;
+  const r = await fetch('/console/ac' + path, { method, headers: hs, body: payload, credentials: 'same-origin' });
+  const text = await r.text();
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch { data = {}; }
+  if (!r.ok) {
+    const e = new ApiError(r.status, r.headers.get('x-amzn-ErrorType') || data.__type || 'Error', data.Message || data.message || r.statusText);
+    e.data = data;
+    if (r.status === 401 && (data.__type === 'SessionExpired')) { session = null; expiredHandler(e); }
+    throw e;
+  }
+  return { data, text, headers: r.headers, revision: Number(r.headers.get('x-lever-revision') || 0) };
+}
+
+export const enc = encodeURIComponent;

@@ -1,24 +1,32 @@
 // app.js - the console's entry: sign-in, navigation (hash routes), and
 // which page module draws each section.
 import { currentSession, loadSession, onExpired, signIn, signOut } from './api.js';
+import { renderApp, renderApps } from './appconfig.js';
 import { stopAudit, renderAudit } from './audit.js';
+import { renderDeployment, renderDeployments, renderEnv, stopDeploy } from './deploy.js';
 import { clear, h, status } from './dom.js';
+import { renderFlagEditor, renderFlagProfiles } from './flags.js';
 import { renderKeys } from './keys.js';
 import { stopWatch } from './live.js';
 import { renderParam } from './param.js';
+import { renderProfile } from './profile.js';
 import { renderNew, renderTree } from './tree.js';
 
 const main = () => document.getElementById('main');
 
-const LATER = {
-  appconfig: ['AppConfig', 'Applications, environments, configuration profiles and hosted versions with an editor.'],
-  flags: ['Feature flags', 'A flag editor with variants, rules and a “try it” evaluation.'],
-  deployments: ['Deployments', 'Start a deployment with a strategy, watch its progress, stop or roll back; alarms.'],
+// Which nav section each page belongs to, and what draws it.
+const PAGES = {
+  parameters: ['parameters', renderTree], parameter: ['parameters', renderParam], new: ['parameters', renderNew],
+  audit: ['audit', renderAudit], keys: ['keys', renderKeys],
+  appconfig: ['appconfig', renderApps], app: ['appconfig', renderApp], profile: ['appconfig', renderProfile],
+  flags: ['flags', renderFlagProfiles], flagedit: ['flags', renderFlagEditor],
+  deployments: ['deployments', renderDeployments], env: ['deployments', renderEnv], deployment: ['deployments', renderDeployment],
 };
 
 function renderSignIn(message) {
   stopWatch();
   stopAudit();
+  stopDeploy();
   document.getElementById('nav').hidden = true;
   document.getElementById('who').hidden = true;
   const akid = h('input', { id: 'akid', name: 'akid', autocomplete: 'username', required: true, spellcheck: 'false' });
@@ -52,7 +60,6 @@ function markNav(section) {
   for (const a of document.querySelectorAll('#nav a')) {
     if (a.dataset.section === section) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
-    if (LATER[a.dataset.section]) a.classList.add('later');
   }
 }
 
@@ -61,6 +68,7 @@ async function route() {
   if (!s) { renderSignIn(); return; }
   stopWatch();
   stopAudit();
+  stopDeploy();
   document.getElementById('nav').hidden = false;
   document.getElementById('who').hidden = false;
   document.getElementById('who-key').textContent = s.AccessKeyId + (s.Root ? ' (root)' : '');
@@ -72,17 +80,16 @@ async function route() {
   const m = main();
   status('');
   document.getElementById('status').className = 'status';
-  const section = page === 'parameter' || page === 'new' ? 'parameters' : page;
+  const [section, render] = PAGES[page] || ['', null];
   markNav(section);
-  if (page === 'parameters') await renderTree(m, query);
-  else if (page === 'parameter') await renderParam(m, query);
-  else if (page === 'new') renderNew(m, query);
-  else if (page === 'audit') await renderAudit(m, query);
-  else if (page === 'keys') await renderKeys(m);
-  else if (LATER[page]) clear(m).append(h('h1', {}, LATER[page][0]), h('p', {}, LATER[page][1]),
-    h('p', { class: 'note' }, 'Not available in this build of the console yet.'));
-  else clear(m).append(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/parameters' }, 'Go to parameters')));
-  document.title = (section.charAt(0).toUpperCase() + section.slice(1)) + ' · lever console';
+  if (render) {
+    try { await render(m, query); } catch (e) {
+      if (e.status === 401) return;
+      clear(m).append(h('h1', {}, 'Cannot show this page'), h('p', { class: 'error', role: 'alert', id: 'page-error' }, (e.type ? e.type + ': ' : '') + e.message));
+    }
+  } else clear(m).append(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/parameters' }, 'Go to parameters')));
+  const title = section || 'not found';
+  document.title = (title.charAt(0).toUpperCase() + title.slice(1)) + ' · lever console';
 }
 
 async function boot() {

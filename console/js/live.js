@@ -1,5 +1,6 @@
-// live.js - live updates: a Lever.WatchParameters long poll under a path,
-// restarted whenever the page changes. No timer-driven refresh of pages.
+// live.js - live updates: a Lever.WatchParameters long poll under a path
+// (or Lever.WatchConfigurations on an environment), restarted whenever the
+// page changes. No timer-driven refresh of pages.
 import { lever } from './api.js';
 import { status } from './dom.js';
 
@@ -12,17 +13,26 @@ export function stopWatch() {
 // Calls onChange(changes) after every answer that holds changes, and
 // onChange(null) when the log was compacted (the page should re-list).
 export function watch(path, since, onChange) {
+  poll('WatchParameters', { Path: path, Recursive: true }, 'watching ' + path, since, onChange);
+}
+
+// The same over deployments of an application's environment.
+export function watchConfigs(app, env, since, onChange) {
+  poll('WatchConfigurations', { Application: app, Environment: env }, 'watching deployments', since, onChange);
+}
+
+function poll(op, body, what, since, onChange) {
   stopWatch();
   const me = { abort: new AbortController() };
   current = me;
   (async () => {
     let rev = since;
     let failures = 0;
-    status('Live: watching ' + path);
+    status('Live: ' + what);
     document.getElementById('status').className = 'status live';
     while (current === me) {
       try {
-        const r = await lever('WatchParameters', { Path: path, Recursive: true, SinceRevision: rev, WaitSeconds: 20 },
+        const r = await lever(op, { ...body, SinceRevision: rev, WaitSeconds: 20 },
           { signal: me.abort.signal });
         failures = 0;
         rev = r.Revision;

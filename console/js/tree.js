@@ -1,6 +1,8 @@
-// tree.js - the parameter tree: one path's folders and parameters
-// (DescribeParameters under the path), a name search, live updates.
-import { allPages, ssm } from './api.js';
+// tree.js - the parameter tree: one path's folders and parameters, one
+// level at a time (Lever.ListPathChildren, 1000 a page, more on request,
+// so a path stays fast however many parameters lie below), a name search
+// (DescribeParameters), live updates.
+import { allPages, lever, ssm } from './api.js';
 import { clear, fmtTime, h } from './dom.js';
 import { watch } from './live.js';
 
@@ -13,25 +15,6 @@ function crumbs(path) {
     items.push(h('li', {}, h('a', { href: '#/parameters?path=' + encodeURIComponent(acc) }, p)));
   }
   return h('nav', { 'aria-label': 'Path' }, h('ol', { class: 'crumbs' }, items));
-}
-
-// Splits the names below path into direct folders and direct parameters.
-function group(path, params) {
-  const base = path === '/' ? '/' : path + '/';
-  const folders = new Map();
-  const leaves = [];
-  for (const p of params) {
-    const name = p.Name.startsWith('/') ? p.Name : '/' + p.Name;
-    if (!name.startsWith(base)) continue;
-    const rest = name.slice(base.length);
-    const slash = rest.indexOf('/');
-    if (slash < 0) leaves.push(p);
-    else {
-      const f = base + rest.slice(0, slash);
-      folders.set(f, (folders.get(f) || 0) + 1);
-    }
-  }
-  return { folders: [...folders.entries()].sort(), leaves: leaves.sort((a, b) => a.Name.localeCompare(b.Name)) };
 }
 
 function paramRow(p) {
@@ -54,30 +37,39 @@ export async function renderTree(main, query) {
   const list = h('div', { id: 'tree-list', 'aria-live': 'polite' }, h('p', { class: 'note' }, 'Loading…'));
   clear(main).append(h('h1', {}, q ? 'Search: ' + q : 'Parameters ' + path), crumbs(path), form, list);
 
+  const head = () => h('thead', {}, h('tr', {}, ['Name', 'Type', 'Version', 'Last modified', 'By'].map((t) => h('th', { scope: 'col' }, t))));
+  const folderRow = (f) => h('tr', {}, h('td', { class: 'mono' },
+    h('a', { href: '#/parameters?path=' + encodeURIComponent(f.Name) }, f.Name.split('/').pop() + '/')),
+  h('td', {}, 'folder'), h('td', {}), h('td', {}), h('td', {}));
+  let shown = 0;
+  // One page of children into body; a "Show more" button when there are more.
+  const page = async (token, body, caption) => {
+    const r = await lever('ListPathChildren', { Path: path, MaxResults: 1000, ...(token ? { NextToken: token } : {}) });
+    const rows = [...r.Folders.map(folderRow), ...r.Parameters.map(paramRow)];
+    shown += rows.length;
+    body.append(...rows);
+    caption.textContent = shown + ' item(s) directly under ' + path + (r.NextToken ? ', more to show' : '');
+    return r;
+  };
+  const more = (r, body, caption) => {
+    list.querySelector('#tree-more')?.remove();
+    if (r.NextToken) list.append(h('button', { type: 'button', class: 'secondary', id: 'tree-more', onclick: async () => more(await page(r.NextToken, body, caption), body, caption) }, 'Show more'));
+  };
   const load = async () => {
-    const filters = q
-      ? [{ Key: 'Name', Option: 'Contains', Values: [q] }]
-      : path === '/' ? [] : [{ Key: 'Path', Option: 'Recursive', Values: [path] }];
-    const body = { MaxResults: 50 };
-    if (filters.length) body.ParameterFilters = filters;
-    const { items, revision, truncated } = await allPages('DescribeParameters', body, 'Parameters');
-    const rows = [];
     if (q) {
-      for (const p of items.sort((a, b) => a.Name.localeCompare(b.Name))) rows.push(paramRow(p));
-    } else {
-      const g = group(path, items);
-      for (const [f, n] of g.folders)
-        rows.push(h('tr', {}, h('td', { class: 'mono' },
-          h('a', { href: '#/parameters?path=' + encodeURIComponent(f) }, f.split('/').pop() + '/')),
-        h('td', {}, 'folder'), h('td', {}, n + ' below'), h('td', {}), h('td', {})));
-      for (const p of g.leaves) rows.push(paramRow(p));
+      const { items, revision, truncated } = await allPages('DescribeParameters',
+        { MaxResults: 50, ParameterFilters: [{ Key: 'Name', Option: 'Contains', Values: [q] }] }, 'Parameters');
+      clear(list).append(items.length ? h('table', {}, h('caption', { class: 'note' }, items.length + ' parameter(s)' + (truncated ? ' (first 5000 shown)' : '')),
+        head(), h('tbody', {}, items.sort((a, b) => a.Name.localeCompare(b.Name)).map(paramRow)))
+        : h('p', { class: 'note' }, 'No parameter name contains “' + q + '”.'));
+      return revision;
     }
-    clear(list).append(rows.length
-      ? h('table', {}, h('caption', { class: 'note' }, items.length + ' parameter(s)' + (truncated ? ' (first 5000 shown)' : '')),
-        h('thead', {}, h('tr', {}, ['Name', 'Type', 'Version', 'Last modified', 'By'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, rows))
-      : h('p', { class: 'note' }, q ? 'No parameter name contains “' + q + '”.' : 'No parameters under ' + path + '.'));
-    return revision;
+    shown = 0;
+    const body = h('tbody', {}), caption = h('caption', { class: 'note' });
+    const r = await page(null, body, caption);
+    clear(list).append(shown ? h('table', {}, caption, head(), body) : h('p', { class: 'note' }, 'No parameters under ' + path + '.'));
+    more(r, body, caption);
+    return r.revision;
   };
   try {
     const rev = await load();

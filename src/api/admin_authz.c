@@ -186,6 +186,31 @@ static lv_err alarm_res(lv_authz_req *r, const char *op, json_t *body, const cha
     return rc;
 }
 
+/* Lever.CheckConfiguration: lever:CheckConfiguration on the profile's ARN,
+ * audited on every call like the alarm operations. */
+static lv_err check_res(lv_authz_req *r, json_t *body, const char *region, const char *account)
+{
+    r->mutating = true;
+    json_t *app = body ? json_object_get(body, "Application") : NULL;
+    json_t *prof = body ? json_object_get(body, "ConfigurationProfile") : NULL;
+    bool both = json_is_string(app) && json_is_string(prof);
+    lv_buf arn = LV_BUF_INIT;
+    lv_err rc = lv_buf_printf(&arn, "arn:aws:appconfig:%s:%s:application/%s/configurationprofile/%s", region, account,
+                              both ? json_string_value(app) : "*", both ? json_string_value(prof) : "*");
+    if (rc == LV_OK)
+        rc = add_res(r, &arn);
+    lv_buf_free(&arn);
+    if (rc == LV_OK && both) {
+        lv_buf name = LV_BUF_INIT;
+        rc = lv_buf_printf(&name, "%s/%s", json_string_value(app), json_string_value(prof));
+        if (rc == LV_OK)
+            rc = add_name(r, name.data, name.len);
+        lv_buf_free(&name);
+    }
+    r->checked = rc == LV_OK;
+    return rc;
+}
+
 lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const char *region,
                         const char *account, lv_authz_req *r)
 {
@@ -220,6 +245,18 @@ lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const
                 rc = add_res(r, &arn);
             lv_buf_free(&arn);
             r->checked = rc == LV_OK;
+        } else if (strcmp(op, "ListPathChildren") == 0) {
+            /* Names and metadata, no values: what DescribeParameters shows. */
+            snprintf(r->action, sizeof r->action, "ssm:DescribeParameters");
+            r->listing = true;
+            lv_buf arn = LV_BUF_INIT;
+            rc = lv_buf_printf(&arn, "arn:aws:ssm:%s:%s:*", region, account);
+            if (rc == LV_OK)
+                rc = add_res(r, &arn);
+            lv_buf_free(&arn);
+            r->checked = rc == LV_OK;
+        } else if (strcmp(op, "CheckConfiguration") == 0) {
+            rc = check_res(r, body, region, account);
         } else if (lv_alarm_api_op_known(op)) {
             rc = alarm_res(r, op, body, region, account);
         } else {

@@ -8,6 +8,8 @@
 
 #include "api/jreq.h"
 #include "api/lever_acwatch.h"
+#include "api/lever_check.h"
+#include "api/lever_children.h"
 #include "json/jw.h"
 #include "core/name.h"
 
@@ -27,7 +29,8 @@ typedef struct watch_req {
 
 bool lv_lever_op_known(const char *op)
 {
-    return strcmp(op, "WatchParameters") == 0 || strcmp(op, "WatchConfigurations") == 0;
+    return strcmp(op, "WatchParameters") == 0 || strcmp(op, "WatchConfigurations") == 0 ||
+           strcmp(op, "ListPathChildren") == 0 || strcmp(op, "CheckConfiguration") == 0;
 }
 
 static void watch_req_free(watch_req *w)
@@ -211,6 +214,15 @@ lv_err lv_lever_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, 
 {
     if (strcmp(op, "WatchConfigurations") == 0)
         return lv_lever_watch_configurations(c, body, len, resp, err);
+    if (strcmp(op, "ListPathChildren") == 0 || strcmp(op, "CheckConfiguration") == 0) {
+        lv_err rc = op[0] == 'L' ? lv_lever_path_children(c, body, len, &resp->body, err)
+                                 : lv_lever_check_configuration(c, body, len, &resp->body, err);
+        if (rc == LV_OK) {
+            resp->status = 200;
+            resp->content_type = JSON11;
+        }
+        return rc;
+    }
     if (strcmp(op, "WatchParameters") != 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation Lever.%s is not supported.", op);
     jreq r;

@@ -1,5 +1,7 @@
 /* lever.h - lever's own operations (X-Amz-Target: Lever.<Operation>):
- * WatchParameters, the long poll described in docs/watch.md. */
+ * WatchParameters, the long poll described in docs/watch.md;
+ * WatchConfigurations (lever_acwatch.c); the console's ListPathChildren
+ * (lever_children.c) and CheckConfiguration (lever_check.c). */
 #ifndef LV_API_LEVER_H
 #define LV_API_LEVER_H
 

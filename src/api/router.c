@@ -679,7 +679,9 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     lv_authz_req az;
     memset(&az, 0, sizeof az);
     bool alarm_op = lever && lv_alarm_api_op_known(op); /* every alarm call is audited */
-    bool mutating = admin || alarm_op || (ssm && lv_authz_ssm_mutating(op));
+    /* Lever.CheckConfiguration runs validators: audited on every call. */
+    bool check_op = lever && strcmp(op, "CheckConfiguration") == 0;
+    bool mutating = admin || alarm_op || check_op || (ssm && lv_authz_ssm_mutating(op));
     json_t *parsed = NULL; /* parsed once, here, and handed to the SSM front-end */
     if (!is_root || mutating) {
         parsed = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -787,6 +789,9 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
             atomic_fetch_add(&r->failed[MAX_OPS], 1);
             answer_error(resp, &err);
         }
+        if (check_op)
+            audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames,
+                  rc == LV_OK ? "ok" : "error", rc);
         lv_authz_req_free(&az);
         json_decref(parsed);
         return;
@@ -853,4 +858,9 @@ bool lv_router_key_active(lv_router *r, const char *akid)
 bool lv_router_is_root(const lv_router *r, const char *akid)
 {
     return strcmp(akid, r->root.access_key_id) == 0;
+}
+
+const char *lv_router_account(const lv_router *r)
+{
+    return r->account;
 }

@@ -50,5 +50,7 @@ lv_err lv_router_check_key(lv_router *r, const char *akid, const char *secret);
 /* Whether akid is still a key SigV4 would accept (root or active). */
 bool lv_router_key_active(lv_router *r, const char *akid);
 bool lv_router_is_root(const lv_router *r, const char *akid);
+/* The account id of every ARN this server answers with. */
+const char *lv_router_account(const lv_router *r);
 
 #endif

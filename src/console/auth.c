@@ -34,6 +34,7 @@ static void session_json(lv_console *c, lv_http_response *resp, const lv_session
     jw_key(&w, "Root");
     jw_bool(&w, lv_router_is_root(c->router, s->akid));
     jw_kstr(&w, "Region", s->region);
+    jw_kstr(&w, "Account", lv_router_account(c->router));
     jw_kstr(&w, "CsrfToken", s->csrf);
     jw_kint(&w, "IdleSeconds", c->idle_s);
     jw_kint(&w, "MaxSeconds", c->max_s);

@@ -145,7 +145,8 @@ void lv_console_handle(lv_console *c, const lv_http_request *req, lv_http_respon
     const char *rest = req->path + 8; /* after "/console" */
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     bool post = strcmp(req->method, "POST") == 0;
-    bool api = strncmp(rest, "/api/", 5) == 0 || strcmp(rest, "/session") == 0 || strcmp(rest, "/signin") == 0 ||
+    bool ac = strncmp(rest, "/ac/", 4) == 0;
+    bool api = ac || strncmp(rest, "/api/", 5) == 0 || strcmp(rest, "/session") == 0 || strcmp(rest, "/signin") == 0 ||
                strcmp(rest, "/signout") == 0;
     lv_console_headers(resp, api);
     if (*rest == '\0') {
@@ -153,7 +154,9 @@ void lv_console_handle(lv_console *c, const lv_http_request *req, lv_http_respon
         header(resp, "Location", "/console/");
         return;
     }
-    if (post && strncmp(rest, "/api/", 5) == 0)
+    if (ac)
+        lv_console_ac(c, req, resp, rest + 3);
+    else if (post && strncmp(rest, "/api/", 5) == 0)
         lv_console_api(c, req, resp, rest + 5);
     else if (post && strcmp(rest, "/signin") == 0)
         lv_console_signin(c, req, resp);

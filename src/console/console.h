@@ -1,7 +1,8 @@
 /* console.h - the web console served under /console/ by leverd: its
  * assets (embedded in the binary), sign-in with an access key, sessions,
- * CSRF protection, and /console/api/<Target>, which runs an SSM or Lever
- * operation as an API call by the session's key. docs/console.md. */
+ * CSRF protection, /console/api/<Target>, which runs an SSM or Lever
+ * operation as an API call by the session's key, and /console/ac/<path>,
+ * the same for the AppConfig REST API. docs/console.md. */
 #ifndef LV_CONSOLE_CONSOLE_H
 #define LV_CONSOLE_CONSOLE_H
 

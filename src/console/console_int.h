@@ -33,10 +33,12 @@ bool lv_console_csrf_ok(const lv_http_request *req, const lv_session *s);
 int64_t lv_console_now_ms(void);
 double lv_console_mono_s(void);
 
-/* The endpoints (auth.c, proxy.c). */
+/* The endpoints (auth.c, proxy.c, acproxy.c). */
 void lv_console_signin(lv_console *c, const lv_http_request *req, lv_http_response *resp);
 void lv_console_signout(lv_console *c, const lv_http_request *req, lv_http_response *resp);
 void lv_console_whoami(lv_console *c, const lv_http_request *req, lv_http_response *resp);
 void lv_console_api(lv_console *c, const lv_http_request *req, lv_http_response *resp, const char *target);
+/* path: "/applications/..." (the AppConfig REST path), any method. */
+void lv_console_ac(lv_console *c, const lv_http_request *req, lv_http_response *resp, const char *path);
 
 #endif

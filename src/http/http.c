@@ -236,7 +236,8 @@ static enum MHD_Result queue_response(struct MHD_Connection *c, lv_http_response
     if (resp->content_type != NULL)
         ok = MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                      resp->content_type);
-    size_t nh = resp->nheaders < 8 ? resp->nheaders : 8;
+    size_t nh = resp->nheaders < sizeof resp->headers / sizeof resp->headers[0]
+                    ? resp->nheaders : sizeof resp->headers / sizeof resp->headers[0];
     for (size_t i = 0; ok == MHD_YES && i < nh; i++) {
         if (resp->headers[i].name == NULL || resp->headers[i].value == NULL)
             continue;

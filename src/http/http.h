@@ -30,7 +30,7 @@ typedef struct lv_http_request {
 typedef struct lv_http_response {
     int status;
     const char *content_type;  /* static string */
-    lv_http_header headers[8]; /* extra headers; static or handler-owned strings */
+    lv_http_header headers[16]; /* extra headers; static or handler-owned strings */
     size_t nheaders;
     char header_storage[512];  /* scratch for header values built per request */
     lv_buf body;
