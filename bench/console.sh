@@ -42,7 +42,7 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 LVB=$TMP/lvbench
-gcc -O2 -std=gnu17 -D_GNU_SOURCE -I"$REPO/src" -o "$LVB" "$HERE/lvbench.c" "$REPO/src/auth/sigv4.c" \
+gcc -O2 -std=gnu17 -D_GNU_SOURCE -I"$REPO/src" -o "$LVB" "$HERE/lvbench.c" "$REPO"/src/auth/sigv4*.c \
     "$REPO/src/core/buf.c" "$REPO/src/core/err.c" -lcrypto -lpthread
 PORT=$("$LVB" port)
 AK=AKIABENCHCONSOLE0001
