@@ -362,7 +362,7 @@ static void test_header_helpers(void **state)
                      LV_E_VALIDATION);
 
     memset(&resp, 0, sizeof resp);
-    for (int i = 0; i < 8; i++)
+    for (size_t i = 0; i < sizeof resp.headers / sizeof resp.headers[0]; i++)
         assert_int_equal(lv_http_response_header(&resp, "N", "v"), LV_OK);
     assert_int_equal(lv_http_response_header(&resp, "N", "v"), LV_E_TOO_BIG);
 }
