@@ -19,7 +19,8 @@ export async function renderAudit(main, query) {
     Since: h('input', { id: 'a-since', size: 22, placeholder: '2026-12-01T22', value: query.get('since') || '' }),
   };
   const ops = h('datalist', { id: 'a-ops' }, ['PutParameter', 'DeleteParameter', 'LabelParameterVersion', 'UnlabelParameterVersion',
-    'GetParameter', 'Console.SignIn', 'Console.SignOut', 'Lever.CreateAccessKey', 'Lever.PutKeyPolicy'].map((o) => h('option', { value: o })));
+    'GetParameter', 'Console.SignIn', 'Console.SignOut', 'Lever.CreateAccessKey', 'Lever.PutKeyPolicy', 'CreateApplication', 'CreateHostedConfigurationVersion',
+    'StartDeployment', 'StopDeployment', 'Lever.CheckConfiguration', 'Lever.SetAlarmState'].map((o) => h('option', { value: o })));
   const labels = { KeyId: 'Access key id', Operation: 'Operation', Outcome: 'Outcome', NamePrefix: 'Name starts with', Since: 'Since (UTC)' };
   const err = h('p', { class: 'error', role: 'alert' });
   const list = h('div', { id: 'audit-list' });

@@ -84,6 +84,15 @@ test('edit a flag, deploy it gradually, watch the chart reach 100 %; an alarm ro
   const lines = server.auditLines();
   assert.ok(lines.some((l) => l.operation === 'Lever.SetAlarmState' && l.key_id === ROOT_KEY && l.names.includes('checkout-errors')));
   assert.ok(lines.some((l) => l.operation === 'StartDeployment' && l.key_id === ROOT_KEY && l.outcome === 'ok'));
+  // and the audit view finds them
+  await page.goto(server.url + '/console/#/audit');
+  await page.waitForSelector('#audit-list table');
+  await page.fill('#a-op', 'StartDeployment');
+  await page.click('#a-apply');
+  await page.waitForSelector('#audit-list caption:has-text("3 event(s)")');
+  await page.fill('#a-op', 'Lever.SetAlarmState');
+  await page.click('#a-apply');
+  await page.waitForSelector('#audit-list td:has-text("checkout-errors")');
   await page.context().close();
 });
 
