@@ -78,11 +78,14 @@ class AlarmRollback(RolloutCase):
         target = Target()
         self.addCleanup(target.close)
         name = "probe-" + self._testMethodName
-        # IntervalSeconds 30 -> 50 ms here
-        self.alarm(name, Url=target.url, IntervalSeconds=30, FailureThreshold=2, TimeoutSeconds=5)
+        # IntervalSeconds 30 -> 50 ms here. Five failures in a row, so one
+        # answer that misses its (floored, 50 ms) timeout on a loaded
+        # machine does not roll back before the target starts failing.
+        self.alarm(name, Url=target.url, IntervalSeconds=30, FailureThreshold=5, TimeoutSeconds=5)
         t = self.monitored(name)
         n = self.start(t, 2, "Lever.Linear10PercentEvery10Minutes")["DeploymentNumber"]
-        self.until(t, n, lambda d: d["PercentageComplete"] >= 10, "at 10%")
+        self.until(t, n, lambda d: d["PercentageComplete"] >= 10 or d["State"] != "DEPLOYING", "at 10%")
+        self.assertEqual(self.get(t, n)["State"], "DEPLOYING", "rolled back while the probe still answered 200")
         target.ok = False
         d = self.rolled_back(t, n, name)
         self.assertLess(d["PercentageComplete"], 100)
