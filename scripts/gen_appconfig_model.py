@@ -22,6 +22,12 @@ TYPES = {'string': 'AC_T_STRING', 'integer': 'AC_T_INTEGER', 'long': 'AC_T_LONG'
 LOCS = {None: 'AC_LOC_BODY', 'uri': 'AC_LOC_URI', 'querystring': 'AC_LOC_QUERY', 'header': 'AC_LOC_HEADER'}
 
 
+# Enum values newer AppConfig models have and lever implements (Debian's
+# botocore predates them): AT_DEPLOYMENT_TICK, the action point called
+# before each step of a gradual deployment (docs/rollouts.md, "Hooks").
+EXTRA_ENUMS = {'appconfig.ActionPoint': ['AT_DEPLOYMENT_TICK']}
+
+
 def c(s):
     return json.dumps(s)
 
@@ -37,7 +43,8 @@ def main():
         i = len(shapes)
         index[full] = i
         row = {'name': name, 'type': TYPES[s['type']], 'min': s.get('min'), 'max': s.get('max'),
-               'enum': s.get('enum', []), 'mem': [], 'elem': -1, 'key': -1}
+               'enum': s.get('enum', []) + [e for e in EXTRA_ENUMS.get(full, []) if e not in s.get('enum', [])],
+               'mem': [], 'elem': -1, 'key': -1}
         shapes.append(row)
         if s['type'] == 'structure':
             req = set(s.get('required', []))

@@ -141,22 +141,6 @@ static lv_err precheck(lv_acapi_ctx *c, const char *app, const char *prof, const
     return rc;
 }
 
-/* The asynchronous hooks of what StartDeployment / StopDeployment just
- * did (the deployment driver reports the changes it makes itself). */
-static void notify(lv_acapi_ctx *c, const lv_acrec *d)
-{
-    if (c->hooks == NULL || d == NULL)
-        return;
-    const char *st = lv_acrec_str(d, DF_STATE);
-    if (strcmp(st, "ROLLED_BACK") == 0 || strcmp(st, "REVERTED") == 0) {
-        lv_hooks_event(c->hooks, LV_HOOK_ON_ROLLED_BACK, d);
-        return;
-    }
-    lv_hooks_event(c->hooks, LV_HOOK_ON_START, d);
-    if (strcmp(st, "COMPLETE") == 0)
-        lv_hooks_event(c->hooks, LV_HOOK_ON_COMPLETE, d);
-}
-
 lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
 {
     const char *app = lv_acapi_str(call, "ApplicationId"), *env = lv_acapi_str(call, "EnvironmentId");
@@ -250,7 +234,6 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
             json_t *o = lv_acapi_render_deployment(c, &v, res, false);
             lv_engine_rdunlock(c->engine);
             lv_acapi_reply(c, call, o);
-            notify(c, res);
         }
         break;
     }
@@ -270,7 +253,6 @@ lv_err lv_acapi_deploy(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
             json_t *o = lv_acapi_render_deployment(c, &v, res, false);
             lv_engine_rdunlock(c->engine);
             lv_acapi_reply(c, call, o);
-            notify(c, res);
         }
         break;
     case ACW_GetDeployment: {

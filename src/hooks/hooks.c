@@ -80,8 +80,10 @@ lv_err lv_hooks_open(lv_engine *e, const lv_hooks_config *cfg, lv_hooks **out, l
 
 void lv_hooks_stopping(lv_hooks *h)
 {
+    /* Only the calls that hold a parked request: a tick in flight is the
+     * driver's, and cutting it short would roll its deployment back. */
     if (h != NULL)
-        atomic_store(&h->stopping, true);
+        atomic_store(&h->draining, true);
 }
 
 void lv_hooks_close(lv_hooks *h)
@@ -373,7 +375,9 @@ bool lv_hook_done(lv_hooks *h, lv_hook_call *c, char *why, size_t cap)
  * failure (in action order). */
 static bool run_sync(lv_hooks *h, lv_hook_call *calls, size_t n, char *why, size_t cap)
 {
-    if (atomic_load(&h->stopping)) {
+    bool pre = strcmp(calls[0].point, LV_HOOK_TICK) != 0;
+    atomic_bool *quit = pre ? &h->draining : &h->stopping;
+    if (atomic_load(&h->stopping) || atomic_load(quit)) {
         snprintf(why, cap, "Extension %s (%s) was not called: leverd is stopping", calls[0].ext_name,
                  calls[0].ext_id);
         return false;
@@ -409,7 +413,7 @@ static bool run_sync(lv_hooks *h, lv_hook_call *calls, size_t n, char *why, size
         }
         if (running == 0)
             break;
-        if (atomic_load(&h->stopping) || lv_hooks_mono_ms() > deadline)
+        if (atomic_load(&h->stopping) || atomic_load(quit) || lv_hooks_mono_ms() > deadline)
             break;
         curl_multi_poll(m, NULL, 0, 100, NULL);
     }
@@ -422,7 +426,7 @@ static bool run_sync(lv_hooks *h, lv_hook_call *calls, size_t n, char *why, size
             if (code == 0 && calls[i].res == CURLE_OK) {
                 calls[i].res = CURLE_OPERATION_TIMEDOUT;
                 snprintf(calls[i].errbuf, sizeof calls[i].errbuf, "%s",
-                         atomic_load(&h->stopping) ? "leverd is stopping" : "timed out");
+                         atomic_load(&h->stopping) || atomic_load(quit) ? "leverd is stopping" : "timed out");
             }
         }
         curl_multi_remove_handle(m, calls[i].easy);

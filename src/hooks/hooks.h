@@ -38,8 +38,9 @@ enum {
 
 /* Starts the asynchronous thread. Caller owns *out (lv_hooks_close). */
 lv_err lv_hooks_open(lv_engine *e, const lv_hooks_config *cfg, lv_hooks **out, lv_error *err);
-/* From now on synchronous calls fail at once and in-flight ones are cut
- * short (so parked requests finish before the listener stops). */
+/* From now on PRE_* calls fail at once and in-flight ones are cut short
+ * (so parked requests finish before the listener stops); ticks go on
+ * until lv_hooks_close. */
 void lv_hooks_stopping(lv_hooks *h);
 /* Stops the thread (queued events are dropped) and frees. NULL is fine. */
 void lv_hooks_close(lv_hooks *h);

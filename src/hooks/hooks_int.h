@@ -43,7 +43,8 @@ struct lv_hooks {
     unsigned char *key;
     size_t key_len;
     long timeout_ms;
-    atomic_bool stopping;
+    atomic_bool stopping;     /* closing: every call gives up */
+    atomic_bool draining;     /* the listener stops: pre-* calls give up (ticks go on) */
     atomic_uint_fast64_t calls, failures, vetoes, dropped;
     /* the asynchronous side: a ring of jobs under mu */
     pthread_mutex_t mu;

@@ -718,6 +718,9 @@ int main(int argc, char **argv)
     rocfg.time_scale = cfg.time_scale;
     rocfg.alarm_state = alarm_state;
     rocfg.alarm_ctx = alarms;
+    rocfg.hooks.tick = lv_hooks_tick;   /* AT_DEPLOYMENT_TICK before each step */
+    rocfg.hooks.event = lv_hooks_event; /* every ON_DEPLOYMENT_* change, queued */
+    rocfg.hooks.ctx = hooks;
     lv_rollout *rollout = NULL;
     if (lv_rollout_open(&rocfg, &rollout, &err) != LV_OK ||
         lv_alarms_on_change(alarms, lv_rollout_alarm_changed, rollout) != LV_OK) {

@@ -2,8 +2,9 @@
 receiver. Pre-create and pre-start hooks veto (BadRequestException naming the
 extension, nothing written), asynchronous ON_DEPLOYMENT_* events arrive signed
 with an HMAC-SHA256 the test verifies itself, a hook that hangs neither stalls
-other requests (one event loop) nor the call past its timeout, and failing
-asynchronous hooks change nothing.
+other requests (one event loop) nor the call past its timeout, failing
+asynchronous hooks change nothing, and a failing or hanging AT_DEPLOYMENT_TICK
+hook rolls a gradual deployment (--time-scale 600) back.
 
 Time-based checks poll with deadlines; nothing sleeps for long."""
 
@@ -32,6 +33,7 @@ class Receiver:
         self.lock = threading.Lock()
         self.got = []
         self.release = threading.Event()
+        self.tick_status = 200  # what /tick answers (the test flips it)
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -43,7 +45,8 @@ class Receiver:
                                       "at": time.time()})
                 if self.path.startswith("/hang"):
                     outer.release.wait(60)
-                code = {"/ok": 200, "/deny": 403, "/fail": 500}.get(self.path.split("?")[0], 200)
+                code = {"/ok": 200, "/deny": 403, "/fail": 500,
+                        "/tick": outer.tick_status}.get(self.path.split("?")[0], 200)
                 msg = json.dumps({"Message": "not on a Friday"}).encode()
                 self.send_response(code)
                 self.send_header("Content-Type", "application/json")
@@ -308,6 +311,82 @@ class HookTimeout(HooksCase):
         self.assertIn(ext["Name"], msg)
         self.assertIn("no answer", msg)
         self.assertEqual(self.ac.list_deployments(ApplicationId=t["app"], EnvironmentId=t["env"])["Items"], [])
+
+
+class TickHooks(HooksCase):
+    """AT_DEPLOYMENT_TICK on gradual deployments driven at --time-scale 600
+    (Lever.Linear10PercentEvery1Minute: a step every 100 ms)."""
+
+    LEVERD_KW = {"extra_args": ["--time-scale", "600"]}
+
+    def gradual(self, ext_actions):
+        t = self.tree(content=b"v1", ctype="text/plain")
+        self.assertEqual(self.deploy(t, t["ver"], strategy="Lever.AllAtOnce")["State"], "COMPLETE")
+        v2 = self.ac.create_hosted_configuration_version(ApplicationId=t["app"], ConfigurationProfileId=t["prof"],
+                                                         Content=b"v2", ContentType="text/plain")["VersionNumber"]
+        ext = self.extension(ext_actions)
+        self.associate(ext, ARN + "application/%s/environment/%s" % (t["app"], t["env"]), stage="canary")
+        d = self.deploy(t, v2, strategy="Lever.Linear10PercentEvery1Minute")
+        return t, ext, d
+
+    def until(self, t, n, pred, what):
+        end = time.monotonic() + DEADLINE
+        d = None
+        while time.monotonic() < end:
+            d = self.ac.get_deployment(ApplicationId=t["app"], EnvironmentId=t["env"], DeploymentNumber=n)
+            if pred(d):
+                return d
+            time.sleep(0.02)
+        self.fail("deployment %d never %s: %r" % (n, what, d))
+
+    def test_failing_tick_hook_rolls_back(self):
+        t, ext, d = self.gradual({"AT_DEPLOYMENT_TICK": [self.recv.url("/tick")],
+                                  "ON_DEPLOYMENT_STEP": [self.recv.url("/ok?step")],
+                                  "ON_DEPLOYMENT_ROLLED_BACK": [self.recv.url("/ok?back")]})
+        n = d["DeploymentNumber"]
+        # Ticks that agree let the deployment grow.
+        self.until(t, n, lambda x: x["PercentageComplete"] >= 20, "grew past 20%")
+        self.recv.tick_status = 503
+        got = self.until(t, n, lambda x: x["State"] == "ROLLED_BACK", "rolled back")
+        self.assertLess(got["PercentageComplete"], 100)
+        log = " | ".join("%s %s %s" % (e["EventType"], e["TriggeredBy"], e["Description"]) for e in got["EventLog"])
+        self.assertIn("AT_DEPLOYMENT_TICK", log)
+        self.assertIn(ext["Name"], log)
+        self.assertIn("503", log)
+        env = self.ac.get_environment(ApplicationId=t["app"], EnvironmentId=t["env"])
+        self.assertEqual(env["State"], "RolledBack")
+        # Everyone is served the version from before again.
+        got = self.ac.get_configuration(Application=t["app"], Environment=t["env"], Configuration=t["prof"],
+                                        ClientId="anyone")
+        self.assertEqual(got["Content"].read(), b"v1")
+        ticks = [r for r in self.recv.requests() if r["path"] == "/tick"]
+        self.assertGreaterEqual(len(ticks), 3)
+        key = self.key()
+        for r in ticks:
+            self.assertTrue(verify(key, r))
+            ev = json.loads(r["body"])
+            self.assertEqual((ev["Type"], ev["DeploymentNumber"]), ("AT_DEPLOYMENT_TICK", n))
+            self.assertEqual(ev["DeploymentState"], "DEPLOYING")
+            self.assertEqual(ev["Parameters"], {"stage": "canary"})
+        self.assertEqual(sorted(json.loads(r["body"])["PercentageComplete"] for r in ticks)[0], 0)
+        steps = self.recv.wait(lambda r: r["path"] == "/ok?step", "ON_DEPLOYMENT_STEP")
+        self.assertTrue(all(json.loads(r["body"])["Type"] == "ON_DEPLOYMENT_STEP" for r in steps))
+        back = self.recv.wait(lambda r: r["path"] == "/ok?back", "ON_DEPLOYMENT_ROLLED_BACK")[0]
+        self.assertTrue(verify(key, back))
+        self.assertEqual(json.loads(back["body"])["DeploymentState"], "ROLLED_BACK")
+        self.assertIn("rolls deployment", self.server.log_text())
+
+    def test_hanging_tick_hook_rolls_back_after_its_timeout(self):
+        t, ext, d = self.gradual({"AT_DEPLOYMENT_TICK": [self.recv.url("/hang?tick")]})
+        n = d["DeploymentNumber"]
+        self.recv.wait(lambda r: r["path"] == "/hang?tick", "the hanging tick")
+        # The driver waits on its own thread: the API answers meanwhile.
+        self.assertEqual(self.ac.get_application(ApplicationId=t["app"])["Id"], t["app"])
+        got = self.until(t, n, lambda x: x["State"] == "ROLLED_BACK", "rolled back")
+        log = " | ".join(e["Description"] for e in got["EventLog"])
+        self.assertIn("no answer", log)
+        self.assertIn(ext["Name"], log)
+        self.assertEqual(got["PercentageComplete"], 0)
 
 
 if __name__ == "__main__":
