@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api/alarm_api.h"
+#include "api/label_deploy.h"
 #include "core/name.h"
 
 static const char *const mutating_ops[] = {
@@ -257,6 +258,14 @@ lv_err lv_authz_extract(const char *service, const char *op, json_t *body, const
             r->checked = rc == LV_OK;
         } else if (strcmp(op, "CheckConfiguration") == 0) {
             rc = check_res(r, body, region, account);
+        } else if (lv_label_deploy_op_known(op)) {
+            /* Moving a label through a rollout is labelling it; reading
+             * the rollout is reading the parameter. */
+            bool get = strcmp(op, "GetLabelDeployment") == 0;
+            snprintf(r->action, sizeof r->action, get ? "ssm:GetParameter" : "ssm:LabelParameterVersion");
+            r->mutating = !get;
+            rc = one_name(r, name, region, account);
+            r->checked = rc == LV_OK;
         } else if (lv_alarm_api_op_known(op)) {
             rc = alarm_res(r, op, body, region, account);
         } else {

@@ -2,6 +2,7 @@
  * already holds matching changes, otherwise park the connection and let
  * the engine wake it on the next matching commit or at the deadline. */
 #include "api/lever.h"
+#include "api/label_deploy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,8 @@ typedef struct watch_req {
 bool lv_lever_op_known(const char *op)
 {
     return strcmp(op, "WatchParameters") == 0 || strcmp(op, "WatchConfigurations") == 0 ||
-           strcmp(op, "ListPathChildren") == 0 || strcmp(op, "CheckConfiguration") == 0;
+           strcmp(op, "ListPathChildren") == 0 || strcmp(op, "CheckConfiguration") == 0 ||
+           lv_label_deploy_op_known(op);
 }
 
 static void watch_req_free(watch_req *w)
@@ -223,6 +225,8 @@ lv_err lv_lever_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, 
         }
         return rc;
     }
+    if (lv_label_deploy_op_known(op))
+        return lv_label_deploy_dispatch(c, op, body, len, &resp->body, err);
     if (strcmp(op, "WatchParameters") != 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation Lever.%s is not supported.", op);
     jreq r;

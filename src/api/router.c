@@ -17,6 +17,7 @@
 #include "api/alertmanager.h"
 #include "api/offload.h"
 #include "json/jw.h"
+#include "api/label_deploy.h"
 #include "api/lever.h"
 #include "api/ssm.h"
 #include "auth/policy_iam.h"
@@ -681,7 +682,8 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     bool alarm_op = lever && lv_alarm_api_op_known(op); /* every alarm call is audited */
     /* Lever.CheckConfiguration runs validators: audited on every call. */
     bool check_op = lever && strcmp(op, "CheckConfiguration") == 0;
-    bool mutating = admin || alarm_op || check_op || (ssm && lv_authz_ssm_mutating(op));
+    bool label_op = lever && lv_label_deploy_op_known(op) && strcmp(op, "GetLabelDeployment") != 0;
+    bool mutating = admin || alarm_op || check_op || label_op || (ssm && lv_authz_ssm_mutating(op));
     json_t *parsed = NULL; /* parsed once, here, and handed to the SSM front-end */
     if (!is_root || mutating) {
         parsed = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
@@ -743,6 +745,8 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     lv_ssm_ctx c = {r->engine, r->account, auth.region, user_arn,
                     (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000, use_hide ? &hide.base : NULL,
                     is_root ? NULL : &dec.base};
+    const char *entity = lv_http_header_get(req, "X-Lever-Entity-Id");
+    c.entity = entity && *entity ? entity : auth.access_key;
     resp->content_type = JSON11;
     /* The revision before the read: a client that lists and then watches
      * from here may see a change twice but never misses one. */
@@ -789,7 +793,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
             atomic_fetch_add(&r->failed[MAX_OPS], 1);
             answer_error(resp, &err);
         }
-        if (check_op)
+        if (check_op || label_op)
             audit(r, rid, auth.access_key, user_arn, req, op, lever, names, az.nnames,
                   rc == LV_OK ? "ok" : "error", rc);
         lv_authz_req_free(&az);

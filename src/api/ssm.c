@@ -1,6 +1,7 @@
 /* ssm.c - Parameter Store operations: decode and check each request
  * against the botocore shapes, call the engine, encode the answer. */
 #include "api/ssm.h"
+#include "api/label_deploy.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -295,8 +296,13 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
         v = lv_param_latest(p);
     else if (sel.is_version)
         v = lv_param_find_version(p, sel.version);
-    else
+    else {
         v = lv_param_find_label(p, sel.label);
+        /* A rollout of the label answers by the reader's bucket. */
+        uint32_t want = lv_label_deploy_serve(c->engine, c->region, cn->data, sel.label, c->entity, v ? v->version : 0);
+        if (want != (v ? v->version : 0))
+            v = lv_param_find_version(p, want);
+    }
     if (v == NULL) {
         if (sel.is_version)
             return lv_error_set(err, LV_E_PARAM_VERSION_NOT_FOUND,

@@ -38,6 +38,9 @@ typedef struct lv_ssm_ctx {
     int64_t now_ms;
     const lv_ssm_hide *hide; /* NULL: nothing hidden */
     const lv_ssm_decrypt *decrypt; /* NULL: every value may be decrypted */
+    /* Who reads, for label rollouts (X-Lever-Entity-Id, else the access
+     * key id); NULL buckets as "". */
+    const char *entity;
 } lv_ssm_ctx;
 
 static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const char *name)

@@ -69,6 +69,38 @@ static lv_err set_percent(lv_acrec *d, double p)
     return lv_acrec_set_str(d, DF_PERCENT, t);
 }
 
+static bool is_label(const lv_acrec *d)
+{
+    return d->klen > 0 && d->key[0] == LV_AC_LABEL_DEPLOY;
+}
+
+/* A deployment's change: a label rollout's wakes the parameter's watchers
+ * (kind LABEL, key "<region>\0<name>", the new version); an AppConfig
+ * deployment's is the configuration change of its profile. */
+static lv_err dep_change(lv_acplan *out, lv_change_kind kind, const lv_acrec *d)
+{
+    if (!is_label(d))
+        return lv_acplan_change_add(out, kind, lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
+                                    lv_acrec_str(d, DF_PROFILE), (uint32_t)lv_acrec_num(d, DF_NUMBER));
+    char key[1200];
+    int n = snprintf(key, sizeof key, "%s%c%s", lv_acrec_str(d, DF_APP), '\0', lv_acrec_str(d, DF_ENV));
+    if (n < 0 || (size_t)n >= sizeof key)
+        return LV_E_NOMEM;
+    return lv_acplan_change_raw(out, LV_CHANGE_LABEL, key, (size_t)n, (uint32_t)lv_acrec_num(d, DF_VERSION));
+}
+
+/* A label rollout that completes moves the label in the same write. */
+static lv_err move_label(lv_acplan *out, const lv_acrec *d)
+{
+    if (!is_label(d))
+        return LV_OK;
+    out->move.region = strdup(lv_acrec_str(d, DF_APP));
+    out->move.name = strdup(lv_acrec_str(d, DF_ENV));
+    out->move.label = strdup(lv_acrec_str(d, DF_PROFILE));
+    out->move.version = (uint32_t)lv_acrec_num(d, DF_VERSION);
+    return out->move.region && out->move.name && out->move.label ? LV_OK : LV_E_NOMEM;
+}
+
 /* Takes step k of d at now (k is the next step; the caller checked). Adds
  * the step's events to d and its changes to out; *done tells whether the
  * deployment completed. */
@@ -77,8 +109,6 @@ static lv_err take_step(lv_acrec *d, unsigned k, int64_t now, lv_acplan *out, bo
     lv_rollout_strategy s;
     lv_rollout_of(d, &s);
     unsigned n = lv_rollout_steps(&s);
-    const char *app = lv_acrec_str(d, DF_APP), *env = lv_acrec_str(d, DF_ENV), *prof = lv_acrec_str(d, DF_PROFILE);
-    uint32_t number = (uint32_t)lv_acrec_num(d, DF_NUMBER);
     lv_err rc = lv_acrec_set_num(d, DF_STEP, k);
     if (rc == LV_OK)
         rc = lv_acrec_set_num(d, DF_STEP_MS, now);
@@ -92,7 +122,7 @@ static lv_err take_step(lv_acrec *d, unsigned k, int64_t now, lv_acplan *out, bo
         if (rc == LV_OK)
             rc = lv_ac_event(d, "PERCENTAGE_UPDATED", "APPCONFIG", desc, now);
         if (rc == LV_OK)
-            rc = lv_acplan_change_add(out, LV_CHANGE_AC_STEP, app, env, prof, number);
+            rc = dep_change(out, LV_CHANGE_AC_STEP, d);
         if (rc == LV_OK && k == n && s.bake_ms > 0) {
             rc = lv_acrec_set_str(d, DF_STATE, "BAKING");
             if (rc == LV_OK)
@@ -111,7 +141,9 @@ static lv_err take_step(lv_acrec *d, unsigned k, int64_t now, lv_acplan *out, bo
     if (rc == LV_OK)
         rc = lv_ac_event(d, "DEPLOYMENT_COMPLETED", "APPCONFIG", "Deployment completed", now);
     if (rc == LV_OK)
-        rc = lv_acplan_change_add(out, LV_CHANGE_AC_COMPLETE, app, env, prof, number);
+        rc = dep_change(out, LV_CHANGE_AC_COMPLETE, d);
+    if (rc == LV_OK)
+        rc = move_label(out, d);
     return rc;
 }
 
@@ -279,6 +311,13 @@ nomem:
 
 static const lv_acrec *find_deployment(const lv_acview *v, const lv_acreq *q, const lv_acrec **env, lv_error *err)
 {
+    *env = NULL;
+    if (q->target != NULL) {
+        const lv_acrec *d = q->target[0] == LV_AC_LABEL_DEPLOY ? v->get(v->ctx, q->target, strlen(q->target)) : NULL;
+        if (d == NULL)
+            lv_error_set(err, LV_E_RESOURCE_NOT_FOUND, "Label deployment %s not found", q->target);
+        return d;
+    }
     if (lv_ac_get(v, "a%s", q->app) == NULL)
         return lv_error_set(err, LV_E_AC_NOT_FOUND, "Application %s not found", q->app), NULL;
     if ((*env = lv_ac_get(v, "e%s/%s", q->app, q->env)) == NULL)
@@ -307,7 +346,7 @@ static lv_err step(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
     bool done = false;
     if (d == NULL || take_step(d, (unsigned)q->step, q->now_ms, out, &done) != LV_OK)
         goto nomem;
-    if (done && ((ne = lv_acrec_clone(env, NULL)) == NULL ||
+    if (done && env != NULL && ((ne = lv_acrec_clone(env, NULL)) == NULL ||
                  lv_acrec_set_str(ne, EF_STATE, "ReadyForDeployment") != LV_OK || lv_acplan_put(out, ne) != LV_OK))
         goto nomem;
     out->result = lv_acrec_ref(d);
@@ -327,7 +366,7 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
         return err->code;
     const char *st = lv_acrec_str(cur, DF_STATE);
     bool running = lv_ac_in_progress(cur), auto_rb = q->op == LV_ACOP_ROLLBACK;
-    bool revert = !running && !auto_rb && q->allow_revert && strcmp(st, "COMPLETE") == 0;
+    bool revert = !running && !auto_rb && env != NULL && q->allow_revert && strcmp(st, "COMPLETE") == 0;
     if (auto_rb && !running)
         return lv_error_set(err, LV_E_AC_CONFLICT, "Deployment %" PRId64 " is %s; nothing to roll back", q->number, st);
     if (!running && !revert)
@@ -351,23 +390,22 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
     const char *why = auto_rb ? (q->reason ? q->reason : "Rolled back")
                       : revert ? "Deployment reverted by the user"
                                : "Deployment stopped by the user";
-    lv_acrec *d = widen(cur), *ne = lv_acrec_clone(env, NULL);
-    if (d == NULL || ne == NULL || lv_acrec_set_str(d, DF_STATE, revert ? "REVERTED" : "ROLLED_BACK") != LV_OK ||
+    lv_acrec *d = widen(cur), *ne = env ? lv_acrec_clone(env, NULL) : NULL;
+    if (d == NULL || (env && ne == NULL) || lv_acrec_set_str(d, DF_STATE, revert ? "REVERTED" : "ROLLED_BACK") != LV_OK ||
         lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK || lv_acrec_set_num(d, DF_STEP_MS, q->now_ms) != LV_OK ||
         lv_ac_event(d, "ROLLBACK_STARTED", by, why, q->now_ms) != LV_OK ||
         lv_ac_event(d, revert ? "REVERT_COMPLETED" : "ROLLBACK_COMPLETED", "APPCONFIG",
                     revert ? "Revert completed: the previous version is served again"
                            : "Rollback completed: the previous version is served again",
                     q->now_ms) != LV_OK ||
-        lv_acrec_set_str(ne, EF_STATE, revert ? "Reverted" : "RolledBack") != LV_OK) {
+        (ne && lv_acrec_set_str(ne, EF_STATE, revert ? "Reverted" : "RolledBack") != LV_OK)) {
         lv_acrec_unref(d);
         lv_acrec_unref(ne);
         return oom(err);
     }
-    lv_err rc = lv_acplan_put(out, ne);
+    lv_err rc = ne ? lv_acplan_put(out, ne) : LV_OK;
     if (rc == LV_OK)
-        rc = lv_acplan_change_add(out, auto_rb || revert ? LV_CHANGE_AC_ROLLED_BACK : LV_CHANGE_AC_STOPPED, q->app,
-                                  q->env, lv_acrec_str(cur, DF_PROFILE), (uint32_t)q->number);
+        rc = dep_change(out, auto_rb || revert ? LV_CHANGE_AC_ROLLED_BACK : LV_CHANGE_AC_STOPPED, d);
     if (rc != LV_OK) {
         lv_acrec_unref(d);
         return oom(err);
@@ -376,11 +414,90 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
     return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
 }
 
+bool lv_ac_label_prefix(const char *region, const char *name, const char *label, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%c%s|%s|%s|", LV_AC_LABEL_DEPLOY, region, name, label);
+    return n > 0 && (size_t)n < cap;
+}
+
+static bool keep_last(void *arg, const lv_acrec *r)
+{
+    *(const lv_acrec **)arg = r;
+    return true;
+}
+
+const lv_acrec *lv_ac_label_deployment(const lv_acview *v, const char *region, const char *name, const char *label)
+{
+    char prefix[1200];
+    if (!lv_ac_label_prefix(region, name, label, prefix, sizeof prefix))
+        return NULL;
+    const lv_acrec *last = NULL;
+    v->each(v->ctx, prefix, strlen(prefix), keep_last, &last);
+    return last;
+}
+
+/* Lever.StartLabelDeployment: the parameter and its versions were checked
+ * by the front-end against the index. */
+static lv_err start_label(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    const char *sid = lv_acrec_str(q->in, DF_STRATEGY), *ver = lv_acrec_str(q->in, DF_VERSION);
+    const lv_acrec *strat = lv_ac_strategy(v, sid);
+    if (strat == NULL)
+        return lv_error_set(err, LV_E_RESOURCE_NOT_FOUND, "Deployment strategy %s not found", sid);
+    if (strcmp(ver, lv_acrec_str(q->in, DF_PREV_VERSION)) == 0)
+        return lv_error_set(err, LV_E_VALIDATION, "Label %s of %s is already on version %s", q->profile, q->env,
+                            ver);
+    const lv_acrec *last = lv_ac_label_deployment(v, q->app, q->env, q->profile);
+    if (lv_ac_in_progress(last))
+        return lv_error_set(err, LV_E_AC_CONFLICT,
+                            "Deployment %" PRId64 " of label %s of %s is in progress; a new one can start when it "
+                            "completes or is stopped.",
+                            lv_acrec_num(last, DF_NUMBER), q->profile, q->env);
+    int64_t number = last ? lv_acrec_num(last, DF_NUMBER) + 1 : 1;
+    char prefix[1100], key[1200];
+    if (!lv_ac_label_prefix(q->app, q->env, q->profile, prefix, sizeof prefix))
+        return lv_error_set(err, LV_E_VALIDATION, "The parameter name is too long");
+    snprintf(key, sizeof key, "%s%010" PRId64, prefix, number);
+    lv_acrec *d = lv_acrec_new(LV_AC_LABEL_DEPLOY, DF__N);
+    bool overridden = false, done = false;
+    if (d == NULL || lv_acrec_set_key(d, key) != LV_OK)
+        goto nomem;
+    for (unsigned i = 0; i < DF__N; i++)
+        lv_acrec_clear(d, i, true);
+    if (lv_acrec_set_str(d, DF_APP, q->app) != LV_OK || lv_acrec_set_str(d, DF_ENV, q->env) != LV_OK ||
+        lv_acrec_set_str(d, DF_PROFILE, q->profile) != LV_OK || lv_acrec_set_num(d, DF_NUMBER, number) != LV_OK ||
+        lv_acrec_set_str(d, DF_VERSION, ver) != LV_OK || lv_acrec_set_str(d, DF_STRATEGY, sid) != LV_OK ||
+        lv_acrec_copy_field(d, DF_PREV_VERSION, q->in, DF_PREV_VERSION) != LV_OK ||
+        lv_acrec_copy_field(d, DF_MONITORS, q->in, DF_MONITORS) != LV_OK ||
+        lv_acrec_copy_field(d, DF_DESC, q->in, DF_DESC) != LV_OK ||
+        lv_acrec_copy_field(d, DF_DURATION, strat, SF_DURATION) != LV_OK ||
+        lv_acrec_copy_field(d, DF_BAKE, strat, SF_BAKE) != LV_OK ||
+        lv_acrec_copy_field(d, DF_GROWTH, strat, SF_GROWTH) != LV_OK ||
+        lv_acrec_copy_field(d, DF_GTYPE, strat, SF_GTYPE) != LV_OK ||
+        lv_acrec_copy_field(d, DF_CANARY, strat, SF_CANARY) != LV_OK ||
+        lv_acrec_set_num(d, DF_STARTED, q->now_ms) != LV_OK || lv_acrec_set_num(d, DF_STEP_MS, q->now_ms) != LV_OK ||
+        lv_acrec_set_num(d, DF_STEP, 0) != LV_OK || lv_acrec_set_str(d, DF_STATE, "DEPLOYING") != LV_OK ||
+        lv_acrec_set_num(d, DF_PERCENT, 0) != LV_OK || set_override(d, q->tags, &overridden) != LV_OK ||
+        lv_ac_event(d, "DEPLOYMENT_STARTED", "USER",
+                    overridden ? "Label deployment started; alarms exempted by " LV_AC_OVERRIDE_TAG
+                               : "Label deployment started",
+                    q->now_ms) != LV_OK ||
+        dep_change(out, LV_CHANGE_AC_STARTED, d) != LV_OK || take_due_steps(d, q->now_ms, out, &done) != LV_OK)
+        goto nomem;
+    out->result = lv_acrec_ref(d);
+    return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
+nomem:
+    lv_acrec_unref(d);
+    return oom(err);
+}
+
 lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
 {
     switch (q->op) {
     case LV_ACOP_START_DEPLOYMENT:
         return start(v, q, out, err);
+    case LV_ACOP_START_LABEL_DEPLOYMENT:
+        return start_label(v, q, out, err);
     case LV_ACOP_DEPLOY_STEP:
         return step(v, q, out, err);
     default:

@@ -279,6 +279,29 @@ lv_err lv_acplan_del(lv_acplan *p, const char *key)
     return LV_OK;
 }
 
+lv_err lv_acplan_change_raw(lv_acplan *p, lv_change_kind kind, const char *key, size_t klen, uint32_t number)
+{
+    if (p->nchg == p->cap_chg) {
+        size_t cap = p->cap_chg ? p->cap_chg * 2 : 4;
+        lv_acplan_change *n = realloc(p->chg, cap * sizeof *n);
+        if (n == NULL)
+            return LV_E_NOMEM;
+        p->chg = n;
+        p->cap_chg = cap;
+    }
+    char *k = malloc(klen + 1);
+    if (k == NULL)
+        return LV_E_NOMEM;
+    memcpy(k, key, klen);
+    k[klen] = '\0';
+    lv_acplan_change *c = &p->chg[p->nchg++];
+    c->kind = kind;
+    c->key = k;
+    c->klen = klen;
+    c->number = number;
+    return LV_OK;
+}
+
 lv_err lv_acplan_change_add(lv_acplan *p, lv_change_kind kind, const char *app, const char *env,
                             const char *profile, uint32_t number)
 {
@@ -315,6 +338,9 @@ void lv_acplan_free(lv_acplan *p)
     free(p->dels);
     free(p->chg);
     lv_acrec_unref(p->result);
+    free(p->move.region);
+    free(p->move.name);
+    free(p->move.label);
     memset(p, 0, sizeof *p);
 }
 
@@ -734,6 +760,7 @@ lv_err lv_ac_plan(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_er
     case LV_ACOP_STOP_DEPLOYMENT:
     case LV_ACOP_DEPLOY_STEP:
     case LV_ACOP_ROLLBACK:
+    case LV_ACOP_START_LABEL_DEPLOYMENT:
         rc = lv_ac_plan_deploy(v, req, out, err);
         break;
     case LV_ACOP_CREATE_EXT:

@@ -26,6 +26,10 @@ enum {
     LV_AC_EXT = 'x',      /* x<id> */
     LV_AC_ASSOC = 'X',    /* X<id> */
     LV_AC_TAGS = 't',     /* t<key of the tagged record> */
+    /* A rollout of an SSM parameter label (docs/rollouts.md), the DF_*
+     * fields with DF_APP the region, DF_ENV the parameter name, DF_PROFILE
+     * the label: l<region>|<name>|<label>|<%010u number> */
+    LV_AC_LABEL_DEPLOY = 'l',
 };
 
 /* Fields per kind. Numbers are decimal strings; times are epoch ms. */
@@ -44,11 +48,13 @@ enum { SF_ID, SF_NAME, SF_DESC, SF_DURATION, SF_BAKE, SF_GROWTH, SF_GTYPE, SF_RE
  * changed (the next step falls due from there, core/rollout.h). STEP: the
  * steps taken (0 at the start; a record without it counts as finished).
  * OVERRIDE: the alarm names (or "*") the lever:override-alarms tag of
- * StartDeployment exempted while they are in ALARM (docs/rollouts.md). */
+ * StartDeployment exempted while they are in ALARM (docs/rollouts.md).
+ * MONITORS: a label rollout's own alarm ARNs (an AppConfig deployment
+ * uses its environment's). */
 enum {
     DF_APP, DF_ENV, DF_NUMBER, DF_PROFILE, DF_VERSION, DF_STRATEGY, DF_DURATION, DF_BAKE, DF_GROWTH,
     DF_GTYPE, DF_DESC, DF_STATE, DF_PERCENT, DF_STARTED, DF_COMPLETED, DF_EVENTS, DF_LABEL,
-    DF_PREV_VERSION, DF_KMS, DF_STEP_MS, DF_CANARY, DF_STEP, DF_OVERRIDE, DF__N
+    DF_PREV_VERSION, DF_KMS, DF_STEP_MS, DF_CANARY, DF_STEP, DF_OVERRIDE, DF_MONITORS, DF__N
 };
 /* ACTIONS: flat (ActionPoint, Name, Description, Uri, RoleArn) tuples;
  * PARAMS: flat (Name, Description, Required "1"/"0") triples. */
@@ -135,6 +141,12 @@ typedef enum lv_acop {
      * deployment `number` (refused unless it is the next one of a
      * deployment in progress), and roll a deployment in progress back. */
     LV_ACOP_DEPLOY_STEP, LV_ACOP_ROLLBACK,
+    /* Lever.StartLabelDeployment: app = region, env = parameter name,
+     * profile = label; in: DF_VERSION (the new version), DF_PREV_VERSION
+     * (the version the label is on, "" none: the front-end reads it from
+     * the index), DF_STRATEGY, DF_DESC, DF_MONITORS. Step, rollback and
+     * stop of a label rollout name its record key in target. */
+    LV_ACOP_START_LABEL_DEPLOYMENT,
 } lv_acop;
 
 typedef struct lv_acreq {
@@ -160,6 +172,12 @@ typedef struct lv_acplan_change {
     uint32_t number;         /* the deployment number */
 } lv_acplan_change;
 
+/* A label to move in the same write (a label rollout completing). */
+typedef struct lv_acplan_label {
+    char *region, *name, *label; /* owned; NULL: nothing to move */
+    uint32_t version;
+} lv_acplan_label;
+
 typedef struct lv_acplan {
     lv_acrec **puts;         /* owned */
     size_t nputs, cap_puts;
@@ -168,6 +186,7 @@ typedef struct lv_acplan {
     lv_acplan_change *chg;
     size_t nchg, cap_chg;
     lv_acrec *result;        /* one reference, or NULL (deletes) */
+    lv_acplan_label move;
 } lv_acplan;
 
 /* Runs the rules of req against v. On LV_OK, out says what to store; on
@@ -181,9 +200,15 @@ lv_err lv_acplan_put(lv_acplan *p, lv_acrec *r);     /* consumes r */
 lv_err lv_acplan_del(lv_acplan *p, const char *key);
 lv_err lv_acplan_change_add(lv_acplan *p, lv_change_kind kind, const char *app, const char *env,
                             const char *profile, uint32_t number);
+/* A change with the given change-log key (copied). */
+lv_err lv_acplan_change_raw(lv_acplan *p, lv_change_kind kind, const char *key, size_t klen, uint32_t number);
 lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
 lv_err lv_ac_plan_ext(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
 lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *desc, int64_t ms);
+/* The newest label rollout of LABEL of parameter name in region, or NULL;
+ * lv_ac_label_prefix writes "l<region>|<name>|<label>|" (false: too long). */
+const lv_acrec *lv_ac_label_deployment(const lv_acview *v, const char *region, const char *name, const char *label);
+bool lv_ac_label_prefix(const char *region, const char *name, const char *label, char *out, size_t cap);
 /* DEPLOYING or BAKING (or VALIDATING). */
 bool lv_ac_in_progress(const lv_acrec *d);
 /* The tag of StartDeployment that exempts alarms already firing. */

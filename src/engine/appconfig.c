@@ -176,6 +176,23 @@ lv_err lv_eng_plan_ac(lv_engine *e, batch *b, lv_write *w, lv_error *err)
     lv_err rc = lv_ac_plan(&v, w->u.ac.req, &p, err);
     if (rc != LV_OK)
         return rc;
+    /* A label rollout that completes moves the label in this batch, so
+     * the record and the label are durable together. */
+    if (p.move.name != NULL) {
+        const char *labels[1] = {p.move.label};
+        lv_write lw;
+        memset(&lw, 0, sizeof lw);
+        lw.kind = LV_WRITE_LABEL;
+        lw.region = p.move.region;
+        lw.name = p.move.name;
+        lw.u.label.version = p.move.version;
+        lw.u.label.labels = labels;
+        lw.u.label.n = 1;
+        if ((rc = lv_eng_plan_param(e, b, &lw, err)) != LV_OK) {
+            lv_acplan_free(&p);
+            return rc;
+        }
+    }
     /* Store ops first: should one fail, nothing of this write is in the
      * overlay yet (the ops already added are harmless duplicates of
      * nothing, as the whole batch then fails to commit or is complete). */

@@ -25,7 +25,8 @@ enum {
 
 /* A deployment in progress as one scan saw it (references held). */
 typedef struct cand {
-    lv_acrec *d, *env;
+    lv_acrec *d, *env;       /* env: NULL for a label rollout */
+    bool label;
     char app[16], env_id[16];
     int64_t number, next, due_ms;
 } cand;
@@ -210,10 +211,8 @@ typedef struct scan {
     size_t n, cap;
 } scan;
 
-static bool scan_env(void *arg, const lv_acrec *env)
+static bool add_cand(scan *s, const lv_acrec *d, const lv_acrec *env)
 {
-    scan *s = arg;
-    const lv_acrec *d = lv_ac_last_deployment(s->v, lv_acrec_str(env, EF_APP), lv_acrec_str(env, EF_ID));
     if (!lv_ac_in_progress(d) || !lv_acrec_has(d, DF_STEP))
         return true;
     if (s->n == s->cap) {
@@ -227,7 +226,8 @@ static bool scan_env(void *arg, const lv_acrec *env)
     cand *c = &s->c[s->n++];
     memset(c, 0, sizeof *c);
     c->d = lv_acrec_ref(d);
-    c->env = lv_acrec_ref(env);
+    c->env = env ? lv_acrec_ref(env) : NULL;
+    c->label = env == NULL;
     snprintf(c->app, sizeof c->app, "%s", lv_acrec_str(d, DF_APP));
     snprintf(c->env_id, sizeof c->env_id, "%s", lv_acrec_str(d, DF_ENV));
     c->number = lv_acrec_num(d, DF_NUMBER);
@@ -237,6 +237,19 @@ static bool scan_env(void *arg, const lv_acrec *env)
     double gap = (double)lv_rollout_gap_ms(&st, (unsigned)c->next) / s->r->cfg.time_scale;
     c->due_ms = lv_acrec_num(d, DF_STEP_MS) + (int64_t)gap;
     return true;
+}
+
+static bool scan_env(void *arg, const lv_acrec *env)
+{
+    scan *s = arg;
+    return add_cand(s, lv_ac_last_deployment(s->v, lv_acrec_str(env, EF_APP), lv_acrec_str(env, EF_ID)), env);
+}
+
+/* A label rollout in progress is always its label's newest (a second one
+ * cannot start meanwhile). */
+static bool scan_label(void *arg, const lv_acrec *d)
+{
+    return add_cand(arg, d, NULL);
 }
 
 /* ---------- alarms ---------- */
@@ -297,8 +310,10 @@ static bool alarm_firing(lv_rollout *r, const cand *c, char *why, size_t cap)
 {
     if (r->cfg.alarm_state == NULL)
         return false;
-    for (unsigned i = 0; i < lv_acrec_count(c->env, EF_MONITORS); i += 2) {
-        const char *arn = lv_acrec_item(c->env, EF_MONITORS, i)->p;
+    const lv_acrec *mr = c->label ? c->d : c->env;
+    unsigned mf = c->label ? DF_MONITORS : EF_MONITORS;
+    for (unsigned i = 0; i < lv_acrec_count(mr, mf); i += 2) {
+        const char *arn = lv_acrec_item(mr, mf, i)->p;
         const char *m = strstr(arn, ":alarm:");
         const char *name = m ? m + 7 : arn;
         lv_alarm_state st = r->cfg.alarm_state(r->cfg.alarm_ctx, name);
@@ -323,6 +338,7 @@ static void rollback(lv_rollout *r, const cand *c, const char *by, const char *w
     lv_acreq q;
     memset(&q, 0, sizeof q);
     q.op = LV_ACOP_ROLLBACK;
+    q.target = c->label ? c->d->key : NULL;
     q.app = c->app;
     q.env = c->env_id;
     q.number = c->number;
@@ -343,6 +359,7 @@ static void take(lv_rollout *r, const cand *c)
     lv_acreq q;
     memset(&q, 0, sizeof q);
     q.op = LV_ACOP_DEPLOY_STEP;
+    q.target = c->label ? c->d->key : NULL;
     q.app = c->app;
     q.env = c->env_id;
     q.number = c->number;
@@ -353,8 +370,16 @@ static void take(lv_rollout *r, const cand *c)
     lv_error_clear(&err);
     /* A conflict means another writer (a stop, another node) got there
      * first: the next scan sees the new record. */
-    if (lv_engine_ac_write(r->cfg.engine, &q, NULL, NULL, &err) != LV_OK && err.code != LV_E_AC_CONFLICT)
-        fprintf(stderr, "leverd: deployment %s step %" PRId64 ": %s\n", c->d->key, c->next, err.msg);
+    if (lv_engine_ac_write(r->cfg.engine, &q, NULL, NULL, &err) == LV_OK || err.code == LV_E_AC_CONFLICT)
+        return;
+    fprintf(stderr, "leverd: deployment %s step %" PRId64 ": %s\n", c->d->key, c->next, err.msg);
+    /* A label that cannot be moved (its version was deleted meanwhile)
+     * would fail forever: the rollout goes back instead. */
+    if (c->label && err.code != LV_E_NOMEM && err.code != LV_E_UNAVAILABLE) {
+        char why[1200];
+        snprintf(why, sizeof why, "The label cannot be moved: %s", err.msg);
+        rollback(r, c, "INTERNAL_ERROR", why);
+    }
 }
 
 /* One pass over the deployments in progress; returns when to look next. */
@@ -365,6 +390,8 @@ static int64_t drive(lv_rollout *r)
     lv_engine_rdlock(r->cfg.engine);
     lv_engine_ac_view(r->cfg.engine, &v);
     v.each(v.ctx, "e", 1, scan_env, &s);
+    char lp[2] = {LV_AC_LABEL_DEPLOY, 0};
+    v.each(v.ctx, lp, 1, scan_label, &s);
     lv_engine_rdunlock(r->cfg.engine);
     int64_t now = now_ms(), next = now + RECHECK_MS;
     prune_rearmed(r, s.c, s.n);

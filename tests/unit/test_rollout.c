@@ -354,6 +354,56 @@ static void test_override_tag(void **state)
     lv_actable_free(&t.w.t);
 }
 
+/* A label rollout: its record, its steps, the label move planned with the
+ * completing step, and parameter-keyed changes. */
+static void test_label_plans(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w);
+    lv_error err = {0};
+    lv_acrec *in = input(LV_AC_LABEL_DEPLOY, DF__N), *r = NULL;
+    lv_acrec_set_num(in, DF_VERSION, 2);
+    lv_acrec_set_str(in, DF_PREV_VERSION, "1");
+    lv_acrec_set_str(in, DF_STRATEGY, "Lever.Canary10Percent5Minutes");
+    lv_acreq q = {.op = LV_ACOP_START_LABEL_DEPLOYMENT, .in = in, .app = "us-east-1", .env = "/a/b",
+                  .profile = "live", .lock = -1, .now_ms = 10};
+    assert_int_equal(run(&w, &q, &r, &err), LV_OK);
+    assert_string_equal(r->key, "lus-east-1|/a/b|live|0000000001");
+    assert_string_equal(lv_acrec_str(r, DF_PERCENT), "10");
+    lv_acrec_unref(r);
+    assert_ptr_equal(lv_ac_label_deployment(&w.v, "us-east-1", "/a/b", "live"),
+                     lv_ac_get(&w.v, "lus-east-1|/a/b|live|0000000001"));
+    assert_null(lv_ac_label_deployment(&w.v, "us-east-1", "/a/b", "other"));
+    /* one at a time per label; the label already on the version is refused */
+    assert_int_equal(run(&w, &q, NULL, &err), LV_E_AC_CONFLICT);
+    /* the completing step plans the label move, with parameter changes */
+    lv_acreq st = {.op = LV_ACOP_DEPLOY_STEP, .target = "lus-east-1|/a/b|live|0000000001", .number = 1, .step = 2,
+                   .lock = -1, .now_ms = 20};
+    lv_acplan p;
+    assert_int_equal(lv_ac_plan(&w.v, &st, &p, &err), LV_OK);
+    assert_string_equal(p.move.name, "/a/b");
+    assert_string_equal(p.move.label, "live");
+    assert_int_equal(p.move.version, 2);
+    assert_int_equal(p.nchg, 2); /* the step and the completion */
+    assert_int_equal(p.chg[0].kind, LV_CHANGE_LABEL);
+    assert_memory_equal(p.chg[0].key, "us-east-1\0/a/b", 14);
+    assert_string_equal(lv_acrec_str(p.result, DF_STATE), "COMPLETE");
+    lv_acplan_free(&p);
+    /* a rollback instead: no move */
+    lv_acreq rb = {.op = LV_ACOP_ROLLBACK, .target = "lus-east-1|/a/b|live|0000000001", .number = 1, .lock = -1,
+                   .by = "CLOUDWATCH_ALARM", .reason = "x", .now_ms = 30};
+    assert_int_equal(lv_ac_plan(&w.v, &rb, &p, &err), LV_OK);
+    assert_null(p.move.name);
+    assert_string_equal(lv_acrec_str(p.result, DF_STATE), "ROLLED_BACK");
+    lv_acplan_free(&p);
+    lv_acrec_set_str(in, DF_PREV_VERSION, "2");
+    q.profile = "other";
+    assert_int_equal(run(&w, &q, NULL, &err), LV_E_VALIDATION);
+    lv_acrec_unref(in);
+    lv_actable_free(&w.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_plans_step_sequence),
         cmocka_unit_test(test_plans_bake_canary_stop_revert),
         cmocka_unit_test(test_override_tag),
+        cmocka_unit_test(test_label_plans),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     lv_ac_predefined_free();
