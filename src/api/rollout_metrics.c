@@ -78,14 +78,50 @@ static bool one_env(void *arg, const lv_acrec *env)
     return true;
 }
 
+/* Label rollouts: each label's newest (the last of its key range). */
+typedef struct label_line {
+    lv_buf *out;
+    const lv_acrec *prev;
+} label_line;
+
+static void label_flush(label_line *l)
+{
+    const lv_acrec *d = l->prev;
+    if (d == NULL)
+        return;
+    lv_buf_puts(l->out, "lever_label_deployment_percentage{region=\"");
+    label(l->out, lv_acrec_str(d, DF_APP));
+    lv_buf_puts(l->out, "\",name=\"");
+    label(l->out, lv_acrec_str(d, DF_ENV));
+    lv_buf_puts(l->out, "\",label=\"");
+    label(l->out, lv_acrec_str(d, DF_PROFILE));
+    lv_buf_printf(l->out, "\",deployment=\"%lld\",state=\"%s\"} %g\n", (long long)lv_acrec_num(d, DF_NUMBER),
+                  lv_acrec_str(d, DF_STATE), strtod(lv_acrec_str(d, DF_PERCENT), NULL));
+}
+
+static bool one_label(void *arg, const lv_acrec *d)
+{
+    label_line *l = arg;
+    /* same label: the keys agree up to the number */
+    if (l->prev != NULL && (l->prev->klen != d->klen || memcmp(l->prev->key, d->key, d->klen - 10) != 0))
+        label_flush(l);
+    l->prev = d;
+    return true;
+}
+
 void lv_acapi_metrics(lv_engine *e, lv_buf *out)
 {
+    lv_buf labels_out = LV_BUF_INIT;
+    label_line ll = {&labels_out, NULL};
     lv_buf state = LV_BUF_INIT, pct = LV_BUF_INIT, rb = LV_BUF_INIT;
     lv_acview v;
     env_line l = {&state, &pct, &rb, &v, 0};
     lv_engine_rdlock(e);
     lv_engine_ac_view(e, &v);
     v.each(v.ctx, "e", 1, one_env, &l);
+    char lp[2] = {LV_AC_LABEL_DEPLOY, 0};
+    v.each(v.ctx, lp, 1, one_label, &ll);
+    label_flush(&ll);
     lv_engine_rdunlock(e);
     lv_buf_puts(out, "# HELP lever_deployment_state The state of each environment's latest AppConfig deployment "
                      "(1 for the state it is in).\n# TYPE lever_deployment_state gauge\n");
@@ -99,6 +135,11 @@ void lv_acapi_metrics(lv_engine *e, lv_buf *out)
                      "alarms, hooks) or reverted, per environment.\n# TYPE lever_deployment_rollbacks_total counter\n");
     if (rb.len)
         lv_buf_append(out, rb.data, rb.len);
+    lv_buf_puts(out, "# HELP lever_label_deployment_percentage PercentageComplete of each label's newest rollout "
+                     "(its state as a label).\n# TYPE lever_label_deployment_percentage gauge\n");
+    if (labels_out.len)
+        lv_buf_append(out, labels_out.data, labels_out.len);
+    lv_buf_free(&labels_out);
     lv_buf_free(&state);
     lv_buf_free(&pct);
     lv_buf_free(&rb);

@@ -111,6 +111,9 @@ class LabelRollouts(LeverTestCase):
         self.assertEqual(self.label_on(), [1])
         st, p = self.lever("StopLabelDeployment", {"Name": self.name, "Label": "live"}, ok=False)
         self.assertEqual(st, 400)
+        m = self.server.raw("GET", "/metrics")[2].decode()
+        self.assertIn('lever_label_deployment_percentage{region="%s",name="%s",label="live",deployment="1",'
+                      'state="ROLLED_BACK"} 0' % (REGION, self.name), m)
 
     def test_gradual_completion_moves_the_label(self):
         d = self.start("Lever.Linear10PercentEvery1Minute")
