@@ -225,8 +225,14 @@ lv_err lv_lever_dispatch(const lv_ssm_ctx *c, const char *op, const char *body, 
         }
         return rc;
     }
-    if (lv_label_deploy_op_known(op))
-        return lv_label_deploy_dispatch(c, op, body, len, &resp->body, err);
+    if (lv_label_deploy_op_known(op)) {
+        lv_err rc = lv_label_deploy_dispatch(c, op, body, len, &resp->body, err);
+        if (rc == LV_OK) {
+            resp->status = 200;
+            resp->content_type = JSON11;
+        }
+        return rc;
+    }
     if (strcmp(op, "WatchParameters") != 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation Lever.%s is not supported.", op);
     jreq r;
