@@ -412,6 +412,150 @@ const char *lever_response_error(const lever_response *r);
 void lever_response_free(lever_response *r);
 
 /* ------------------------------------------------------------------------
+ * Feature flags (docs/flags.md, docs/client.md)
+ *
+ * A flag source is one AWS.AppConfig.FeatureFlags profile of an
+ * environment, read in its stored form (flags, values, _variants and their
+ * rules), compiled once per version and evaluated in-process by the same
+ * evaluator as lever-agent and leverd. A watch (Lever.WatchConfigurations)
+ * keeps it current from the moment it is opened: a new deployment reaches
+ * the next evaluation without waiting for a TTL. Evaluations from several
+ * threads at once are safe and do not touch the network while the document
+ * is current.
+ *
+ * Every accessor is layered like the getters: an environment variable, then
+ * the flag document, then the caller's default. The variable of a flag's
+ * value is named after the flag (and attribute) with the handle's env
+ * scheme rules: letters uppercased, any other non-alphanumeric byte '_',
+ * the env prefix first, and LEVER_ENV_NONE turns it off:
+ *   enabled                  <FLAG>_ENABLED        user_registration -> USER_REGISTRATION_ENABLED
+ *   attribute NAME           <FLAG>_<NAME>         cache, balance_ttl -> CACHE_BALANCE_TTL
+ *   variant                  <FLAG>_VARIANT
+ * src (may be NULL) says which layer answered: LEVER_SRC_ENV, the
+ * document (LEVER_SRC_CACHE while current, LEVER_SRC_STORE when fetched
+ * during the call, LEVER_SRC_CACHE_STALE when leverd is unreachable and the
+ * last good version answered), or LEVER_SRC_DEFAULT.
+ *
+ * Unlike the rest of the API, the accessors always fill *out: with the
+ * answer (LEVER_OK), or with def, and then they return why no layer
+ * answered (the message is in lever_flags_last_error):
+ *   LEVER_E_NOT_FOUND  no such flag, no such attribute, or the flag is
+ *                      disabled (a disabled flag serves no attributes)
+ *   LEVER_E_INVALID    the attribute has another type than the accessor's,
+ *                      or a bad argument
+ *   LEVER_E_UNREACHABLE / AUTH / SERVER  the document could not be read
+ *                      and nothing was cached
+ *   LEVER_E_PARSE      the profile's content is not a flag document
+ * An environment value that does not parse as the type (an
+ * _ENABLED of "maybe") is skipped with a warning and the document answers.
+ * ---------------------------------------------------------------------- */
+
+typedef struct lever_flags lever_flags;
+
+/* One context value. value is text; type says how rules compare it
+ * (numbers compare as numbers, booleans as true/false). */
+typedef enum lever_ctx_type { LEVER_CTX_STRING = 0, LEVER_CTX_NUMBER, LEVER_CTX_BOOL } lever_ctx_type;
+typedef struct lever_ctx_kv {
+    const char *key;
+    const char *value;
+    lever_ctx_type type;
+} lever_ctx_kv;
+
+/* What a flag is evaluated for: the $context keys of the rules and the
+ * entity id that split without by:: buckets (NULL: none, such a split is
+ * false). Borrowed for the call only. A NULL context evaluates as
+ * AppConfig Data serves: every multi-variant flag answers its default
+ * variant. */
+typedef struct lever_context {
+    const lever_ctx_kv *kv;
+    size_t n;
+    const char *entity_id;
+} lever_context;
+
+/* Opens the flag source of app/env/profile (names or ids) on c: reads it
+ * (errors as lever_get_configuration, and LEVER_E_PARSE when the profile
+ * does not hold a flag document) and subscribes to it. fn (may be NULL) is
+ * called from the handle's watch thread after a new version has been
+ * compiled and is the one evaluations use, with no library lock held;
+ * version is the configuration version. *out: close with
+ * lever_flags_close before lever_close. */
+typedef void (*lever_flags_fn)(lever_flags *f, const char *version, void *user);
+lever_status lever_flags_open(lever *c, const char *app, const char *env, const char *profile,
+                              lever_flags_fn fn, void *user, lever_flags **out);
+
+/* A flag source over a document in memory (a file, a test): the stored
+ * form, validated with leverd's rules. o (may be NULL) gives the env
+ * scheme and prefix of the environment layer. On failure *out is NULL and
+ * errbuf (may be NULL) receives the first violation. Errors: PARSE, NOMEM. */
+lever_status lever_flags_from_document(const lever_options *o, const char *json, size_t len,
+                                       lever_flags **out, char *errbuf, size_t errlen);
+
+/* Unsubscribes (no callback runs after it returns; not from inside one)
+ * and frees. NULL is a no-op. */
+void lever_flags_close(lever_flags *f);
+
+/* The configuration version the source evaluates ("" for a document).
+ * Copies at most buflen-1 bytes. */
+void lever_flags_version(lever_flags *f, char *buf, size_t buflen);
+/* The most recent failure of an accessor on this source (LEVER_OK: none). */
+lever_status lever_flags_last_error(lever_flags *f, char *buf, size_t buflen);
+
+/* Whether the flag is on for ctx. */
+lever_status lever_flag_enabled(lever_flags *f, const char *flag, const lever_context *ctx, bool def,
+                                bool *out, lever_source *src);
+/* The chosen variant's name (free with lever_free; a copy of def, which may
+ * be NULL, otherwise). A flag without variants has none: NOT_FOUND. */
+lever_status lever_flag_variant(lever_flags *f, const char *flag, const lever_context *ctx, const char *def,
+                                char **out, lever_source *src);
+/* An attribute of the value the flag serves for ctx, type checked: a
+ * boolean; an integer (a JSON number without a fraction, within int64); a
+ * number; a string (free with lever_free; a copy of def, may be NULL). */
+lever_status lever_flag_bool(lever_flags *f, const char *flag, const char *attr, const lever_context *ctx,
+                             bool def, bool *out, lever_source *src);
+lever_status lever_flag_int(lever_flags *f, const char *flag, const char *attr, const lever_context *ctx,
+                            int64_t def, int64_t *out, lever_source *src);
+lever_status lever_flag_double(lever_flags *f, const char *flag, const char *attr, const lever_context *ctx,
+                               double def, double *out, lever_source *src);
+lever_status lever_flag_string(lever_flags *f, const char *flag, const char *attr, const lever_context *ctx,
+                               const char *def, char **out, lever_source *src);
+
+/* OpenFeature's resolution reasons. */
+typedef enum lever_flag_reason {
+    LEVER_FLAG_STATIC = 0,      /* no variants, enabled */
+    LEVER_FLAG_DISABLED,        /* no variants, disabled */
+    LEVER_FLAG_TARGETING_MATCH, /* a variant's rule matched */
+    LEVER_FLAG_SPLIT,           /* ... decided by a split */
+    LEVER_FLAG_DEFAULT,         /* no rule matched: the default variant */
+    LEVER_FLAG_ERROR            /* a rule could not run: the default variant */
+} lever_flag_reason;
+/* "STATIC", "DISABLED", "TARGETING_MATCH", "SPLIT", "DEFAULT", "ERROR". */
+const char *lever_flag_reason_str(lever_flag_reason r);
+
+/* The whole evaluation, from the document only (no environment layer), for
+ * tools and tests: enabled, the variant (NULL: none), the reason, and
+ * value_json, the served object as compact JSON ({"enabled": b, attributes
+ * when enabled}) -- what lever-agent serves for the flag, without
+ * "_variant". Strings are owned by the result. Errors: NOT_FOUND (no such
+ * flag: *out is then still filled, off with reason ERROR, as OpenFeature's
+ * FLAG_NOT_FOUND), those of reading the document, NOMEM. */
+typedef struct lever_flag_result {
+    bool enabled;
+    lever_flag_reason reason;
+    char *variant;
+    char *value_json;
+    lever_source src;
+} lever_flag_result;
+lever_status lever_flag_evaluate(lever_flags *f, const char *flag, const lever_context *ctx,
+                                 lever_flag_result *out);
+/* Frees the strings of a result (not the struct). */
+void lever_flag_result_clear(lever_flag_result *r);
+
+/* The env var name of a flag's value under this source's scheme: attr
+ * NULL for enabled, "_variant" for the variant, else the attribute.
+ * Newly allocated (lever_free); NULL with LEVER_ENV_NONE or out of memory. */
+char *lever_flag_env_name(lever_flags *f, const char *flag, const char *attr);
+
+/* ------------------------------------------------------------------------
  * Generic calls (for tools: lever admin)
  * ---------------------------------------------------------------------- */
 

@@ -27,13 +27,15 @@ struct lever_configuration {
     size_t len;
     char ctype[128];
     char version[128];
+    bool stored;                /* leverd marked it X-Lever-Document: stored */
+    uint64_t gen;               /* copies: the entry's generation they were taken at */
 };
 
 /* During a gradual deployment (ro.active) cur is the deployment's `to`
  * version and from the version served before: the handle's client id
  * picks its side by the published bucketing, as leverd would. */
 typedef struct centry {
-    char *key;                  /* app \n env \n profile */
+    char *key;                  /* app \n env \n profile \n form ("s": stored) */
     char app[NAME_MAX_], env[NAME_MAX_], profile[NAME_MAX_];
     lever_configuration cur;    /* cur.data NULL before the first answer */
     lever_configuration from;   /* from.data set while ro.active with a from version */
@@ -41,6 +43,8 @@ typedef struct centry {
     uint64_t revision;
     int64_t fetched;            /* handle clock */
     bool watched;               /* kept current by the watch */
+    bool stored;                /* asks for the stored form of a flag document (flags.c) */
+    uint64_t gen;               /* bumped whenever what the client id is served changes */
 } centry;
 
 typedef struct csub {
@@ -61,6 +65,7 @@ struct lvc_ac {
     csub *subs;
     size_t nsubs, capsubs;
     uint64_t next_id;
+    uint64_t gen_seq;           /* the last generation given to an entry */
     bool watching;              /* the watch is current */
     uint64_t revision;
     int64_t retry_at;           /* no refresh before this after a failure (handle clock) */
@@ -81,6 +86,8 @@ const char *lever_configuration_data(const lever_configuration *cfg, size_t *len
 
 const char *lever_configuration_content_type(const lever_configuration *cfg) { return cfg->ctype; }
 const char *lever_configuration_version(const lever_configuration *cfg) { return cfg->version; }
+bool lvc_ac_cfg_stored(const lever_configuration *cfg) { return cfg->stored; }
+uint64_t lvc_ac_cfg_gen(const lever_configuration *cfg) { return cfg->gen; }
 
 void lever_configuration_free(lever_configuration *cfg)
 {
@@ -183,12 +190,13 @@ void lvc_ac_close(lever *c)
     *lvc_h_ac_slot(c) = NULL;
 }
 
-static char *make_key(const char *app, const char *env, const char *profile)
+/* The served and the stored form of one profile are two entries. */
+static char *make_key(const char *app, const char *env, const char *profile, bool stored)
 {
-    size_t n = strlen(app) + strlen(env) + strlen(profile) + 3;
+    size_t n = strlen(app) + strlen(env) + strlen(profile) + 5;
     char *k = malloc(n);
     if (k)
-        snprintf(k, n, "%s\n%s\n%s", app, env, profile);
+        snprintf(k, n, "%s\n%s\n%s\n%s", app, env, profile, stored ? "s" : "");
     return k;
 }
 
@@ -212,7 +220,8 @@ static centry *find(struct lvc_ac *a, const char *key)
 }
 
 /* Caller holds mu. */
-static centry *get_or_add(struct lvc_ac *a, const char *app, const char *env, const char *profile, const char *key)
+static centry *get_or_add(struct lvc_ac *a, const char *app, const char *env, const char *profile, bool stored,
+                          const char *key)
 {
     centry *e = find(a, key);
     if (e)
@@ -232,6 +241,7 @@ static centry *get_or_add(struct lvc_ac *a, const char *app, const char *env, co
     snprintf(e->app, sizeof e->app, "%s", app);
     snprintf(e->env, sizeof e->env, "%s", env);
     snprintf(e->profile, sizeof e->profile, "%s", profile);
+    e->stored = stored;
     a->ents[a->n++] = e;
     return e;
 }
@@ -253,10 +263,11 @@ static int enc(lv_buf *b, const char *s)
 }
 
 /* GetConfiguration as the handle's client id; side "to"/"from" asks for
- * that side of a gradual deployment (x-lever-rollout-side). */
+ * that side of a gradual deployment (x-lever-rollout-side); stored asks for
+ * the stored form of a flag document, as lever-agent does. */
 static lever_status fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char *app, const char *env,
-                          const char *profile, const char *side, const char *cur_version, lvc_raw *r, char *err,
-                          size_t errlen)
+                          const char *profile, bool stored, const char *side, const char *cur_version, lvc_raw *r,
+                          char *err, size_t errlen)
 {
     lvc_h_settings set;
     lvc_h_get_settings(c, &set);
@@ -271,11 +282,16 @@ static lever_status fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char
     if (!bad)
         bad = lv_buf_puts(&q, "client_id=") != LV_OK || enc(&q, a->client_id);
     lever_status st = LEVER_E_NOMEM;
-    lvc_hdr h[] = {{LVC_ROLLOUT_SIDE_HEADER, side}};
+    lvc_hdr h[2];
+    size_t nh = 0;
+    if (side)
+        h[nh++] = (lvc_hdr){LVC_ROLLOUT_SIDE_HEADER, side};
+    if (stored)
+        h[nh++] = (lvc_hdr){"X-Lever-Document", "stored"};
     if (bad)
         snprintf(err, errlen, "out of memory");
     else
-        st = lvc_request(conn, lvc_h_server(c), "appconfig", "GET", path.data, q.data, h, side ? 1 : 0, NULL, 0,
+        st = lvc_request(conn, lvc_h_server(c), "appconfig", "GET", path.data, q.data, h, nh, NULL, 0,
                          (long)set.timeout_ms, r, err, errlen);
     lv_buf_free(&path);
     lv_buf_free(&q);
@@ -297,6 +313,8 @@ static bool cfg_of(const lvc_raw *r, lever_configuration *out)
         snprintf(out->ctype, sizeof out->ctype, "application/octet-stream");
     if (!lvc_raw_header(r, "Configuration-Version", out->version, sizeof out->version))
         out->version[0] = '\0';
+    char doc[32];
+    out->stored = lvc_raw_header(r, "X-Lever-Document", doc, sizeof doc) && strcmp(doc, "stored") == 0;
     if ((out->data = malloc(r->body.len + 1)) == NULL)
         return false;
     if (r->body.len)
@@ -317,7 +335,17 @@ static const lever_configuration *side_for(const centry *e, const char *client_i
 static bool same_cfg(const lever_configuration *x, const lever_configuration *y)
 {
     return x->data && y->data && x->len == y->len && memcmp(x->data, y->data, x->len) == 0 &&
-           strcmp(x->version, y->version) == 0;
+           strcmp(x->version, y->version) == 0 && x->stored == y->stored;
+}
+
+/* Caller holds mu. A copy of what the client id is served from e, marked
+ * with e's generation. */
+static lever_configuration *copy_served(const struct lvc_ac *a, const centry *e)
+{
+    lever_configuration *o = copy_cfg(side_for(e, a->client_id));
+    if (o)
+        o->gen = e->gen;
+    return o;
 }
 
 /* What an entry held when a sync started. */
@@ -358,12 +386,12 @@ static void synced_clear(synced *y)
  * deployment, the `from` side unless it is held or is the old `to`. On an
  * error *r_err holds the failed answer. */
 static lever_status sync_fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const char *app, const char *env,
-                               const char *profile, const held *h, synced *y, lvc_raw *r_err, char *err,
+                               const char *profile, bool stored, const held *h, synced *y, lvc_raw *r_err, char *err,
                                size_t errlen)
 {
     memset(y, 0, sizeof *y);
     memset(r_err, 0, sizeof *r_err);
-    lever_status st = fetch(c, a, conn, app, env, profile, "to", h->have ? h->cur : "", &y->r, err, errlen);
+    lever_status st = fetch(c, a, conn, app, env, profile, stored, "to", h->have ? h->cur : "", &y->r, err, errlen);
     if (st != LEVER_OK) {
         *r_err = y->r;
         memset(&y->r, 0, sizeof y->r);
@@ -393,7 +421,7 @@ static lever_status sync_fetch(lever *c, struct lvc_ac *a, lvc_conn *conn, const
             y->take_old = true; /* the deployment's start: what was served is the from side */
         } else {
             lvc_raw rf;
-            st = fetch(c, a, conn, app, env, profile, "from", "", &rf, err, errlen);
+            st = fetch(c, a, conn, app, env, profile, stored, "from", "", &rf, err, errlen);
             if (st == LEVER_OK && !cfg_of(&rf, &y->from)) {
                 snprintf(err, errlen, "out of memory");
                 st = LEVER_E_NOMEM;
@@ -454,6 +482,8 @@ static int sync_apply_locked(lever *c, struct lvc_ac *a, centry *e, const held *
     e->revision = y->r.revision;
     bool changed = !same_cfg(&before, side_for(e, a->client_id));
     free(before.data);
+    if (changed)
+        e->gen = ++a->gen_seq; /* increasing across entries, even one dropped and made again */
     return changed ? 1 : 0;
 }
 
@@ -463,8 +493,8 @@ static int sync_apply_locked(lever *c, struct lvc_ac *a, centry *e, const held *
  * is a copy of it (NULL when out of memory). On an error nothing changed
  * and *r_err holds the failed answer (the caller clears it). */
 static lever_status sync_entry(lever *c, struct lvc_ac *a, lvc_conn *conn, pthread_mutex_t *net, const char *app,
-                               const char *env, const char *profile, const char *key, bool create, bool *changed,
-                               lever_configuration **out, lvc_raw *r_err, char *err, size_t errlen)
+                               const char *env, const char *profile, bool stored, const char *key, bool create,
+                               bool *changed, lever_configuration **out, lvc_raw *r_err, char *err, size_t errlen)
 {
     *changed = false;
     memset(r_err, 0, sizeof *r_err);
@@ -478,7 +508,7 @@ static lever_status sync_entry(lever *c, struct lvc_ac *a, lvc_conn *conn, pthre
         synced y;
         if (net)
             pthread_mutex_lock(net);
-        lever_status st = sync_fetch(c, a, conn, app, env, profile, &h, &y, r_err, err, errlen);
+        lever_status st = sync_fetch(c, a, conn, app, env, profile, stored, &h, &y, r_err, err, errlen);
         if (net)
             pthread_mutex_unlock(net);
         if (st != LEVER_OK)
@@ -486,10 +516,10 @@ static lever_status sync_entry(lever *c, struct lvc_ac *a, lvc_conn *conn, pthre
         pthread_mutex_lock(&a->mu);
         e = find(a, key);
         if (e == NULL && create)
-            e = get_or_add(a, app, env, profile, key);
+            e = get_or_add(a, app, env, profile, stored, key);
         int res = e ? sync_apply_locked(c, a, e, &h, &y) : 0;
         if (res >= 0 && out)
-            *out = e ? copy_cfg(side_for(e, a->client_id)) : NULL;
+            *out = e ? copy_served(a, e) : NULL;
         pthread_mutex_unlock(&a->mu);
         synced_clear(&y);
         if (res >= 0) {
@@ -501,7 +531,7 @@ static lever_status sync_entry(lever *c, struct lvc_ac *a, lvc_conn *conn, pthre
     if (out) {
         pthread_mutex_lock(&a->mu);
         centry *e = find(a, key);
-        *out = e && e->cur.data ? copy_cfg(side_for(e, a->client_id)) : NULL;
+        *out = e && e->cur.data ? copy_served(a, e) : NULL;
         pthread_mutex_unlock(&a->mu);
     }
     return LEVER_OK;
@@ -515,11 +545,18 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
                                      lever_configuration **out, lever_source *src)
 {
     *out = NULL;
+    return lvc_ac_read(c, app, env, profile, false, 0, out, src);
+}
+
+lever_status lvc_ac_read(lever *c, const char *app, const char *env, const char *profile, bool stored,
+                         uint64_t have_gen, lever_configuration **out, lever_source *src)
+{
+    *out = NULL;
     if (!name_ok(app) || !name_ok(env) || !name_ok(profile))
         return lvc_h_fail(c, LEVER_E_INVALID, "application, environment and profile must be 1-255 bytes "
                                               "without '/' or control characters");
     struct lvc_ac *a = state(c);
-    char *key = a ? make_key(app, env, profile) : NULL;
+    char *key = a ? make_key(app, env, profile, stored) : NULL;
     if (key == NULL)
         return lvc_h_fail(c, LEVER_E_NOMEM, "out of memory");
     lvc_h_settings set;
@@ -534,8 +571,15 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
                  ((e->watched && a->watching) || (set.ttl_ms > 0 && now - e->fetched < set.ttl_ms));
     bool backoff = e && e->cur.data && now < a->retry_at;
     if (fresh || backoff) {
-        *out = copy_cfg(side_for(e, a->client_id));
         from = fresh ? LEVER_SRC_CACHE : LEVER_SRC_CACHE_STALE;
+        if (have_gen != 0 && have_gen == e->gen) { /* the caller holds this one */
+            pthread_mutex_unlock(&a->mu);
+            free(key);
+            if (src)
+                *src = from;
+            return LEVER_OK;
+        }
+        *out = copy_served(a, e);
         pthread_mutex_unlock(&a->mu);
         goto done;
     }
@@ -543,7 +587,8 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
 
     lvc_raw r;
     bool changed;
-    st = sync_entry(c, a, a->conn, &a->net_mu, app, env, profile, key, true, &changed, out, &r, err, sizeof err);
+    st = sync_entry(c, a, a->conn, &a->net_mu, app, env, profile, stored, key, true, &changed, out, &r, err,
+                    sizeof err);
     pthread_mutex_lock(&a->mu);
     e = find(a, key);
     if (st == LEVER_OK) {
@@ -553,7 +598,7 @@ lever_status lever_get_configuration(lever *c, const char *app, const char *env,
         from = LEVER_SRC_STORE;
     } else if (outage(st, &r) && e && e->cur.data) {
         a->retry_at = lvc_h_now(c) + RETRY_AFTER_MS;
-        *out = copy_cfg(side_for(e, a->client_id));
+        *out = copy_served(a, e);
         from = LEVER_SRC_CACHE_STALE;
         st = LEVER_OK;
         pthread_mutex_unlock(&a->mu);
@@ -594,6 +639,7 @@ done:
 typedef struct job {
     char *key;
     char app[NAME_MAX_], env[NAME_MAX_], profile[NAME_MAX_];
+    bool stored;
 } job;
 
 /* Re-validates every watched configuration; calls back for the changed
@@ -611,6 +657,7 @@ static lever_status refresh(lever *c, struct lvc_ac *a, char *err, size_t errlen
         memcpy(jobs[n].app, e->app, NAME_MAX_);
         memcpy(jobs[n].env, e->env, NAME_MAX_);
         memcpy(jobs[n].profile, e->profile, NAME_MAX_);
+        jobs[n].stored = e->stored;
         n++;
     }
     pthread_mutex_unlock(&a->mu);
@@ -625,8 +672,8 @@ static lever_status refresh(lever *c, struct lvc_ac *a, char *err, size_t errlen
         lvc_raw r;
         bool changed = false;
         lever_configuration *snap = NULL;
-        lever_status fs = sync_entry(c, a, a->wconn, NULL, jobs[i].app, jobs[i].env, jobs[i].profile, jobs[i].key,
-                                     false, &changed, &snap, &r, err, errlen);
+        lever_status fs = sync_entry(c, a, a->wconn, NULL, jobs[i].app, jobs[i].env, jobs[i].profile,
+                                     jobs[i].stored, jobs[i].key, false, &changed, &snap, &r, err, errlen);
         if (fs != LEVER_OK) {
             if (outage(fs, &r))
                 st = fs;
@@ -781,15 +828,21 @@ static lever_status start_watch(lever *c, struct lvc_ac *a)
 lever_status lever_subscribe_configuration(lever *c, const char *app, const char *env, const char *profile,
                                            lever_configuration_fn fn, void *user, uint64_t *id)
 {
+    return lvc_ac_subscribe(c, app, env, profile, false, fn, user, id);
+}
+
+lever_status lvc_ac_subscribe(lever *c, const char *app, const char *env, const char *profile, bool stored,
+                              lever_configuration_fn fn, void *user, uint64_t *id)
+{
     if (fn == NULL)
         return lvc_h_fail(c, LEVER_E_INVALID, "a callback is required");
     lever_configuration *cfg = NULL;
-    lever_status st = lever_get_configuration(c, app, env, profile, &cfg, NULL);
+    lever_status st = lvc_ac_read(c, app, env, profile, stored, 0, &cfg, NULL);
     lever_configuration_free(cfg);
     if (st != LEVER_OK)
         return st;
     struct lvc_ac *a = state(c);
-    char *key = make_key(app, env, profile), *skey = key ? strdup(key) : NULL;
+    char *key = make_key(app, env, profile, stored), *skey = key ? strdup(key) : NULL;
     if (a == NULL || key == NULL || skey == NULL) {
         free(key);
         free(skey);

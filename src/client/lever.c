@@ -125,6 +125,16 @@ const lvc_server *lvc_h_server(const lever *c) { return &c->srv; }
 int64_t lvc_h_now(const lever *c) { return lvl_now(c); }
 struct lvc_ac **lvc_h_ac_slot(lever *c) { return &c->ac; }
 const char *lvc_h_client_id(const lever *c) { return c->client_id; }
+void lvc_h_env(const lever *c, int *scheme, const char **env_prefix)
+{
+    *scheme = c->env_scheme;
+    *env_prefix = c->env_prefix;
+}
+void lvc_h_options_env(const lever_options *o, int *scheme, const char **env_prefix)
+{
+    *scheme = o->env_scheme;
+    *env_prefix = o->env_prefix ? o->env_prefix : "";
+}
 lever_status lvc_h_fail(lever *c, lever_status st, const char *msg) { return lvl_fail(c, st, "%s", msg); }
 void lvc_h_log(lever *c, lever_log_level level, const char *msg) { lvl_logf(c, level, "%s", msg); }
 void lvc_h_get_settings(const lever *c, lvc_h_settings *out)
