@@ -24,11 +24,13 @@ typedef struct cli {
     bool json;
 } cli;
 
+static const char *err_prefix = "lever appconfig";
+
 static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errf(const char *fmt, ...)
 {
     va_list ap;
-    fputs("lever appconfig: ", stderr);
+    fprintf(stderr, "%s: ", err_prefix);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -563,4 +565,32 @@ int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx)
     }
     lever_close(k.c);
     return rc;
+}
+
+/* ---------------------------------------------- for lever flags (appconfig.h) */
+
+void lv_cli_ac_error_prefix(const char *prefix) { err_prefix = prefix; }
+
+int lv_cli_ac_exit(lever_status st) { return exit_of(st, 0); }
+
+int lv_cli_ac_call(lever *c, const char *method, const char *path, const char *const *hdrs, const void *body,
+                   size_t blen, json_t **ans, lever_response **resp)
+{
+    return call(&(cli){c, false}, method, path, hdrs, body, blen, ans, resp);
+}
+
+int lv_cli_ac_ids(lever *c, const char *app, const char *profile, char *aid, char *pid, size_t cap)
+{
+    cli k = {c, false};
+    int rc = app_id(&k, app, aid, cap);
+    if (rc == EX_OK)
+        rc = child_id(&k, aid, "/configurationprofiles", profile, "configuration profile", pid, cap);
+    return rc;
+}
+
+int lv_cli_ac_deploy(lever *c, bool json, const char *app, const char *env, const char *profile,
+                     const char *version, const char *strategy, bool wait)
+{
+    char *argv[] = {(char *)app, (char *)env, (char *)profile, (char *)version, NULL};
+    return cmd_deploy(&(cli){c, json}, 4, argv, strategy, wait);
 }

@@ -5,6 +5,11 @@
 #define LV_CLI_APPCONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "lever/lever.h"
 
 /* The global options main.c parsed before the command. */
 typedef struct lv_cli_ctx {
@@ -24,5 +29,20 @@ typedef struct lv_cli_ctx {
 
 /* argv[0] is "appconfig". Returns the exit code (docs/cli.md). */
 int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx);
+
+/* What `lever flags` borrows (flags_edit.c). Errors are printed with the
+ * prefix set here ("lever appconfig" by default); the ints are exit codes. */
+void lv_cli_ac_error_prefix(const char *prefix);
+int lv_cli_ac_exit(lever_status st);
+/* One signed appconfig REST call; on a 2xx answer *ans (optional) is the
+ * parsed JSON body (NULL when empty or not JSON) and *resp (optional) the
+ * response (free with lever_response_free). */
+int lv_cli_ac_call(lever *c, const char *method, const char *path, const char *const *hdrs, const void *body,
+                   size_t blen, json_t **ans, lever_response **resp);
+/* The ids of an application and one of its configuration profiles (names or ids). */
+int lv_cli_ac_ids(lever *c, const char *app, const char *profile, char *aid, char *pid, size_t cap);
+/* `lever appconfig deploy APP ENV PROFILE VERSION [--strategy S] [--wait]`. */
+int lv_cli_ac_deploy(lever *c, bool json, const char *app, const char *env, const char *profile,
+                     const char *version, const char *strategy, bool wait);
 
 #endif

@@ -1,6 +1,7 @@
 /* flags.c - `lever flags`: validate a feature flag document and evaluate a
  * flag for a context, locally, with the same code as leverd and
- * lever-agent (src/json/flagdoc.c). No server involved. */
+ * lever-agent (src/json/flagdoc.c); the edits of a hosted profile are in
+ * flags_edit.c. */
 #include "cli/flags.h"
 
 #include <getopt.h>
@@ -15,20 +16,43 @@ enum { X_OK = 0, X_ERROR = 1, X_USAGE = 2, X_NOTFOUND = 3, MAX_CONTEXT = 256 };
 
 static const char USAGE[] =
     "usage: lever flags validate FILE\n"
-    "       lever flags eval FILE FLAG [--context KEY=VALUE]... [--entity ID] [--no-context]\n"
+    "       lever flags eval FILE FLAG [--context KEY=VALUE]... [--entity ID] [--no-context]\n";
+static const char HELP[] =
     "\n"
     "validate checks an AWS.AppConfig.FeatureFlags document (FILE, or - for stdin) with the\n"
     "server's rules and lists every violation as FILE: POINTER: REASON. eval prints the flag's\n"
     "evaluation for the context as JSON: enabled, variant, reason (OpenFeature's) and the served\n"
     "value. --no-context evaluates as AppConfig Data does (no variants: the default).\n"
-    "Exit status: 0 valid / evaluated, 1 invalid document, 2 usage, 3 unknown flag.\n";
+    "\n"
+    "The edits change the flag document of a hosted profile (APP and PROFILE: names or ids): each\n"
+    "reads the latest hosted version, validates the edited document with the server's rules\n"
+    "(nothing is stored when it would be refused) and stores it as a new hosted version, locked on\n"
+    "the one it read; it prints the new version number. on/off set a flag's enabled (a new FLAG is\n"
+    "created; a flag with variants needs --variant). attr sets an attribute's value, typed by its\n"
+    "declaration (--type declares a new one), or removes it with --unset. variant adds or edits a\n"
+    "variant (a plain flag becomes the default variant \"default\"): new ones need --rule and go\n"
+    "before the default unless --position N; --remove deletes one. show prints a version's\n"
+    "document (default: the latest); diff lists what changed between two versions as JSON\n"
+    "pointers (+ added, - removed, ~ changed). V is a number or \"latest\".\n"
+    "EDIT OPTIONS: --deploy ENV [--strategy S] [--wait] deploys the new version (as lever appconfig\n"
+    "deploy); --description D describes the version (default: the command). -o json for scripts.\n"
+    "Exit status: 0 ok, 1 invalid document or error, 2 usage, 3 unknown flag / not found,\n"
+    "4 authentication, 5 server unreachable.\n";
 
 static int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, "lever flags: %s\n", msg);
     fputs(USAGE, stderr);
+    fputs(lv_cli_flags_edit_usage(), stderr);
     return X_USAGE;
+}
+
+static void help(void)
+{
+    fputs(USAGE, stdout);
+    fputs(lv_cli_flags_edit_usage(), stdout);
+    fputs(HELP, stdout);
 }
 
 /* The whole file (or stdin for "-"), NUL-terminated; NULL with errno-style
@@ -142,7 +166,7 @@ static int cmd_eval(int argc, char **argv)
         }
         case 'e': ctx.entity_id = optarg; break;
         case 'n': no_ctx = true; break;
-        case 'h': fputs(USAGE, stdout); return X_OK;
+        case 'h': help(); return X_OK;
         default: return usage(NULL);
         }
     }
@@ -187,7 +211,7 @@ static int cmd_eval(int argc, char **argv)
     return rc;
 }
 
-int lv_cli_flags(int argc, char **argv)
+int lv_cli_flags(int argc, char **argv, const lv_cli_ctx *ctx)
 {
     if (argc < 2)
         return usage(NULL);
@@ -196,8 +220,21 @@ int lv_cli_flags(int argc, char **argv)
     if (strcmp(argv[1], "eval") == 0)
         return cmd_eval(argc, argv);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        fputs(USAGE, stdout);
+        help();
         return X_OK;
     }
+    static const char *const edits[] = {"on", "off", "attr", "variant", "show", "diff"};
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
+        if (strcmp(argv[1], edits[i]) == 0) {
+            for (int j = 2; j < argc; j++)
+                if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+                    help();
+                    return X_OK;
+                }
+            int rc = lv_cli_flags_edit(argc, argv, ctx);
+            if (rc == X_USAGE)
+                usage(NULL);
+            return rc;
+        }
     return usage("unknown subcommand");
 }

@@ -22,6 +22,11 @@ static int cmd_appconfig(int argc, char **argv)
     return lv_cli_appconfig(argc, argv, &(lv_cli_ctx){G.endpoint, G.region, G.profile, G.output});
 }
 
+static int cmd_flags(int argc, char **argv)
+{
+    return lv_cli_flags(argc, argv, &(lv_cli_ctx){G.endpoint, G.region, G.profile, G.output});
+}
+
 static int cmd_alarm(int argc, char **argv)
 {
     lv_cli_globals g = {G.endpoint, G.region, G.profile, G.output == OUT_JSON, G.output == OUT_TEXT};
@@ -65,7 +70,13 @@ static const cmd_t CMDS[] = {
      "in a text file. With --metadata, read the parameters: map of a service's metadata.yaml\n"
      "(KEY: /path/with/{Environment}/...) and write KEY=value lines or a JSON object. Errors name\n"
      "the file and line; OUT is written atomically (mode 0600) and never left half-written."},
-    {"flags", lv_cli_flags, "flags (validate FILE | eval FILE FLAG [--context K=V]... [--entity ID])", "Feature flag documents, locally: validate with the server's rules, evaluate a flag (docs/flags.md)."},
+    {"flags", cmd_flags,
+     "flags (validate FILE | eval FILE FLAG [--context K=V]... [--entity ID] |\n"
+     "        on|off APP PROFILE FLAG | attr APP PROFILE FLAG NAME VALUE | variant APP PROFILE FLAG NAME ... |\n"
+     "        show APP PROFILE [V] | diff APP PROFILE V1 V2) [--deploy ENV [--wait]]",
+     "Feature flag documents: validate and evaluate locally with the server's rules; turn flags on or\n"
+     "off, set attributes and variants in a hosted profile (each a new hosted version, optionally\n"
+     "deployed), show and diff versions (lever flags --help, docs/flags.md)."},
     {"alarm", cmd_alarm, "alarm (put NAME [--url URL ...] | set NAME OK|ALARM [--reason R] | ls [NAME...] | rm NAME...)",
      "Lever alarms, the signals that roll deployments back: lever alarm --help, docs/rollouts.md."},
     {"admin", cmd_admin,
