@@ -7,7 +7,9 @@ the watch, the last good version while leverd is down."""
 import json
 import os
 import subprocess
+import tempfile
 import time
+import unittest
 
 from appconfig_agent import Operator, clean_env, unique
 from lever_harness import ACCESS_KEY, SECRET_KEY, LeverTestCase, build_dir
@@ -150,6 +152,46 @@ class LibleverFlagsTest(LeverTestCase):
         self.assertIn("ERR parse error", p.stdout)
 
 
+@unittest.skipUnless(os.path.exists(os.path.join(build_dir(), "lever.pc")), "lever.pc not generated")
+class FlagsDocsExampleTest(LeverTestCase):
+    """The feature flag program of docs/client.md, built with pkg-config,
+    answers from the environment and the document and follows a deployment."""
+    LEVERD_KW = {"extra_env": {"LEVER_TIME_SCALE": "600"}}
+
+    def test_docs_flags_program(self):
+        doc = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "client.md")).read()
+        src = doc.split("## Feature flags", 1)[1].split("```c\n", 1)[1].split("```", 1)[0]
+        d = tempfile.mkdtemp(dir=self.server.tmp)
+        with open(os.path.join(d, "flags.c"), "w") as f:
+            f.write(src)
+        env = dict(os.environ, PKG_CONFIG_PATH=build_dir())
+        cflags = subprocess.run(["pkg-config", "--cflags", "--libs", "lever"], env=env, check=True,
+                                stdout=subprocess.PIPE, text=True).stdout.split()
+        with open(os.path.join(build_dir(), "CMakeCache.txt")) as f:
+            if "LEVER_SANITIZE:BOOL=ON" in f.read():
+                cflags = ["-fsanitize=address,undefined"] + cflags
+        cc = subprocess.run(["cc", "-std=c17", "-Wall", "-Wextra", "-Werror", "flags.c"] + cflags + ["-o", "flags"],
+                            cwd=d, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.assertEqual(cc.returncode, 0, cc.stdout)
+        op = Operator(self.server)
+        a, e, pid = op.profile("shop", "prod", "flags", kind=FF)
+        op.deploy(a, e, pid, op.store(a, pid, DOC))
+        penv = dict(clean_env(), HOME=self.server.tmp, AWS_ACCESS_KEY_ID=ACCESS_KEY,
+                    AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                    LEVER_ENDPOINT=self.server.endpoint, CACHE_BALANCE_TTL="90")
+        p = subprocess.Popen([os.path.join(d, "flags")], stdout=subprocess.PIPE, env=penv, text=True)
+        self.addCleanup(lambda: (p.kill(), p.wait()) if p.poll() is None else None)
+        self.assertEqual(p.stdout.readline(), "registration=1 (cache) ttl=90 (env) checkout=two-step\n")
+        doc2 = json.loads(json.dumps(DOC))
+        doc2["values"]["user_registration"]["enabled"] = False
+        op.deploy(a, e, pid, op.store(a, pid, doc2))
+        deadline = time.monotonic() + 20
+        lines = []
+        while time.monotonic() < deadline and "registration=0 (cache) ttl=90 (env) checkout=two-step\n" not in lines:
+            lines.append(p.stdout.readline())
+        self.assertIn("flags are now version 2\n", lines)
+        self.assertIn("registration=0 (cache) ttl=90 (env) checkout=two-step\n", lines)
+
+
 if __name__ == "__main__":
-    import unittest
     unittest.main()
