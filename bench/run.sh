@@ -564,6 +564,9 @@ timeout -k 10 600 sh "$HERE/appconfig.sh" $CLIENT_ARGS --build "$BUILD" --out "$
 log "console: page load of a path with 1,000 children among 100,000 parameters (bench/console.sh)"
 timeout -k 10 600 sh "$HERE/console.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/console.md" ||
     note "console: bench/console.sh did not finish"
+log "feature flags: in-process evaluation, agent ?flag= and OFREP vs nginx (bench/flags.sh)"
+timeout -k 10 300 sh "$HERE/flags.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/flags.md" ||
+    note "feature flags: bench/flags.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -580,6 +583,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
     [ -s "$TMP/agent.md" ] && { printf '\n'; cat "$TMP/agent.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/appconfig.md" ] && { printf '\n'; cat "$TMP/appconfig.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/console.md" ] && { printf '\n'; cat "$TMP/console.md"; } >> "$RESULTS/$STAMP.md"
+    [ -s "$TMP/flags.md" ] && { printf '\n'; cat "$TMP/flags.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2
