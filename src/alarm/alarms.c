@@ -87,6 +87,17 @@ static void load_one(void *ctx, const void *key, size_t klen, const void *val, s
     en->gen = ++l->a->gen;
 }
 
+/* Another node's alarm change, on the engine's writer thread. */
+static void follow_aux(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (klen < 1 || ((const char *)key)[0] != LV_AUX_ALARM)
+        return;
+    lv_error err;
+    lv_error_clear(&err);
+    if (lv_alarms_apply(ctx, key, klen, val, vlen, &err) != LV_OK)
+        fprintf(stderr, "leverd: cannot follow an alarm change: %s\n", err.msg);
+}
+
 lv_err lv_alarms_open(lv_engine *e, double time_scale, lv_alarms **out, lv_error *err)
 {
     lv_alarms *a = calloc(1, sizeof *a);
@@ -101,6 +112,10 @@ lv_err lv_alarms_open(lv_engine *e, double time_scale, lv_alarms **out, lv_error
     lv_err rc = l.rc;
     if (rc == LV_OK)
         rc = lv_alarms_probe_start(a, err);
+    if (rc == LV_OK && lv_engine_on_aux(e, follow_aux, a) != LV_OK) {
+        lv_alarms_probe_stop(a);
+        rc = lv_error_set(err, LV_E_INTERNAL, "cannot follow alarm changes");
+    }
     if (rc != LV_OK) {
         for (size_t i = 0; i < a->n; i++)
             free(a->v[i]);
@@ -118,6 +133,7 @@ void lv_alarms_close(lv_alarms *a)
 {
     if (a == NULL)
         return;
+    lv_engine_off_aux(a->engine, follow_aux, a);
     lv_alarms_probe_stop(a);
     for (size_t i = 0; i < a->n; i++)
         free(a->v[i]);
@@ -357,4 +373,56 @@ lv_err lv_alarms_describe(lv_alarms *a, const char *const *names, size_t n, lv_a
             fn(ctx, &recs[i]);
     free(recs);
     return LV_OK;
+}
+
+lv_err lv_alarms_apply(lv_alarms *a, const void *key, size_t klen, const void *val, size_t vlen, lv_error *err)
+{
+    lv_alarm_rec rec;
+    memset(&rec, 0, sizeof rec);
+    lv_err rc = LV_OK;
+    if (val != NULL && (rc = lv_alarm_rec_decode(key, klen, val, vlen, &rec, err)) != LV_OK)
+        return rc;
+    if (val == NULL) {
+        /* The name is the key after its kind byte. */
+        size_t n = klen > 1 ? klen - 1 : 0;
+        if (n >= sizeof rec.name)
+            return lv_error_set(err, LV_E_CORRUPT, "alarm record key too long");
+        memcpy(rec.name, (const char *)key + 1, n);
+        rec.name[n] = '\0';
+    }
+    pthread_mutex_lock(&a->mu);
+    long i = find(a, rec.name);
+    lv_alarm_state from = i >= 0 ? a->v[i]->rec.state : LV_ALARM_INSUFFICIENT_DATA;
+    lv_alarm_state to = val ? rec.state : LV_ALARM_INSUFFICIENT_DATA;
+    bool wake = false;
+    if (val == NULL) {
+        if (i >= 0)
+            remove_at(a, (size_t)i);
+    } else if (i >= 0) {
+        lv_alarm_entry *en = a->v[i];
+        if (!probe_same(&en->rec.probe, &rec.probe)) {
+            en->failures = 0;
+            en->gen = ++a->gen;
+            en->next_due_ms = 0;
+            en->inflight = false;
+            wake = true;
+        }
+        en->rec = rec;
+    } else {
+        lv_alarm_entry *en = calloc(1, sizeof *en);
+        if (en == NULL || (en->rec = rec, insert(a, en)) != LV_OK) {
+            free(en);
+            rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
+        } else {
+            en->gen = ++a->gen;
+            wake = true;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    if (rc == LV_OK) {
+        if (wake)
+            lv_alarms_probe_wake(a);
+        lv_alarms_notify(a, rec.name, from, to, val ? rec.reason : "Deleted.");
+    }
+    return rc;
 }

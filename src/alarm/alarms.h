@@ -54,4 +54,10 @@ lv_err lv_alarms_describe(lv_alarms *a, const char *const *names, size_t n, lv_a
 
 enum { LV_ALARMS_MAX = 10000 };
 
+/* Applies an alarm record another node wrote ('L' key; val NULL:
+ * deleted) to the table and tells the listeners about a state change.
+ * Called on the engine's writer thread (lv_engine_on_aux): stores
+ * nothing, takes only the table's mutex. */
+lv_err lv_alarms_apply(lv_alarms *a, const void *key, size_t klen, const void *val, size_t vlen, lv_error *err);
+
 #endif

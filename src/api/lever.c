@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/consistency.h"
 #include "api/jreq.h"
 #include "api/lever_acwatch.h"
 #include "api/lever_check.h"
@@ -54,7 +55,7 @@ static lv_err collect(watch_req *w, lv_buf *out, bool *found, lv_error *err)
     uint64_t first = lv_changelog_first(log);
     lv_err rc = LV_OK;
     *found = false;
-    if (w->since > rev || (w->since < rev && (log->count == 0 || w->since + 1 < first))) {
+    if (w->since > rev || w->since < lv_changelog_floor(log)) {
         rc = lv_error_set(err, LV_E_COMPACTED,
                           "Revision %llu is no longer in the change log (oldest %llu, current %llu): "
                           "list the path again and watch from the revision of that list.",
@@ -80,8 +81,7 @@ static lv_err collect(watch_req *w, lv_buf *out, bool *found, lv_error *err)
     jw_arr(&j);
     uint64_t last = rev;
     int64_t n = 0;
-    /* Revisions in the log are consecutive, so the start is an index. */
-    size_t start = w->since >= first ? (size_t)(w->since + 1 - first) : 0;
+    size_t start = lv_changelog_seek(log, w->since);
     for (size_t i = start; i < log->count; i++) {
         const lv_change *c = lv_changelog_at(log, i);
         if (!lv_watch_matches(&w->spec, c->key, c->key_len) ||
@@ -180,6 +180,11 @@ static lv_err watch(const lv_ssm_ctx *c, jreq *r, lv_http_response *resp, lv_err
     w->spec.recursive = recursive;
     w->spec.deadline_ms = c->now_ms + wait * 1000;
     bool found;
+    /* A revision another node handed out: wait until this one has it. */
+    if (lv_engine_shared(c->engine) && w->since > lv_engine_revision(c->engine)) {
+        lv_error werr;
+        lv_engine_wait_revision(c->engine, w->since, LV_REVISION_WAIT_MS, &werr);
+    }
     rc = collect(w, &resp->body, &found, err);
     if (rc != LV_OK || found || wait == 0) {
         answer(resp, rc, err);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/consistency.h"
 #include "api/jreq.h"
 #include "core/appconfig.h"
 #include "json/jw.h"
@@ -55,7 +56,7 @@ static lv_err collect(acwatch *w, lv_buf *out, bool *found, lv_error *err)
     uint64_t rev = lv_engine_revision(w->engine);
     uint64_t first = lv_changelog_first(log);
     *found = false;
-    if (w->since > rev || (w->since < rev && (log->count == 0 || w->since + 1 < first))) {
+    if (w->since > rev || w->since < lv_changelog_floor(log)) {
         lv_error_set(err, LV_E_COMPACTED,
                      "Revision %llu is no longer in the change log (oldest %llu, current %llu): fetch the "
                      "configurations again and watch from the revision of that answer.",
@@ -72,7 +73,7 @@ static lv_err collect(acwatch *w, lv_buf *out, bool *found, lv_error *err)
     jw_arr(&j);
     uint64_t last = rev;
     int64_t n = 0;
-    size_t start = w->since >= first ? (size_t)(w->since + 1 - first) : 0;
+    size_t start = lv_changelog_seek(log, w->since);
     for (size_t i = start; i < log->count; i++) {
         const lv_change *c = lv_changelog_at(log, i);
         if (!ac_kind(c->kind) || !lv_watch_matches(&w->spec, c->key, c->key_len))
@@ -208,6 +209,11 @@ lv_err lv_lever_watch_configurations(const lv_ssm_ctx *c, const char *body, size
     w->spec.recursive = true;
     w->spec.deadline_ms = c->now_ms + wait * 1000;
     bool found;
+    /* A revision another node handed out: wait until this one has it. */
+    if (lv_engine_shared(c->engine) && w->since > lv_engine_revision(c->engine)) {
+        lv_error werr;
+        lv_engine_wait_revision(c->engine, w->since, LV_REVISION_WAIT_MS, &werr);
+    }
     rc = collect(w, &resp->body, &found, err);
     if (rc != LV_OK || found || wait == 0) {
         answer(resp, rc, err);

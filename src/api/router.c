@@ -3,6 +3,8 @@
  * carries x-amzn-RequestId; errors use the AWS JSON error shape. */
 #include "api/router.h"
 
+#include "api/consistency.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,13 +526,18 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
         snprintf(user_arn, sizeof user_arn, "%s", r->root_arn);
     else
         snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
-    char revbuf[24];
-    snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
-    if (!offloaded) /* the parked response has it already */
-        lv_http_response_header(resp, "x-lever-revision", revbuf);
     rc = lv_acwire_decode(req, &call, &err);
     const char *op = call.op >= 0 ? lv_acwire_op_name(call.op) : "AppConfig";
     bool mutating = call.op >= 0 && lv_acwire_mutating(call.op);
+    /* Reads say the revision before them, writes the one after. */
+    if (!mutating && !offloaded) /* a parked response has them already */
+        lv_consistency_headers(r->engine, resp);
+    if (rc == LV_OK && (rc = lv_consistency_await(r->engine, req, &err)) != LV_OK) {
+        lv_acwire_error(&err, NULL, resp);
+        audit(r, rid, auth.access_key, user_arn, req, op, false, NULL, 0, "error", rc);
+        lv_acwire_call_free(&call);
+        return;
+    }
     if (rc != LV_OK) {
         lv_acwire_error(&err, NULL, resp);
         if (rc == LV_E_UNKNOWN_OPERATION)
@@ -574,6 +581,8 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
     c.authz_ctx = &az;
     c.hooks = r->hooks;
     rc = lv_acapi_handle(&c, &call);
+    if (mutating)
+        lv_consistency_headers(r->engine, resp);
     if (rc == LV_E_ACCESS_DENIED)
         atomic_fetch_add(&r->denied, 1);
     const char *names[1] = {c.resource};
@@ -592,10 +601,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     request_id(rid);
     lv_http_response_header(resp, "x-amzn-RequestId", rid);
     if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/healthz") == 0) {
-        resp->status = 200;
-        resp->content_type = "application/json";
-        lv_buf_printf(&resp->body, "{\"status\":\"ok\",\"revision\":%llu}",
-                      (unsigned long long)lv_engine_revision(r->engine));
+        lv_consistency_healthz(r->engine, resp);
         return;
     }
     if (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/metrics") == 0) {
@@ -748,17 +754,26 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     const char *entity = lv_http_header_get(req, "X-Lever-Entity-Id");
     c.entity = entity && *entity ? entity : auth.access_key;
     resp->content_type = JSON11;
+    /* Never from a state older than the client's x-lever-revision. */
+    if ((rc = lv_consistency_await(r->engine, req, &err)) != LV_OK) {
+        atomic_fetch_add(&r->failed[slot], 1);
+        answer_error(resp, &err);
+        lv_authz_req_free(&az);
+        json_decref(parsed);
+        return;
+    }
     /* The revision before the read: a client that lists and then watches
-     * from here may see a change twice but never misses one. */
-    char revbuf[24];
-    snprintf(revbuf, sizeof revbuf, "%llu", (unsigned long long)lv_engine_revision(r->engine));
-    lv_http_response_header(resp, "x-lever-revision", revbuf);
+     * from here may see a change twice but never misses one. A write says
+     * the revision after it (at least its own), for the same reason. */
+    if (!mutating)
+        lv_consistency_headers(r->engine, resp);
     if (admin) {
         lv_admin_ctx ac = {r->engine, r->keys, r->account, c.now_ms, r->audit ? lv_audit_path(r->audit) : NULL};
         if (r->keys == NULL)
             rc = lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Access keys are not enabled on this server.");
         else
             rc = lv_admin_dispatch(&ac, op, req->body, req->body_len, &resp->body, &err);
+        lv_consistency_headers(r->engine, resp);
         if (rc != LV_OK) {
             atomic_fetch_add(&r->failed[MAX_OPS], 1);
             answer_error(resp, &err);
@@ -775,6 +790,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     if (alarm_op) {
         rc = r->alarms ? lv_alarm_api_dispatch(r->alarms, op, req->body, req->body_len, c.now_ms, &resp->body, &err)
                        : lv_error_set(&err, LV_E_UNKNOWN_OPERATION, "Alarms are not enabled on this server.");
+        lv_consistency_headers(r->engine, resp);
         if (rc != LV_OK) {
             atomic_fetch_add(&r->failed[MAX_OPS], 1);
             answer_error(resp, &err);
@@ -801,6 +817,8 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
         return;
     }
     rc = lv_ssm_dispatch_parsed(&c, op, parsed, req->body, req->body_len, &resp->body, &err);
+    if (mutating)
+        lv_consistency_headers(r->engine, resp);
     if (rc != LV_OK) {
         if (err.code != rc)
             lv_error_set(&err, rc, "%s", rc == LV_E_NOMEM ? "out of memory" : "internal error");

@@ -305,6 +305,51 @@ lv_err lv_keystore_load(lv_keystore *ks, const void *key, size_t klen, const voi
     return rc;
 }
 
+lv_err lv_keystore_apply(lv_keystore *ks, const void *key, size_t klen, const void *val, size_t vlen,
+                         lv_error *err)
+{
+    const char *kk = key;
+    if (klen != 1 + LV_KEY_ID_LEN || kk[0] != 'K')
+        return lv_error_set(err, LV_E_CORRUPT, "malformed access key record key");
+    char akid[LV_KEY_ID_LEN + 1];
+    memcpy(akid, kk + 1, LV_KEY_ID_LEN);
+    akid[LV_KEY_ID_LEN] = '\0';
+    kentry *k = NULL;
+    lv_err rc = LV_OK;
+    if (val != NULL) {
+        if ((k = calloc(1, sizeof *k)) == NULL)
+            return lv_error_set(err, LV_E_NOMEM, "out of memory");
+        memcpy(k->akid, akid, sizeof k->akid);
+        rc = akid_ok(k->akid) ? LV_OK : lv_error_set(err, LV_E_CORRUPT, "malformed access key id in the store");
+        if (rc == LV_OK)
+            rc = decode(val, vlen, k, err);
+        if (rc == LV_OK)
+            rc = open_secret(ks, k, err);
+        if (rc != LV_OK) {
+            kentry_free(k);
+            return rc;
+        }
+    }
+    pthread_rwlock_wrlock(&ks->lock);
+    long at = find(ks, akid);
+    kentry *old = NULL;
+    if (at >= 0) {
+        old = ks->keys[at];
+        if (k != NULL) {
+            ks->keys[at] = k;
+        } else {
+            memmove(ks->keys + at, ks->keys + at + 1, (ks->n - (size_t)at - 1) * sizeof *ks->keys);
+            ks->n--;
+        }
+    } else if (k != NULL && (rc = insert_at(ks, (size_t)(-at - 1), k)) != LV_OK) {
+        old = k;
+        lv_error_set(err, rc, "out of memory");
+    }
+    pthread_rwlock_unlock(&ks->lock);
+    kentry_free(old);
+    return rc;
+}
+
 /* ---------- changes ---------- */
 
 static kentry *kentry_clone(const kentry *k, lv_error *err)
@@ -373,13 +418,18 @@ static lv_err change(lv_keystore *ks, const char *akid, edit_fn edit, void *arg,
     if (rc == LV_OK)
         rc = store_entry(ks, remove ? ks->keys[at] : c, remove, err);
     if (rc == LV_OK) {
+        /* Found again: another node's change may have been applied
+         * (lv_keystore_apply) since the read lock was let go. */
         pthread_rwlock_wrlock(&ks->lock);
-        kentry *old = ks->keys[at];
-        if (remove) {
+        at = find(ks, akid);
+        kentry *old = at >= 0 ? ks->keys[at] : NULL;
+        if (remove && at >= 0) {
             memmove(ks->keys + at, ks->keys + at + 1, (ks->n - (size_t)at - 1) * sizeof *ks->keys);
             ks->n--;
-        } else {
+        } else if (!remove && at >= 0) {
             ks->keys[at] = c;
+            c = NULL;
+        } else if (!remove && insert_at(ks, (size_t)(-at - 1), c) == LV_OK) {
             c = NULL;
         }
         pthread_rwlock_unlock(&ks->lock);

@@ -48,6 +48,11 @@ void lv_keystore_free(lv_keystore *ks);
 lv_err lv_keystore_load(lv_keystore *ks, const void *key, size_t klen, const void *val,
                         size_t vlen, lv_error *err);
 
+/* Applies a record another node wrote (val NULL: deleted) to the table:
+ * the key is added, replaced or removed. Never stores anything. */
+lv_err lv_keystore_apply(lv_keystore *ks, const void *key, size_t klen, const void *val,
+                         size_t vlen, lv_error *err);
+
 /* Creates an active key with no policy (so it may do nothing yet).
  * akid and secret receive the new credentials (NUL-terminated). */
 lv_err lv_keystore_create(lv_keystore *ks, const char *description, int64_t now_ms,

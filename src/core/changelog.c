@@ -43,6 +43,8 @@ lv_err lv_changelog_append(lv_changelog *log, const lv_change *c)
     size_t slot;
     if (log->count == log->cap) {
         slot = log->start;
+        if (log->ring[slot].revision > log->floor)
+            log->floor = log->ring[slot].revision;
         free(log->ring[slot].key);
         log->start = (log->start + 1) % log->cap;
     } else {
@@ -62,4 +64,33 @@ uint64_t lv_changelog_first(const lv_changelog *log)
 const lv_change *lv_changelog_at(const lv_changelog *log, size_t i)
 {
     return i < log->count ? &log->ring[(log->start + i) % log->cap] : NULL;
+}
+
+uint64_t lv_changelog_floor(const lv_changelog *log)
+{
+    return log->floor;
+}
+
+void lv_changelog_set_floor(lv_changelog *log, uint64_t rev)
+{
+    if (rev > log->floor)
+        log->floor = rev;
+}
+
+size_t lv_changelog_seek(const lv_changelog *log, uint64_t since)
+{
+    size_t lo = 0, hi = log->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->ring[(log->start + mid) % log->cap].revision <= since)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint64_t lv_changelog_last(const lv_changelog *log)
+{
+    return log->count ? log->ring[(log->start + log->count - 1) % log->cap].revision : 0;
 }

@@ -39,6 +39,10 @@ typedef struct lv_change {
 typedef struct lv_changelog {
     lv_change *ring;
     size_t cap, start, count;
+    /* Every change with a revision above floor is held. Revisions in the
+     * log increase but need not be consecutive (a commit may change
+     * nothing a watcher sees, or come from another node). */
+    uint64_t floor;
 } lv_changelog;
 
 const char *lv_change_kind_name(lv_change_kind k);
@@ -53,6 +57,18 @@ lv_err lv_changelog_append(lv_changelog *log, const lv_change *c);
 /* The oldest revision still held (0 when empty). Anything after
  * first_kept - 1 can be answered; older asks are "compacted". */
 uint64_t lv_changelog_first(const lv_changelog *log);
+
+/* Watchers asking for changes after a revision below the floor must
+ * re-list ("compacted"): something after it may be missing. */
+uint64_t lv_changelog_floor(const lv_changelog *log);
+/* Raises the floor (never lowers it): nothing at or below rev is
+ * promised any more (a follower that lost history, a fresh start). */
+void lv_changelog_set_floor(lv_changelog *log, uint64_t rev);
+/* Index of the oldest held change with a revision above since (count
+ * when none). */
+size_t lv_changelog_seek(const lv_changelog *log, uint64_t since);
+/* The newest held revision (0 when empty). */
+uint64_t lv_changelog_last(const lv_changelog *log);
 
 /* The i-th held change, oldest first. */
 const lv_change *lv_changelog_at(const lv_changelog *log, size_t i);

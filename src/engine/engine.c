@@ -49,9 +49,11 @@ static void aux_free(lv_engine *e)
 
 void lv_engine_aux_foreach(lv_engine *e, char kind, lv_engine_aux_fn fn, void *ctx)
 {
+    pthread_rwlock_rdlock(&e->lock);
     for (size_t i = 0; i < e->naux; i++)
         if (e->aux[i].klen > 0 && e->aux[i].key[0] == kind)
             fn(ctx, e->aux[i].key, e->aux[i].klen, e->aux[i].val, e->aux[i].vlen);
+    pthread_rwlock_unlock(&e->lock);
 }
 
 lv_err lv_engine_aux_write(lv_engine *e, const lv_store_op *ops, size_t n, lv_error *err)
@@ -165,6 +167,8 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
     if (e == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     pthread_rwlock_init(&e->keylock, NULL);
+    pthread_rwlock_init(&e->lock, NULL);
+    pthread_mutex_init(&e->alock, NULL);
     lv_err rc = LV_OK;
     if (asprintf(&e->master_path, "%s", cfg->master_key_path) < 0 ||
         asprintf(&e->next_path, "%s.next", cfg->master_key_path) < 0) {
@@ -181,9 +185,17 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
     }
     if ((rc = lv_store_open(cfg->store_uri, &e->store, err)) != LV_OK)
         goto fail_index;
+    e->shared = strcmp(e->store->ops->scheme, "sqlite") != 0;
     load_ctx lc = {e, err};
-    if ((rc = lv_store_load(e->store, load_pair, &lc, err)) != LV_OK)
+    uint64_t head = 0;
+    if ((rc = lv_store_load_at(e->store, load_pair, &lc, &head, err)) != LV_OK)
         goto fail_store;
+    /* Revisions are the store's. A store migrated from a lever that
+     * numbered its own (Mrevision) may be behind: the first commit
+     * consumes the difference, so revisions never go back. */
+    e->store_head = head;
+    if (e->shared && head > e->revision)
+        e->revision = head;
     if ((rc = lv_eng_load_keys(e, err)) != LV_OK)
         goto fail_store;
     /* Every parameter needs at least one version. */
@@ -196,12 +208,17 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
         lv_eng_timers_add_param(e, p);
     }
     e->timer_interval_ms = cfg->timer_interval_ms ? cfg->timer_interval_ms : 250;
-    pthread_rwlock_init(&e->lock, NULL);
     pthread_mutex_init(&e->qlock, NULL);
     pthread_cond_init(&e->qcond, NULL);
     pthread_cond_init(&e->done_cond, NULL);
     pthread_cond_init(&e->timer_cond, NULL);
+    pthread_cond_init(&e->rev_cond, NULL);
     pthread_mutex_init(&e->wlock, NULL);
+    /* Whatever was committed since the snapshot (the key check just
+     * written, other nodes' commits): watchers from before now re-list. */
+    if (e->shared && (rc = lv_eng_catch_up(e, err)) != LV_OK)
+        goto fail_store;
+    lv_changelog_set_floor(&e->log, e->revision);
     if (pthread_create(&e->writer, NULL, lv_eng_writer_main, e) != 0) {
         rc = lv_error_set(err, LV_E_INTERNAL, "cannot start the writer thread");
         goto fail_store;
@@ -214,6 +231,13 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
         pthread_join(e->writer, NULL);
         rc = lv_error_set(err, LV_E_INTERNAL, "cannot start the timer thread");
         goto fail_store;
+    }
+    if (e->shared) {
+        if (pthread_create(&e->follower, NULL, lv_eng_follower_main, e) != 0)
+            fprintf(stderr, "leverd: cannot start the follower thread; other nodes' writes arrive only "
+                            "with this node's own commits\n");
+        else
+            e->follower_started = true;
     }
     *out = e;
     return LV_OK;
@@ -247,7 +271,10 @@ void lv_engine_close(lv_engine *e)
     e->stopping = true;
     pthread_cond_broadcast(&e->qcond);
     pthread_cond_broadcast(&e->timer_cond);
+    pthread_cond_broadcast(&e->rev_cond);
     pthread_mutex_unlock(&e->qlock);
+    if (e->follower_started)
+        pthread_join(e->follower, NULL);
     pthread_join(e->timer, NULL);
     pthread_join(e->writer, NULL);
     lv_engine_watch_fire_all(e);
@@ -264,7 +291,9 @@ void lv_engine_close(lv_engine *e)
     pthread_cond_destroy(&e->qcond);
     pthread_cond_destroy(&e->done_cond);
     pthread_cond_destroy(&e->timer_cond);
+    pthread_cond_destroy(&e->rev_cond);
     pthread_mutex_destroy(&e->wlock);
+    pthread_mutex_destroy(&e->alock);
     pthread_rwlock_destroy(&e->keylock);
     aux_free(e);
     memset(e->master, 0, sizeof e->master);

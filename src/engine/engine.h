@@ -111,6 +111,8 @@ typedef struct lv_engine_stats {
     uint64_t params;
     uint64_t revision;
     uint64_t expired;
+    uint64_t conflicts;   /* commits refused because another node wrote first (re-planned) */
+    uint64_t followed;    /* other nodes' commits applied from the feed */
 } lv_engine_stats;
 void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out);
 
@@ -156,10 +158,31 @@ enum { LV_AUX_ACCESS_KEY = 'K', LV_AUX_ALARM = 'L' /* alarm/alarms.h */ };
 
 typedef void (*lv_engine_aux_fn)(void *ctx, const void *key, size_t klen, const void *val,
                                  size_t vlen);
-/* Calls fn for each record of kind loaded at open, in key order. */
+/* Calls fn for each record of kind (as loaded at open, then as followed
+ * from other nodes), under the engine's read lock. */
 void lv_engine_aux_foreach(lv_engine *e, char kind, lv_engine_aux_fn fn, void *ctx);
 /* Durably applies n puts/deletes of aux records (one transaction). */
 lv_err lv_engine_aux_write(lv_engine *e, const struct lv_store_op *ops, size_t n, lv_error *err);
+
+/* Called on the writer thread after the engine applied another node's
+ * change of an aux record (val NULL: deleted), so the record's owner
+ * (keystore, alarms) can refresh its table. Not called for this node's own
+ * writes. Must not write through the engine. Register before traffic. */
+lv_err lv_engine_on_aux(lv_engine *e, lv_engine_aux_fn fn, void *ctx);
+/* Unregisters; once it returns fn is not running and will not be called. */
+void lv_engine_off_aux(lv_engine *e, lv_engine_aux_fn fn, void *ctx);
+
+/* ---- several nodes on one store (engine/follow.c) ---- */
+/* Whether the store is shared (PostgreSQL): other nodes' commits arrive
+ * through the feed. */
+bool lv_engine_shared(lv_engine *e);
+/* Waits up to timeout_ms until this node has applied revision rev (a
+ * client's x-lever-revision); LV_E_UNAVAILABLE (retryable) when it has
+ * not by then. */
+lv_err lv_engine_wait_revision(lv_engine *e, uint64_t rev, int timeout_ms, lv_error *err);
+/* false while the store cannot be reached (reads are then served from
+ * memory and may be stale); *down_ms says for how long. */
+bool lv_engine_store_ok(lv_engine *e, int64_t *down_ms);
 
 /* Seals / opens a small secret under the master key (HKDF purpose key_id,
  * authenticated aad). Opening tries the new key of an unfinished master

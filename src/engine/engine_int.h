@@ -36,8 +36,31 @@ typedef struct aux_rec {
     size_t vlen;
 } aux_rec;
 
+typedef struct aux_listener {
+    lv_engine_aux_fn fn;
+    void *ctx;
+} aux_listener;
+
 struct lv_engine {
     lv_store *store;
+    /* A shared store (PostgreSQL): other nodes write too, so the engine
+     * follows the feed (follow.c) and commits conditionally. */
+    bool shared;
+    /* The store revision memory reflects: every commit at or below it is
+     * applied. Equal to revision except right after opening a store
+     * migrated from a lever whose revisions were its own (revision is then
+     * ahead; the first commit closes the gap). Writer thread; under lock. */
+    uint64_t store_head;
+    pthread_t follower;
+    bool follower_started;
+    bool catchup;                /* qlock: the writer should read the feed */
+    uint64_t catchup_gen;        /* qlock: catch-ups done */
+    pthread_cond_t rev_cond;     /* qlock: a catch-up or commit happened */
+    bool store_down;             /* qlock: the last store access failed */
+    int64_t store_down_since;    /* qlock: monotonic ms */
+    pthread_mutex_t alock;       /* aux listeners; held while calling them */
+    aux_listener aux_listeners[4];
+    size_t naux_listeners;
     /* master[0] is the key in the master key file; master[1] the new key
      * of an unfinished rotation (has_next). New envelopes use the newest
      * key; opening tries both, so every value stays readable at every
@@ -156,6 +179,11 @@ lv_err lv_eng_load_keys(lv_engine *e, lv_error *err);
 void lv_eng_timers_drop_key(lv_engine *e, const char *key, size_t key_len);
 void lv_eng_timers_add_param(lv_engine *e, const lv_param *p);
 void *lv_eng_timer_main(void *arg);
+
+/* follow.c: the follower thread and catch-up (writer thread). */
+void *lv_eng_follower_main(void *arg);
+lv_err lv_eng_catch_up(lv_engine *e, lv_error *err);
+void lv_eng_store_health(lv_engine *e, bool ok, const char *msg);
 
 /* watch.c: waking watchers. */
 void lv_eng_notify_changes(lv_engine *e, const lv_change *c, size_t n);

@@ -176,8 +176,13 @@ static lv_err write_keycheck(lv_engine *e, bool via_writer, lv_error *err)
     lv_buf env = LV_BUF_INIT;
     lv_err rc = lv_engine_seal(e, KEYCHECK_ID, "Mkeycheck", 9, KEYCHECK_PT, sizeof KEYCHECK_PT - 1, &env, err);
     if (rc == LV_OK) {
-        lv_store_op op = {"Mkeycheck", 9, env.data, env.len};
-        rc = via_writer ? lv_engine_aux_write(e, &op, 1, err) : lv_store_commit(e->store, &op, 1, err);
+        /* Written before the writer runs, on a shared store also to the
+         * revision record: other nodes' conditional commits then see that
+         * a commit happened (its value, 0, never raises a revision). */
+        static const unsigned char zero[8];
+        lv_store_op op[2] = {{"Mkeycheck", 9, env.data, env.len}, {"Mrevision", 9, zero, 8}};
+        rc = via_writer ? lv_engine_aux_write(e, op, 1, err)
+                        : lv_store_commit(e->store, op, e->shared ? 2 : 1, err);
     }
     lv_buf_free(&env);
     return rc;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/changerec.h"
 #include "core/record.h"
 #include "crypto/crypto.h"
 #include "store/store.h"
@@ -150,7 +151,7 @@ static void batch_free(batch *b)
     free(b->ackeys);
 }
 
-static void process_batch(lv_engine *e, batch *b, lv_write *list)
+static void plan_all(lv_engine *e, batch *b, lv_write *list)
 {
     batch_reset(b);
     for (lv_write *w = list; w; w = w->next) {
@@ -160,43 +161,137 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         w->rc = plan_one(e, b, w, &w->err);
         if (w->rc != LV_OK && w->err.msg[0] == '\0')
             lv_error_set(&w->err, w->rc, "%s", w->rc == LV_E_NOMEM ? "out of memory" : "internal error");
-        w->revision = b->nchanges > before ? e->revision + b->nchanges : 0;
+        /* Until the commit says which revisions it got: the end of this
+         * write's changes in the batch. */
+        w->revision = b->nchanges > before ? b->nchanges : 0;
     }
+}
+
+/* Drops everything a plan built (a refused or failed commit). */
+static void unplan(batch *b, lv_write *list)
+{
+    for (size_t i = 0; i < b->nov; i++)
+        if (b->ov[i].fresh)
+            lv_param_free(b->ov[i].state);
+    b->nov = 0;
+    for (lv_write *w = list; w; w = w->next)
+        if (w->kind == LV_WRITE_APPCONFIG) {
+            lv_acrec_unref(w->u.ac.result);
+            w->u.ac.result = NULL;
+        }
+    lv_eng_ac_abort(b);
+    for (size_t i = 0; i < b->ngarbage; i++)
+        lv_param_free(b->garbage[i]);
+    b->ngarbage = 0;
+    lv_eng_ac_batch_end(b);
+}
+
+/* Commits the batch's ops with the revision record (and, on a shared
+ * store, the changes' record and the condition that no commit happened
+ * since the state the batch was planned from). */
+static lv_err commit(lv_engine *e, batch *b, uint64_t *rev, lv_error *err)
+{
+    if (!e->shared) {
+        /* One node: revisions count changes (the store's own commit
+         * numbers are not used), as lever always numbered them. */
+        lv_err rc = LV_OK;
+        if (b->nchanges > 0) {
+            unsigned char rv[8];
+            lv_record_put_u64(rv, e->revision + b->nchanges);
+            lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rv, 8, 0, 0};
+            if ((rc = lv_eng_add_op(b, &k, &v)) != LV_OK)
+                return lv_error_set(err, rc, "out of memory");
+        }
+        *rev = e->revision + b->nchanges;
+        return b->nops > 0 ? lv_store_commit(e->store, b->ops, b->nops, err) : LV_OK;
+    }
+    uint64_t n = b->nchanges ? b->nchanges : 1;
+    uint64_t nrev = e->revision - e->store_head + n, expect = e->store_head + nrev;
+    unsigned char rv[8];
+    lv_record_put_u64(rv, expect);
+    lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rv, 8, 0, 0};
+    lv_err rc = lv_eng_add_op(b, &k, &v);
+    lv_store_cond cond = {"Mrevision", 9, e->store_head};
+    if (rc == LV_OK && b->nchanges > 0) {
+        unsigned char ck[3];
+        lv_changerec_key(expect, ck);
+        lv_buf cv = LV_BUF_INIT, ckb = {(char *)ck, 3, 0, 0};
+        rc = lv_changerec_encode(b->changes, b->nchanges, &cv);
+        if (rc == LV_OK)
+            rc = lv_eng_add_op(b, &ckb, &cv);
+        lv_buf_free(&cv);
+    }
+    if (rc != LV_OK)
+        return lv_error_set(err, rc, "out of memory");
+    lv_store_batch sb = {b->ops, b->nops, &cond, 1, nrev};
+    rc = lv_store_commit_batch(e->store, &sb, rev, err);
+    if (rc == LV_OK && *rev != expect)
+        fprintf(stderr, "leverd: commit got revision %llu, expected %llu (a commit outside the engine)\n",
+                (unsigned long long)*rev, (unsigned long long)expect);
+    return rc;
+}
+
+enum { MAX_REPLAN = 64 };
+
+static void process_batch(lv_engine *e, batch *b, lv_write *list)
+{
     lv_err rc = LV_OK;
     lv_error cerr;
     lv_error_clear(&cerr);
-    /* Room for the replaced states, taken before the commit: after it, an
-     * allocation failure could only leak them. */
-    lv_param **old = calloc(b->nov ? b->nov : 1, sizeof *old);
-    if (old == NULL)
-        rc = lv_error_set(&cerr, LV_E_NOMEM, "out of memory");
-    if (rc == LV_OK && b->nchanges > 0) {
-        unsigned char rev[8];
-        lv_record_put_u64(rev, e->revision + b->nchanges);
-        lv_buf k = {(char *)"Mrevision", 9, 0, 0}, v = {(char *)rev, 8, 0, 0};
-        rc = lv_eng_add_op(b, &k, &v);
+    uint64_t rev = 0;
+    bool unplanned = false;
+    for (unsigned attempt = 0;; attempt++) {
+        plan_all(e, b, list);
+        /* Raw and re-wrap writes store ops without a change event. */
+        if (b->nchanges == 0 && b->nops == 0)
+            break;
+        rc = commit(e, b, &rev, &cerr);
+        if (rc != LV_E_CONFLICT || attempt == MAX_REPLAN)
+            break;
+        /* Another node wrote first: apply its commits and plan again
+         * against the fresh state. */
+        unplan(b, list);
+        pthread_mutex_lock(&e->qlock);
+        e->stats.conflicts++;
+        pthread_mutex_unlock(&e->qlock);
+        lv_error_clear(&cerr);
+        if ((rc = lv_eng_catch_up(e, &cerr)) != LV_OK) {
+            unplanned = true;
+            break;
+        }
     }
-    /* Raw and re-wrap writes store ops without a change event. */
-    if (rc == LV_OK && b->nops > 0)
-        rc = lv_store_commit(e->store, b->ops, b->nops, &cerr);
+    if (e->shared && rc == LV_OK && b->nops > 0)
+        lv_eng_store_health(e, true, NULL);
+    else if (e->shared && rc == LV_E_UNAVAILABLE)
+        lv_eng_store_health(e, false, cerr.msg);
+    /* Room for the replaced states, taken before applying: after the
+     * commit, an allocation failure could only leak them. */
+    lv_param **old = rc == LV_OK ? calloc(b->nov ? b->nov : 1, sizeof *old) : NULL;
+    if (rc == LV_OK && old == NULL) {
+        /* Durable already: memory catches up at the next start. */
+        fprintf(stderr, "leverd: out of memory applying a committed change\n");
+    }
     if (rc != LV_OK) {
         fprintf(stderr, "leverd: commit of %zu changes failed: %s\n", b->nchanges, cerr.msg);
         for (lv_write *w = list; w; w = w->next)
-            if (w->rc == LV_OK && (w->revision != 0 || w->stored)) {
-                w->rc = LV_E_INTERNAL;
-                lv_error_set(&w->err, LV_E_INTERNAL, "The change could not be stored: %s", cerr.msg);
+            if (w->rc == LV_OK && (w->revision != 0 || w->stored || unplanned)) {
+                if (rc == LV_E_UNAVAILABLE)
+                    w->rc = lv_error_set(&w->err, LV_E_UNAVAILABLE,
+                                         "The store cannot be reached; retry later (%s).", cerr.msg);
+                else if (rc == LV_E_CONFLICT)
+                    w->rc = lv_error_set(&w->err, LV_E_CONFLICT,
+                                         "Too many concurrent updates from other nodes; retry.");
+                else
+                    w->rc = lv_error_set(&w->err, LV_E_INTERNAL, "The change could not be stored: %s", cerr.msg);
                 w->revision = 0;
             }
-        for (size_t i = 0; i < b->nov; i++)
-            if (b->ov[i].fresh)
-                lv_param_free(b->ov[i].state);
-        for (lv_write *w = list; w; w = w->next)
-            if (w->kind == LV_WRITE_APPCONFIG && w->rc != LV_OK) {
-                lv_acrec_unref(w->u.ac.result);
-                w->u.ac.result = NULL;
-            }
-        lv_eng_ac_abort(b);
+        if (!unplanned)
+            unplan(b, list);
     } else {
+        uint64_t first = rev - b->nchanges + 1;
+        for (lv_write *w = list; w; w = w->next)
+            if (w->revision != 0)
+                w->revision = first + w->revision - 1;
         pthread_rwlock_wrlock(&e->lock);
         for (size_t i = 0; i < b->nov; i++) {
             overlay_entry *oe = &b->ov[i];
@@ -210,15 +305,27 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
             } else if (oe->orig != NULL) {
                 prev = lv_index_remove(e->index, oe->orig->key, oe->orig->key_len);
             }
-            old[i] = prev;
+            if (old)
+                old[i] = prev;
+            else
+                lv_param_free(prev); /* nobody can hold it: the write lock is ours */
         }
         lv_eng_ac_apply(e, b);
         for (size_t i = 0; i < b->nchanges; i++) {
-            b->changes[i].revision = e->revision + 1;
-            /* Read without the lock by lv_engine_revision. */
-            __atomic_store_n(&e->revision, e->revision + 1, __ATOMIC_RELEASE);
+            b->changes[i].revision = first + i;
             if (lv_changelog_append(&e->log, &b->changes[i]) != LV_OK)
                 fprintf(stderr, "leverd: out of memory in the change log\n");
+        }
+        if (!e->shared) {
+            __atomic_store_n(&e->revision, rev, __ATOMIC_RELEASE);
+        } else if (b->nops > 0) {
+            uint64_t nrev = e->revision - e->store_head + (b->nchanges ? b->nchanges : 1);
+            if (e->shared && rev - nrev != e->store_head)
+                e->catchup = true; /* commits we have not seen: the feed has them */
+            else
+                e->store_head = rev;
+            /* Read without the lock by lv_engine_revision. */
+            __atomic_store_n(&e->revision, rev, __ATOMIC_RELEASE);
         }
         pthread_rwlock_unlock(&e->lock);
         pthread_mutex_lock(&e->qlock);
@@ -236,17 +343,19 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
         /* Only now: a reader that sees the count must also see the
          * parameters gone from the index. */
         e->stats.expired += b->nexpired;
+        pthread_cond_broadcast(&e->rev_cond);
         pthread_mutex_unlock(&e->qlock);
         /* Before the old states go: the changes' keys point into them. */
         if (b->nchanges > 0)
             lv_eng_notify_changes(e, b->changes, b->nchanges);
-        for (size_t i = 0; i < b->nov; i++)
+        for (size_t i = 0; old && i < b->nov; i++)
             lv_param_free(old[i]);
+        for (size_t i = 0; i < b->ngarbage; i++)
+            lv_param_free(b->garbage[i]);
+        b->ngarbage = 0;
+        lv_eng_ac_batch_end(b);
     }
     free(old);
-    for (size_t i = 0; i < b->ngarbage; i++)
-        lv_param_free(b->garbage[i]);
-    lv_eng_ac_batch_end(b);
     pthread_mutex_lock(&e->qlock);
     for (lv_write *w = list; w; w = w->next) {
         e->stats.writes++;
@@ -262,8 +371,17 @@ void *lv_eng_writer_main(void *arg)
     memset(&b, 0, sizeof b);
     pthread_mutex_lock(&e->qlock);
     for (;;) {
-        while (e->qhead == NULL && !e->stopping)
+        while (e->qhead == NULL && !e->stopping && !e->catchup)
             pthread_cond_wait(&e->qcond, &e->qlock);
+        if (e->catchup && !e->stopping) {
+            e->catchup = false;
+            pthread_mutex_unlock(&e->qlock);
+            lv_error cerr;
+            lv_error_clear(&cerr);
+            lv_eng_catch_up(e, &cerr);
+            pthread_mutex_lock(&e->qlock);
+            continue;
+        }
         if (e->qhead == NULL && e->stopping)
             break;
         lv_write *list = e->qhead, *last = list;

@@ -355,6 +355,24 @@ static void ks_load_one(void *ctx, const void *key, size_t klen, const void *val
         l->rc = lv_keystore_load(l->ks, key, klen, val, vlen, l->err);
 }
 
+/* Another node's access key change, on the engine's writer thread. */
+static void ks_follow(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (klen < 1 || ((const char *)key)[0] != LV_AUX_ACCESS_KEY)
+        return;
+    lv_error err;
+    lv_error_clear(&err);
+    if (lv_keystore_apply(ctx, key, klen, val, vlen, &err) != LV_OK)
+        fprintf(stderr, "leverd: cannot follow an access key change: %s\n", err.msg);
+}
+
+static void ks_load_follow(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    ks_load *l = ctx;
+    if (l->rc == LV_OK)
+        l->rc = lv_keystore_apply(l->ks, key, klen, val, vlen, l->err);
+}
+
 static lv_err open_keystore(lv_engine *e, lv_keystore **out, lv_error *err)
 {
     lv_keystore_io io = {e, ks_put, ks_seal, ks_open, ks_current};
@@ -362,8 +380,18 @@ static lv_err open_keystore(lv_engine *e, lv_keystore **out, lv_error *err)
     if (rc != LV_OK)
         return rc;
     ks_load l = {*out, LV_OK, err};
-    lv_engine_aux_foreach(e, LV_AUX_ACCESS_KEY, ks_load_one, &l);
+    if (lv_engine_shared(e)) {
+        /* Followed changes first, then the records: both replace, so a
+         * change that lands between the two is not lost. */
+        if ((l.rc = lv_engine_on_aux(e, ks_follow, *out)) == LV_OK)
+            lv_engine_aux_foreach(e, LV_AUX_ACCESS_KEY, ks_load_follow, &l);
+        else
+            lv_error_set(err, l.rc, "cannot follow access key changes");
+    } else {
+        lv_engine_aux_foreach(e, LV_AUX_ACCESS_KEY, ks_load_one, &l);
+    }
     if (l.rc != LV_OK) {
+        lv_engine_off_aux(e, ks_follow, *out);
         lv_keystore_free(*out);
         *out = NULL;
     }
@@ -679,6 +707,7 @@ int main(int argc, char **argv)
         lv_throttle_new(&cfg.throttle, &throttle, &err) != LV_OK) {
         fprintf(stderr, "leverd: %s\n", err.msg);
         lv_audit_close(audit);
+        lv_engine_off_aux(engine, ks_follow, keys);
         lv_keystore_free(keys);
         lv_engine_close(engine);
         return 1;
@@ -691,6 +720,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "leverd: alarms: %s\n", err.msg);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
+        lv_engine_off_aux(engine, ks_follow, keys);
         lv_keystore_free(keys);
         lv_engine_close(engine);
         return 1;
@@ -749,6 +779,7 @@ int main(int argc, char **argv)
         lv_rollout_close(rollout);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
+        lv_engine_off_aux(engine, ks_follow, keys);
         lv_keystore_free(keys);
         lv_engine_close(engine);
         return 1;
@@ -767,6 +798,7 @@ int main(int argc, char **argv)
         lv_rollout_close(rollout);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
+        lv_engine_off_aux(engine, ks_follow, keys);
         lv_keystore_free(keys);
         lv_engine_close(engine);
         return 1;
