@@ -50,13 +50,18 @@ class MultiNodeTest(unittest.TestCase):
         self.uri = self.pg.create_db(self.id().rsplit(".", 1)[-1].lower())
 
     def tearDown(self):
+        bad = []
         for s in self.nodes:
             try:
                 s.stop()
             except Exception:  # noqa: BLE001
                 s.kill()
+            text = s.log_text()
+            if "Sanitizer" in text or "runtime error:" in text:
+                bad.append(s.log_tail(6000))
             s.cleanup()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(bad, [], "a node reported a sanitizer error")
 
     def node(self, start=True):
         """A node on the shared database; every node uses the same master key file."""
