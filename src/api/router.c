@@ -209,6 +209,18 @@ static void metrics(lv_router *r, lv_http_response *resp)
                   (unsigned long long)st.write_errors, (unsigned long long)st.expired);
     lv_hooks_metrics(r->hooks, b);
     lv_acapi_metrics(r->engine, b);
+    if (lv_engine_shared(r->engine)) {
+        int64_t down = 0;
+        bool ok = lv_engine_store_ok(r->engine, &down);
+        lv_buf_printf(b,
+                      "# HELP lever_store_conflicts_total Commits refused because another node wrote first (re-planned).\n"
+                      "# TYPE lever_store_conflicts_total counter\nlever_store_conflicts_total %llu\n"
+                      "# HELP lever_store_followed_total Other nodes' commits applied from the feed.\n"
+                      "# TYPE lever_store_followed_total counter\nlever_store_followed_total %llu\n"
+                      "# HELP lever_store_reachable Whether the shared store answered last time.\n"
+                      "# TYPE lever_store_reachable gauge\nlever_store_reachable %d\n",
+                      (unsigned long long)st.conflicts, (unsigned long long)st.followed, ok ? 1 : 0);
+    }
 }
 
 static void observe(lv_router *r, const struct timespec *t0)

@@ -564,14 +564,15 @@ lv_err lv_engine_wait_revision(lv_engine *e, uint64_t rev, int timeout_ms, lv_er
     }
     pthread_mutex_lock(&e->qlock);
     bool timed_out = false;
-    while (lv_engine_revision(e) < rev && e->shared && !e->stopping && !timed_out) {
-        /* Do not wait for the next notification: read the feed now. */
-        if (!e->catchup) {
-            e->catchup = true;
-            pthread_cond_signal(&e->qcond);
-        }
-        timed_out = pthread_cond_timedwait(&e->rev_cond, &e->qlock, &dl) != 0;
+    /* Do not wait for the next notification: read the feed now, once;
+     * after that the follower's wake-ups bring what is still missing (a
+     * revision nobody committed yet must not make this node poll). */
+    if (e->shared && !e->catchup) {
+        e->catchup = true;
+        pthread_cond_signal(&e->qcond);
     }
+    while (lv_engine_revision(e) < rev && e->shared && !e->stopping && !timed_out)
+        timed_out = pthread_cond_timedwait(&e->rev_cond, &e->qlock, &dl) != 0;
     pthread_mutex_unlock(&e->qlock);
     uint64_t have = lv_engine_revision(e);
     if (have >= rev)

@@ -238,7 +238,7 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
     lv_err rc = LV_OK;
     lv_error cerr;
     lv_error_clear(&cerr);
-    uint64_t rev = 0;
+    uint64_t rev = e->revision; /* when nothing is committed */
     bool unplanned = false;
     for (unsigned attempt = 0;; attempt++) {
         plan_all(e, b, list);

@@ -311,6 +311,14 @@ static void test_reopen_keeps_everything(void **state)
     assert_int_equal(st.params, 3);
     assert_int_equal(st.revision, rev);
 
+    /* a refused write (nothing to commit) leaves the revision alone */
+    lv_put_input dup = put_in("again", LV_TYPE_STRING, false);
+    lv_write dw2 = put_w("/app/url", &dup);
+    assert_int_equal(lv_engine_write(f->e, &dw2, 1), LV_OK);
+    assert_int_equal(dw2.rc, LV_E_PARAM_EXISTS);
+    assert_int_equal(dw2.revision, 0);
+    assert_int_equal(lv_engine_revision(f->e), rev);
+
     /* the revision keeps counting from where it was, and survives again */
     assert_int_equal(put_ok(f->e, "/app/url", "u4", LV_TYPE_STRING, true), 4);
     assert_int_equal(lv_engine_revision(f->e), rev + 1);
