@@ -130,6 +130,7 @@ bool lv_leader_is(void *ctx, const char *key)
             leader = false;
         } else {
             l->h[l->n++] = (held){k, id, now};
+            fprintf(stderr, "leverd: this node drives the clock of deployment %s\n", key);
         }
     } else if (!l->c.c) {
         forget_all(l);
