@@ -25,6 +25,7 @@
 #include "http/cpus.h"
 #include "http/http.h"
 #include "rollout/rollout.h"
+#include "store/leader.h"
 #include "store/store.h"
 
 #ifndef LEVER_VERSION
@@ -751,11 +752,18 @@ int main(int argc, char **argv)
     rocfg.hooks.tick = lv_hooks_tick;   /* AT_DEPLOYMENT_TICK before each step */
     rocfg.hooks.event = lv_hooks_event; /* every ON_DEPLOYMENT_* change, queued */
     rocfg.hooks.ctx = hooks;
+    /* Several nodes on one database: one drives each deployment's clock. */
+    lv_leader *leader = NULL;
+    if (lv_engine_shared(engine) && lv_leader_open(cfg.store, &leader, &err) == LV_OK) {
+        rocfg.is_leader = lv_leader_is;
+        rocfg.leader_ctx = leader;
+    }
     lv_rollout *rollout = NULL;
-    if (lv_rollout_open(&rocfg, &rollout, &err) != LV_OK ||
+    if ((lv_engine_shared(engine) && leader == NULL) || lv_rollout_open(&rocfg, &rollout, &err) != LV_OK ||
         lv_alarms_on_change(alarms, lv_rollout_alarm_changed, rollout) != LV_OK) {
         fprintf(stderr, "leverd: deployments: %s\n", err.msg[0] ? err.msg : "cannot watch alarms");
         lv_rollout_close(rollout);
+        lv_leader_close(leader);
         lv_hooks_close(hooks);
         free(am_token);
         lv_alarms_close(alarms);
@@ -777,6 +785,7 @@ int main(int argc, char **argv)
         lv_hooks_close(hooks);
         lv_alarms_close(alarms);
         lv_rollout_close(rollout);
+        lv_leader_close(leader);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_engine_off_aux(engine, ks_follow, keys);
@@ -796,6 +805,7 @@ int main(int argc, char **argv)
         lv_hooks_close(hooks);
         lv_alarms_close(alarms);
         lv_rollout_close(rollout);
+        lv_leader_close(leader);
         lv_throttle_free(throttle);
         lv_audit_close(audit);
         lv_engine_off_aux(engine, ks_follow, keys);
@@ -830,6 +840,7 @@ int main(int argc, char **argv)
     lv_hooks_close(hooks);
     lv_alarms_close(alarms);  /* the probe thread writes too (and kicks the driver) */
     lv_rollout_close(rollout);
+    lv_leader_close(leader);
     free(am_token);
     lv_throttle_free(throttle);
     lv_audit_close(audit);

@@ -18,6 +18,7 @@ import unittest
 
 import botocore.exceptions
 
+from ac_helpers import ac_clients
 from lever_harness import Leverd, create_key, error_code
 from pg_harness import PgServer
 
@@ -63,9 +64,9 @@ class MultiNodeTest(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.assertEqual(bad, [], "a node reported a sanitizer error")
 
-    def node(self, start=True):
+    def node(self, start=True, args=()):
         """A node on the shared database; every node uses the same master key file."""
-        s = Leverd(extra_args=["--store", self.uri], extra_env={"LEVER_MASTER_KEY_FILE": self.key})
+        s = Leverd(extra_args=["--store", self.uri] + list(args), extra_env={"LEVER_MASTER_KEY_FILE": self.key})
         self.nodes.append(s)
         return s.start() if start else s
 
@@ -330,6 +331,54 @@ class MultiNodeTest(unittest.TestCase):
                 self.assertEqual(st, 200, (name, got))
         self.assertTrue(all(e[0] in (400, 503) for e in errors), errors[:5])
 
+
+    def test_deployment_clock_taken_over_when_its_node_dies(self):
+        # 600x: Linear10PercentEvery10Minutes steps every second.
+        nodes = [self.node(args=["--time-scale", "600"]) for _ in range(2)]
+        ac, _data = ac_clients(nodes[0])
+        a = ac.create_application(Name="takeover")
+        e = ac.create_environment(ApplicationId=a["Id"], Name="prod")
+        p = ac.create_configuration_profile(ApplicationId=a["Id"], Name="cfg", LocationUri="hosted")
+        for i in (1, 2):
+            ac.create_hosted_configuration_version(ApplicationId=a["Id"], ConfigurationProfileId=p["Id"],
+                                                   Content=b"v%d" % i, ContentType="text/plain")
+
+        def start(version, strategy):
+            return ac.start_deployment(ApplicationId=a["Id"], EnvironmentId=e["Id"], DeploymentStrategyId=strategy,
+                                       ConfigurationProfileId=p["Id"], ConfigurationVersion=str(version))
+
+        def get(client, n):
+            return client.get_deployment(ApplicationId=a["Id"], EnvironmentId=e["Id"], DeploymentNumber=n)
+
+        first = start(1, "Lever.AllAtOnce")["DeploymentNumber"]
+        wait_for(lambda: get(ac, first)["State"] == "COMPLETE", "the first deployment")
+        n = start(2, "Lever.Linear10PercentEvery10Minutes")["DeploymentNumber"]
+        wait_for(lambda: get(ac, n)["PercentageComplete"] >= 20, "20%")
+        # Exactly one node drives it; kill that one.
+        line = "drives the clock of deployment d%s/%s/%010d" % (a["Id"], e["Id"], n)
+        drivers = [s for s in nodes if line in s.log_text()]
+        self.assertEqual(len(drivers), 1, [s.log_tail(2000) for s in nodes])
+        dead = drivers[0]
+        other = nodes[1 - nodes.index(dead)]
+        dead.kill()
+        oc, _ = ac_clients(other)
+        seen = []
+
+        def done():
+            d = get(oc, n)
+            seen.append(d["PercentageComplete"])
+            return d if d["State"] == "COMPLETE" else None
+
+        d = wait_for(done, "COMPLETE on the surviving node", timeout=60)
+        self.assertIn(line, other.log_text())
+        self.assertEqual(seen, sorted(seen), "the percentage never goes down")
+        steps = [float(ev["Description"].split(" to ")[1].split("%")[0]) for ev in reversed(d["EventLog"])
+                 if ev["EventType"] == "PERCENTAGE_UPDATED"]
+        self.assertEqual(steps, [10.0 * k for k in range(1, 11)], "every step once, in order")
+        # The dead node comes back and follows; nobody drives a finished deployment twice.
+        dead.restart()
+        dc, _ = ac_clients(dead)
+        self.assertEqual(get(dc, n)["State"], "COMPLETE")
 
 if __name__ == "__main__":
     unittest.main()
