@@ -13,9 +13,9 @@
 
 #include <jansson.h>
 
+#include "cli/acrest.h"
 #include "lever/lever.h"
 
-enum { EX_OK = 0, EX_ERROR = 1, EX_USAGE = 2, EX_NOTFOUND = 3, EX_AUTH = 4, EX_UNREACHABLE = 5 };
 enum { OUT_JSON = 2 };
 enum { MAX_CONTENT = 4 << 20 }; /* what one file may hold (leverd enforces AWS's own limit) */
 
@@ -35,152 +35,6 @@ static void errf(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-}
-
-static int exit_of(lever_status st, long http)
-{
-    if (st == LEVER_E_UNREACHABLE)
-        return EX_UNREACHABLE;
-    if (st == LEVER_E_AUTH || http == 401 || http == 403)
-        return EX_AUTH;
-    if (st == LEVER_E_NOT_FOUND || http == 404)
-        return EX_NOTFOUND;
-    return st == LEVER_OK && http < 300 ? EX_OK : EX_ERROR;
-}
-
-/* Appends s percent-encoded as a path segment or query value. */
-static int enc(char *out, size_t cap, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = strlen(out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        bool keep = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
-                    *p == '-' || *p == '_' || *p == '.' || *p == '~';
-        if (o + 4 >= cap)
-            return -1;
-        if (keep) {
-            out[o++] = (char)*p;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[*p >> 4];
-            out[o++] = hex[*p & 15];
-        }
-    }
-    out[o] = '\0';
-    return 0;
-}
-
-/* One call; on LEVER_OK with a 2xx answer, *ans is the parsed JSON body
- * (NULL when empty or not JSON) and *resp (optional) the response. Errors
- * are printed; the return is the exit code. */
-static int call(cli *k, const char *method, const char *path, const char *const *hdrs, const void *body,
-                size_t blen, json_t **ans, lever_response **resp)
-{
-    lever_response *r = NULL;
-    if (ans)
-        *ans = NULL;
-    if (resp)
-        *resp = NULL;
-    lever_status st = lever_call_rest(k->c, "appconfig", method, path, hdrs, body, blen, &r);
-    if (st != LEVER_OK) {
-        char msg[1024] = "";
-        lever_last_error(k->c, msg, sizeof msg);
-        errf("%s", msg[0] ? msg : lever_status_str(st));
-        return exit_of(st, 0);
-    }
-    size_t len;
-    const char *text = lever_response_body(r, &len);
-    long status = lever_response_status(r);
-    json_error_t je;
-    json_t *j = len ? json_loadb(text, len, 0, &je) : NULL;
-    if (status >= 300) {
-        const char *m = json_string_value(json_object_get(j, "Message"));
-        errf("%s: %s", lever_response_error(r)[0] ? lever_response_error(r) : "error", m ? m : "(no message)");
-        json_decref(j);
-        lever_response_free(r);
-        return exit_of(LEVER_OK, status);
-    }
-    if (ans)
-        *ans = j;
-    else
-        json_decref(j);
-    if (resp)
-        *resp = r;
-    else
-        lever_response_free(r);
-    return EX_OK;
-}
-
-/* Every item of a paged List* call (Items / NextToken). */
-static int list_all(cli *k, const char *path, json_t **items)
-{
-    *items = json_array();
-    char token[2048] = "";
-    do {
-        char p[4096];
-        snprintf(p, sizeof p, "%s?max_results=50", path);
-        if (token[0]) {
-            strcat(p, "&next_token=");
-            if (enc(p, sizeof p, token) != 0)
-                return EX_ERROR;
-        }
-        json_t *ans;
-        int rc = call(k, "GET", p, NULL, NULL, 0, &ans, NULL);
-        if (rc != EX_OK) {
-            json_decref(*items);
-            *items = NULL;
-            return rc;
-        }
-        json_array_extend(*items, json_object_get(ans, "Items"));
-        const char *next = json_string_value(json_object_get(ans, "NextToken"));
-        snprintf(token, sizeof token, "%s", next ? next : "");
-        json_decref(ans);
-    } while (token[0]);
-    return EX_OK;
-}
-
-/* The id of what `want` names (an id or a name) in a list. */
-static int resolve(cli *k, const char *path, const char *want, const char *what, char *id, size_t cap)
-{
-    json_t *items;
-    int rc = list_all(k, path, &items);
-    if (rc != EX_OK)
-        return rc;
-    const char *found = NULL;
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it) {
-        const char *iid = json_string_value(json_object_get(it, "Id"));
-        const char *name = json_string_value(json_object_get(it, "Name"));
-        if (iid && strcmp(iid, want) == 0) {
-            found = iid;
-            break;
-        }
-        if (!found && name && strcmp(name, want) == 0)
-            found = iid;
-    }
-    if (found)
-        snprintf(id, cap, "%s", found);
-    json_decref(items);
-    if (!found) {
-        errf("no %s named '%s'", what, want);
-        return EX_NOTFOUND;
-    }
-    return EX_OK;
-}
-
-static int app_id(cli *k, const char *app, char *id, size_t cap)
-{
-    return resolve(k, "/applications", app, "application", id, cap);
-}
-
-static int child_id(cli *k, const char *aid, const char *kind, const char *want, const char *what, char *id,
-                    size_t cap)
-{
-    char p[512] = "/applications/";
-    enc(p, sizeof p, aid);
-    strcat(p, kind);
-    return resolve(k, p, want, what, id, cap);
 }
 
 static void print_json(json_t *j)
@@ -205,7 +59,7 @@ static int cmd_ls(cli *k, int argc, char **argv)
         return errf("ls takes at most an application"), EX_USAGE;
     if (argc == 0) {
         json_t *apps;
-        int rc = list_all(k, "/applications", &apps);
+        int rc = lv_acrest_list(k->c, "/applications", &apps);
         if (rc != EX_OK)
             return rc;
         if (k->json) {
@@ -221,15 +75,15 @@ static int cmd_ls(cli *k, int argc, char **argv)
         return EX_OK;
     }
     char aid[64], p[512] = "/applications/";
-    int rc = app_id(k, argv[0], aid, sizeof aid);
+    int rc = lv_acrest_app_id(k->c, argv[0], aid, sizeof aid);
     if (rc != EX_OK)
         return rc;
-    enc(p, sizeof p, aid);
+    lv_acrest_enc(p, sizeof p, aid);
     char pe[600], pp[600];
     snprintf(pe, sizeof pe, "%s/environments", p);
     snprintf(pp, sizeof pp, "%s/configurationprofiles", p);
     json_t *envs = NULL, *profs = NULL;
-    if ((rc = list_all(k, pe, &envs)) != EX_OK || (rc = list_all(k, pp, &profs)) != EX_OK) {
+    if ((rc = lv_acrest_list(k->c, pe, &envs)) != EX_OK || (rc = lv_acrest_list(k->c, pp, &profs)) != EX_OK) {
         json_decref(envs);
         return rc;
     }
@@ -309,17 +163,17 @@ static int cmd_push(cli *k, int argc, char **argv, const char *ctype, const char
     if (data == NULL)
         return errf("cannot read %s (missing, unreadable or over 4 MiB)", argv[2]), EX_ERROR;
     char aid[64], pid[64];
-    int rc = app_id(k, argv[0], aid, sizeof aid);
+    int rc = lv_acrest_app_id(k->c, argv[0], aid, sizeof aid);
     if (rc == EX_OK)
-        rc = child_id(k, aid, "/configurationprofiles", argv[1], "configuration profile", pid, sizeof pid);
+        rc = lv_acrest_child_id(k->c, aid, "/configurationprofiles", argv[1], "configuration profile", pid, sizeof pid);
     if (rc != EX_OK) {
         free(data);
         return rc;
     }
     char p[512] = "/applications/", h1[300], h2[1200], h3[200];
-    enc(p, sizeof p, aid);
+    lv_acrest_enc(p, sizeof p, aid);
     strcat(p, "/configurationprofiles/");
-    enc(p, sizeof p, pid);
+    lv_acrest_enc(p, sizeof p, pid);
     strcat(p, "/hostedconfigurationversions");
     const char *hdrs[4] = {h1, NULL, NULL, NULL};
     size_t nh = 1;
@@ -333,7 +187,7 @@ static int cmd_push(cli *k, int argc, char **argv, const char *ctype, const char
         hdrs[nh++] = h3;
     }
     lever_response *resp;
-    rc = call(k, "POST", p, hdrs, data, len, NULL, &resp);
+    rc = lv_acrest_call(k->c, "POST", p, hdrs, data, len, NULL, &resp);
     free(data);
     if (rc != EX_OK)
         return rc;
@@ -355,11 +209,11 @@ static int cmd_push(cli *k, int argc, char **argv, const char *ctype, const char
 static int get_deployment(cli *k, const char *aid, const char *eid, json_int_t n, json_t **out)
 {
     char p[512] = "/applications/";
-    enc(p, sizeof p, aid);
+    lv_acrest_enc(p, sizeof p, aid);
     strcat(p, "/environments/");
-    enc(p, sizeof p, eid);
+    lv_acrest_enc(p, sizeof p, eid);
     snprintf(p + strlen(p), sizeof p - strlen(p), "/deployments/%lld", (long long)n);
-    return call(k, "GET", p, NULL, NULL, 0, out, NULL);
+    return lv_acrest_call(k->c, "GET", p, NULL, NULL, 0, out, NULL);
 }
 
 static int cmd_deploy(cli *k, int argc, char **argv, const char *strategy, bool wait)
@@ -367,11 +221,11 @@ static int cmd_deploy(cli *k, int argc, char **argv, const char *strategy, bool 
     if (argc != 4)
         return errf("deploy takes APP ENV PROFILE VERSION"), EX_USAGE;
     char aid[64], eid[64], pid[64];
-    int rc = app_id(k, argv[0], aid, sizeof aid);
+    int rc = lv_acrest_app_id(k->c, argv[0], aid, sizeof aid);
     if (rc == EX_OK)
-        rc = child_id(k, aid, "/environments", argv[1], "environment", eid, sizeof eid);
+        rc = lv_acrest_child_id(k->c, aid, "/environments", argv[1], "environment", eid, sizeof eid);
     if (rc == EX_OK)
-        rc = child_id(k, aid, "/configurationprofiles", argv[2], "configuration profile", pid, sizeof pid);
+        rc = lv_acrest_child_id(k->c, aid, "/configurationprofiles", argv[2], "configuration profile", pid, sizeof pid);
     if (rc != EX_OK)
         return rc;
     json_t *req = json_pack("{s:s, s:s, s:s}", "DeploymentStrategyId", strategy ? strategy : "AppConfig.AllAtOnce",
@@ -381,13 +235,13 @@ static int cmd_deploy(cli *k, int argc, char **argv, const char *strategy, bool 
     if (body == NULL)
         return errf("out of memory"), EX_ERROR;
     char p[512] = "/applications/";
-    enc(p, sizeof p, aid);
+    lv_acrest_enc(p, sizeof p, aid);
     strcat(p, "/environments/");
-    enc(p, sizeof p, eid);
+    lv_acrest_enc(p, sizeof p, eid);
     strcat(p, "/deployments");
     const char *hdrs[] = {"Content-Type: application/json", NULL};
     json_t *d;
-    rc = call(k, "POST", p, hdrs, body, strlen(body), &d, NULL);
+    rc = lv_acrest_call(k->c, "POST", p, hdrs, body, strlen(body), &d, NULL);
     free(body);
     if (rc != EX_OK)
         return rc;
@@ -428,7 +282,7 @@ static int cmd_show(cli *k, int argc, char **argv)
             char msg[1024] = "";
             lever_last_error(k->c, msg, sizeof msg);
             errf("%s", msg[0] ? msg : lever_status_str(st));
-            return exit_of(st, 0);
+            return lv_acrest_exit_of(st, 0);
         }
         size_t len;
         const char *data = lever_configuration_data(cfg, &len);
@@ -449,18 +303,18 @@ static int cmd_show(cli *k, int argc, char **argv)
         return EX_OK;
     }
     char aid[64], eid[64];
-    int rc = app_id(k, argv[0], aid, sizeof aid);
+    int rc = lv_acrest_app_id(k->c, argv[0], aid, sizeof aid);
     if (rc == EX_OK)
-        rc = child_id(k, aid, "/environments", argv[1], "environment", eid, sizeof eid);
+        rc = lv_acrest_child_id(k->c, aid, "/environments", argv[1], "environment", eid, sizeof eid);
     if (rc != EX_OK)
         return rc;
     char p[512] = "/applications/";
-    enc(p, sizeof p, aid);
+    lv_acrest_enc(p, sizeof p, aid);
     strcat(p, "/environments/");
-    enc(p, sizeof p, eid);
+    lv_acrest_enc(p, sizeof p, eid);
     strcat(p, "/deployments");
     json_t *deps;
-    if ((rc = list_all(k, p, &deps)) != EX_OK)
+    if ((rc = lv_acrest_list(k->c, p, &deps)) != EX_OK)
         return rc;
     /* the newest deployment of each profile */
     json_t *latest = json_object();
@@ -548,7 +402,7 @@ int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx)
     lever_options_free(o);
     if (st != LEVER_OK) {
         errf("%s", err[0] ? err : lever_status_str(st));
-        return exit_of(st, 0);
+        return lv_acrest_exit_of(st, 0);
     }
     int rc;
     if (strcmp(sub, "ls") == 0)

@@ -10,16 +10,9 @@
 
 #include <jansson.h>
 
+#include "cli/exitcodes.h"
 #include "lever/lever.h"
 
-enum {
-    EX_OK = 0,
-    EX_ERROR = 1,
-    EX_USAGE = 2,
-    EX_NOTFOUND = 3,
-    EX_AUTH = 4,
-    EX_UNREACHABLE = 5,
-};
 
 enum { OUT_AUTO, OUT_TABLE, OUT_JSON, OUT_TEXT };
 
@@ -108,5 +101,6 @@ int cmd_import(int argc, char **argv);
 int cmd_render(int argc, char **argv);    /* rendercmd.c */
 int cmd_admin(int argc, char **argv);     /* admin.c */
 int cmd_audit(int argc, char **argv);     /* audit.c */
+int cmd_deploy(int argc, char **argv);    /* deploy.c */
 
 #endif

@@ -87,6 +87,18 @@ static const cmd_t CMDS[] = {
      "consistent backups (FILE is written by the server, on its host) and master key rotation."},
     {"exec", cmd_exec, LV_CLI_EXEC_SYNOPSIS, LV_CLI_EXEC_HELP},
     {"appconfig", cmd_appconfig, LV_CLI_APPCONFIG_SYNOPSIS, LV_CLI_APPCONFIG_HELP},
+    {"deploy", cmd_deploy,
+     "deploy (APP ENV PROFILE VERSION | NAME:LABEL VERSION) [--strategy S] [--description D] [--detach] |\n"
+     "        deploy status (APP ENV [NUMBER] | NAME:LABEL) [--follow] | deploy --stop (APP ENV [NUMBER] | NAME:LABEL)",
+     "Roll out a configuration version to an AppConfig environment, or move a parameter's LABEL to\n"
+     "VERSION, through a strategy: an AWS id (AppConfig.Linear50PercentEvery30Seconds), a Lever.* name,\n"
+     "or a CodeDeploy name such as Canary10Percent5Minutes, Linear10PercentEvery1Minute or AllAtOnce\n"
+     "(the default; CodeDeployDefault.Lambda/ECS prefixes are accepted), or a strategy's own name or id.\n"
+     "lever follows it to the end: a progress bar on a terminal (plain lines otherwise) and the event\n"
+     "log as it grows. Exit 0 when it completes, 6 when it is rolled back (an alarm, a hook, --stop);\n"
+     "--detach returns once started. Ctrl-C stops following, not the rollout (exit 130). status shows\n"
+     "a rollout (the newest deployment to ENV without NUMBER), --follow follows it; --stop rolls it\n"
+     "back. -o json prints the final record."},
     {"audit", cmd_audit,
      "audit [--file F] [--key AKID] [--op OP] [--outcome ok|denied|error|throttled] [--name-prefix P]\n"
      "        [--since T] [--until T]",
