@@ -567,6 +567,9 @@ timeout -k 10 600 sh "$HERE/console.sh" $CLIENT_ARGS --build "$BUILD" --out "$TM
 log "feature flags: in-process evaluation, agent ?flag= and OFREP vs nginx (bench/flags.sh)"
 timeout -k 10 300 sh "$HERE/flags.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/flags.md" ||
     note "feature flags: bench/flags.sh did not finish"
+log "gradual deployments: step/rollback -> 100 agents, 10 deployments in progress vs none (bench/rollout.sh)"
+timeout -k 10 900 sh "$HERE/rollout.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/rollout.md" ||
+    note "gradual deployments: bench/rollout.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -584,6 +587,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
     [ -s "$TMP/appconfig.md" ] && { printf '\n'; cat "$TMP/appconfig.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/console.md" ] && { printf '\n'; cat "$TMP/console.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/flags.md" ] && { printf '\n'; cat "$TMP/flags.md"; } >> "$RESULTS/$STAMP.md"
+    [ -s "$TMP/rollout.md" ] && { printf '\n'; cat "$TMP/rollout.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2
