@@ -3,7 +3,7 @@ run: a leverd (--time-scale 60) and a lever-agent from the build, one
 configuration deployed twice with a LINEAR 10 %-a-step strategy. The first
 deployment completes; during the second an alarm goes off and it rolls
 back. Every 0.2 s the script samples the deployment's PercentageComplete
-(GetDeployment) and the share of 500 entities (Entity-Id) the agent serves
+(GetDeployment) and the share of 1,000 entities (Entity-Id) the agent serves
 the deployment's new version, and plots both over time. Debian's
 python3-boto3 and python3-matplotlib (scripts/deps.sh bench list).
 
@@ -26,7 +26,7 @@ import botocore.config
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 AK, SK = "AKIALVCHARTROLLOUT01", "lvchartRolloutSecret0123456789abcdefghij"
-ENTITIES = ["user-%d" % i for i in range(500)]
+ENTITIES = ["user-%d" % i for i in range(1000)]
 ALARM = "chart-error-rate"
 
 
@@ -188,10 +188,12 @@ def plot(rows, events, out):
         ax.step(ts, [r[3] for r in rs], where="post", color="#1f77b4", linewidth=2,
                 label="PercentageComplete (GetDeployment)" if n == rows[0][1] else None)
         ax.plot(ts, [r[4] for r in rs], "o", markersize=3, color="#d62728",
-                label="served the new version through lever-agent (500 Entity-Ids)" if n == rows[0][1] else None)
+                label="served the new version through lever-agent (1,000 Entity-Ids)" if n == rows[0][1] else None)
+    end = max(r[0] for r in rows)
     for t, text in events:
         ax.axvline(t, color="#888888", linestyle=":", linewidth=1)
-        ax.annotate(text, (t, 103), fontsize=8, rotation=0, ha="left", va="bottom", color="#444444")
+        ax.annotate(text, (t, 103), fontsize=8, ha="right" if t > 0.8 * end else "left", va="bottom",
+                    color="#444444")
     ax.set_xlabel("seconds (leverd --time-scale 60: a 2-minute step every 2 s)")
     ax.set_ylabel("% of clients")
     ax.set_ylim(-2, 112)

@@ -71,7 +71,7 @@ static void usage(FILE *f)
           "  --max-connections N connections to leverd kept for fetches\n"
           "                      (AWS_APPCONFIG_EXTENSION_MAX_CONNECTIONS, MAX_CONNECTIONS; 3)\n"
           "  ACCESS_TOKEN        when set, requests need Authorization: Bearer <ACCESS_TOKEN>\n"
-          "  LEVER_AGENT_INSTANCE_ID  the client id leverd buckets this agent by (default: random)\n"
+          "  LEVER_AGENT_INSTANCE_ID  the entity of requests without Entity-Id in deployments (default: random)\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"

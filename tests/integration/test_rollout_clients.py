@@ -8,7 +8,9 @@ rollback brings every entity back within a deadline; liblever handles (one
 client id each) the same."""
 import http.client
 import os
+import shutil
 import subprocess
+import tempfile
 import sys
 import time
 import unittest
@@ -89,9 +91,9 @@ class RolloutClientsTest(LeverTestCase):
         if bad:
             self.fail("\n".join(bad))
 
-    def agent(self):
-        a = ACAgent(self.server.endpoint, ac_args=["--appconfig-prefetch",
-                                                   "%s:%s:%s" % (self.app, self.envname, self.prof)])
+    def agent(self, upstream=None, cache_dir=None):
+        a = ACAgent(upstream or self.server.endpoint, cache_dir=cache_dir,
+                    ac_args=["--appconfig-prefetch", "%s:%s:%s" % (self.app, self.envname, self.prof)])
         self.agents.append(a)
         return a.start()
 
@@ -185,6 +187,41 @@ class RolloutClientsTest(LeverTestCase):
         finally:
             sa.close()
             sb.close()
+
+    def test_agent_restarted_mid_deployment_serves_both_sides_from_disk(self):
+        cache = tempfile.mkdtemp(prefix="lever-rollout-cache-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        a = self.agent(cache_dir=cache)
+        path = "/applications/%s/environments/%s/configurations/%s" % (self.app, self.envname, self.prof)
+        n, seed = self.start_gradual()
+        deadline = time.monotonic() + 60
+        pct = None
+        while time.monotonic() < deadline:
+            st, h, body = a.ac_raw(path, headers={"Entity-Id": "someone"})
+            if h.get("x-lever-rollout-percent") and float(h["x-lever-rollout-percent"]) > 0:
+                pct = float(h["x-lever-rollout-percent"])
+                break
+            time.sleep(0.02)
+        self.assertIsNotNone(pct, "the agent never saw the deployment in progress")
+        self.assertEqual(a.stop(), 0)  # SIGTERM writes the disk copy
+        self.agents.remove(a)
+        a.cleanup()
+        self.stop(n)  # leverd moves on; the agent restarted below cannot hear of it
+        # leverd unreachable: what the disk copy holds, both sides, each entity its own
+        b = self.agent(upstream="http://127.0.0.1:9", cache_dir=cache)
+        sw = Sweeper(b, path)
+        try:
+            saved = None  # the percentage at the SIGTERM (a step may have come after the one seen)
+            for e in ENTITIES:
+                st, h, body = sw.get(e)
+                self.assertEqual(st, 200, body)
+                self.assertEqual(h.get("x-lever-cache"), "stale")
+                saved = saved or float(h["x-lever-rollout-percent"])
+                self.assertGreaterEqual(saved, pct)
+                self.assertEqual(float(h["x-lever-rollout-percent"]), saved)
+                self.assertEqual(body, b'{"v": 2}' if in_share(seed, e, saved) else b'{"v": 1}', e)
+        finally:
+            sw.close()
 
     def probe_sample(self, p):
         p.stdin.write("sample\n")
