@@ -118,56 +118,54 @@ class RolloutClientsTest(LeverTestCase):
             for e in ENTITIES[:50]:
                 self.assertEqual(sa.get(e)[2], b'{"v": 1}')
             n, seed = self.start_gradual()
-            seen_rolling = False
-            got_new = set()        # stickiness: once new, new for the rest of the deployment
-            steady = {}            # percentage -> entities on the new version, from one-percentage sweeps
+            got_new = set()   # stickiness: once new, new for the rest of the deployment
+            by_pct = {}       # percentage -> {entity: served the new version}, over sweeps
+            seen_rolling, done = False, False
             deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and len([p for p in steady if p < 100]) < 2:
-                pcts, new = set(), set()
-                for e in ENTITIES:
+
+            def mids():
+                return sorted(p for p, m in by_pct.items() if 0 < p < 100 and len(m) >= 400)
+            while time.monotonic() < deadline and not done and len(mids()) < 2:
+                for i, e in enumerate(ENTITIES):
                     st, h, body = sa.get(e)
                     self.assertEqual(st, 200, body)
                     pct = h.get("x-lever-rollout-percent")
-                    if pct is None:  # not (or no longer) in a gradual deployment
-                        pcts.add(None)
-                        if body == b'{"v": 2}':
-                            new.add(e)
+                    if pct is None:  # not yet, or no longer, in a gradual deployment
+                        if seen_rolling:
+                            done = True
+                            break
                         continue
+                    seen_rolling = True
                     pct = float(pct)
-                    pcts.add(pct)
                     want_new = in_share(seed, e, pct)
                     # every answer is exactly the side the bucketing gives at its percentage
                     self.assertEqual(body, b'{"v": 2}' if want_new else b'{"v": 1}', (e, pct))
                     self.assertEqual(h.get("x-lever-rollout-side"), "to" if want_new else "from")
                     self.assertEqual(h.get("configuration-version"), str(self.v2 if want_new else self.v1))
+                    if e in got_new:
+                        self.assertTrue(want_new, "%s went back to the old version at %s %%" % (e, pct))
                     if want_new:
-                        new.add(e)
-                if None not in pcts:
-                    self.assertLessEqual(got_new, new, "an entity went back to the old version")
-                got_new |= new
-                if len(pcts) == 1 and None not in pcts:
-                    p = pcts.pop()
-                    steady[p] = new
-                    # the share tracks the percentage
-                    self.assertLess(abs(len(new) / len(ENTITIES) * 100 - p), 5, (p, len(new)))
-                    # the second agent gives the same entities the same answer
-                    for e in ENTITIES[:300]:
-                        st, h, body = sb.get(e)
-                        if h.get("x-lever-rollout-percent") and float(h["x-lever-rollout-percent"]) == p:
-                            self.assertEqual(body == b'{"v": 2}', e in new, e)
-                if pcts - {None}:
-                    seen_rolling = True
-                elif seen_rolling:
-                    break  # completed (or stopped) since
+                        got_new.add(e)
+                    by_pct.setdefault(pct, {})[e] = want_new
+                    if i % 10 == 0:
+                        # the second agent gives the entity the same answer at the same percentage
+                        st, hb, bb = sb.get(e)
+                        if hb.get("x-lever-rollout-percent") and float(hb["x-lever-rollout-percent"]) == pct:
+                            self.assertEqual(bb, body, e)
                 time.sleep(0.01)
-            mids = sorted(p for p in steady if p < 100)
-            self.assertGreaterEqual(len(mids), 2, "saw the deployment at %r" % sorted(steady))
-            self.assertLess(mids[0], mids[1])
-            # the share grows, the later one a superset of the earlier
-            self.assertLessEqual(steady[mids[0]], steady[mids[1]])
-            self.assertLess(len(steady[mids[0]]), len(steady[mids[1]]))
+            ms = mids()
+            self.assertGreaterEqual(len(ms), 2, "saw the deployment at %r" % sorted(
+                (p, len(m)) for p, m in by_pct.items()))
+            for p in ms:
+                # the share tracks the percentage (within sampling noise)
+                m = by_pct[p]
+                share = 100.0 * sum(m.values()) / len(m)
+                noise = 4 * 100 * ((p / 100) * (1 - p / 100) / len(m)) ** 0.5 + 1
+                self.assertLess(abs(share - p), noise, (p, share, len(m)))
+            self.assertLess(sum(by_pct[ms[0]].values()) / len(by_pct[ms[0]]),
+                            sum(by_pct[ms[-1]].values()) / len(by_pct[ms[-1]]))
             # roll back mid-deployment: everyone on the old version within the deadline
-            on_new = sorted(steady[mids[-1]])
+            on_new = sorted(got_new)
             self.assertTrue(on_new)
             self.stop(n)
             t0 = time.monotonic()
