@@ -2,9 +2,10 @@
 run: a leverd (--time-scale 60) and a lever-agent from the build, one
 configuration deployed twice with a LINEAR 10 %-a-step strategy. The first
 deployment completes; during the second an alarm goes off and it rolls
-back. Every 0.2 s the script samples the deployment's PercentageComplete
-(GetDeployment) and the share of 1,000 entities (Entity-Id) the agent serves
-the deployment's new version, and plots both over time. Debian's
+back. The script samples the deployment's PercentageComplete
+(GetDeployment, every 0.1 s) and, in back-to-back sweeps, the share of
+1,000 entities (Entity-Id) the agent serves the deployment's new version,
+and plots both over time. Debian's
 python3-boto3 and python3-matplotlib (scripts/deps.sh bench list).
 
     /usr/bin/python3 bench/rollout/chart.py [--build DIR] [--out FILE] [--tsv FILE]
@@ -52,17 +53,28 @@ def wait_http(port, path, deadline_s=20):
     raise SystemExit("nothing answers on port %d" % port)
 
 
-class Sampler(threading.Thread):
-    """Samples (time, percentage, served share) until stopped."""
+class Sampler:
+    """Two threads until stopped: the deployment's percentage every 0.1 s
+    (GetDeployment is cheap), and back-to-back sweeps of the entities
+    through the agent (each sample at the middle of its sweep)."""
 
     def __init__(self, ac, agent_port, path):
-        super().__init__(daemon=True)
         self.ac, self.port, self.path = ac, agent_port, path
         self.target = None        # (app, env, number, new content)
-        self.rows = []
+        self.pcts, self.shares = [], []
         self.stop_flag = threading.Event()
         self.t0 = time.monotonic()
         self.conn = None
+        self.threads = [threading.Thread(target=f, daemon=True) for f in (self.sample_pct, self.sample_share)]
+
+    def start(self):
+        for t in self.threads:
+            t.start()
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(10)
 
     def share(self, content):
         new = 0
@@ -77,15 +89,25 @@ class Sampler(threading.Thread):
                 self.conn = None
         return 100.0 * new / len(ENTITIES)
 
-    def run(self):
+    def sample_pct(self):
         while not self.stop_flag.is_set():
             t = self.target
             if t:
-                a, e, n, content = t
+                a, e, n, _content = t
                 d = self.ac.get_deployment(ApplicationId=a, EnvironmentId=e, DeploymentNumber=n)
-                self.rows.append((time.monotonic() - self.t0, n, d["State"], d["PercentageComplete"],
-                                  self.share(content)))
-            time.sleep(0.2)
+                self.pcts.append((time.monotonic() - self.t0, n, d["State"], d["PercentageComplete"]))
+            time.sleep(0.1)
+
+    def sample_share(self):
+        while not self.stop_flag.is_set():
+            t = self.target
+            if t:
+                t1 = time.monotonic()
+                v = self.share(t[3])
+                if self.target is t:  # not across a change of deployment
+                    self.shares.append(((t1 + time.monotonic()) / 2 - self.t0, t[2], v))
+            else:
+                time.sleep(0.1)
 
 
 def lever_cli(build, endpoint, *args):
@@ -108,7 +130,8 @@ def run(build):
         endpoint = "http://127.0.0.1:%d" % lp
         ac = boto3.session.Session().client("appconfig", endpoint_url=endpoint, region_name="us-east-1",
                                             aws_access_key_id=AK, aws_secret_access_key=SK,
-                                            config=botocore.config.Config(retries={"total_max_attempts": 1}))
+                                            config=botocore.config.Config(retries={"total_max_attempts": 1},
+                                                                          max_pool_connections=4))
         a = ac.create_application(Name="shop")["Id"]
         e = ac.create_environment(ApplicationId=a, Name="prod", Monitors=[{
             "AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:%s" % ALARM,
@@ -163,9 +186,8 @@ def run(build):
         events.append((time.monotonic() - sampler.t0, "alarm: error rate"))
         wait(n, lambda d: d["State"] == "ROLLED_BACK")
         time.sleep(2.5)
-        sampler.stop_flag.set()
-        sampler.join(10)
-        return sampler.rows, events
+        sampler.stop()
+        return sampler.pcts, sampler.shares, events
     finally:
         for pr in procs:
             pr.terminate()
@@ -177,19 +199,22 @@ def run(build):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def plot(rows, events, out):
+def plot(pcts, shares, events, out):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=100)
-    for n in sorted({r[1] for r in rows}):
-        rs = [r for r in rows if r[1] == n]
-        ts = [r[0] for r in rs]
-        ax.step(ts, [r[3] for r in rs], where="post", color="#1f77b4", linewidth=2,
-                label="PercentageComplete (GetDeployment)" if n == rows[0][1] else None)
-        ax.plot(ts, [r[4] for r in rs], "o", markersize=3, color="#d62728",
-                label="served the new version through lever-agent (1,000 Entity-Ids)" if n == rows[0][1] else None)
-    end = max(r[0] for r in rows)
+    first = True
+    for n in sorted({r[1] for r in pcts}):
+        ps = [r for r in pcts if r[1] == n]
+        ss = [r for r in shares if r[1] == n]
+        ax.step([r[0] for r in ps], [r[3] for r in ps], where="post", color="#1f77b4", linewidth=2,
+                label="PercentageComplete (GetDeployment)" if first else None)
+        ax.plot([r[0] for r in ss], [r[2] for r in ss], "o", markersize=3, color="#d62728",
+                label="served the new version through lever-agent (%s Entity-Ids)" % format(len(ENTITIES), ",")
+                if first else None)
+        first = False
+    end = max(r[0] for r in pcts)
     for t, text in events:
         ax.axvline(t, color="#888888", linestyle=":", linewidth=1)
         ax.annotate(text, (t, 103), fontsize=8, ha="right" if t > 0.8 * end else "left", va="bottom",
@@ -210,13 +235,15 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "docs", "rollouts-chart.png"))
     ap.add_argument("--tsv", default=None, help="also write the samples here")
     args = ap.parse_args()
-    rows, events = run(args.build)
+    pcts, shares, events = run(args.build)
     if args.tsv:
         with open(args.tsv, "w") as f:
-            f.write("seconds\tdeployment\tstate\tpercentage\tserved_share\n")
-            for r in rows:
-                f.write("%.3f\t%d\t%s\t%.2f\t%.2f\n" % r)
-    plot(rows, events, args.out)
+            f.write("kind\tseconds\tdeployment\tvalue\n")
+            for t, n, _state, p in pcts:
+                f.write("percentage\t%.3f\t%d\t%.2f\n" % (t, n, p))
+            for t, n, v in shares:
+                f.write("served\t%.3f\t%d\t%.2f\n" % (t, n, v))
+    plot(pcts, shares, events, args.out)
     print("wrote", args.out)
 
 
