@@ -63,6 +63,8 @@ void print_json(json_t *j)
 
 int open_client(void)
 {
+    if (G.c)
+        return EX_OK; /* a command may need it from several places */
     lever_options *o = lever_options_new();
     if (o == NULL) {
         errf("out of memory");

@@ -56,7 +56,8 @@ int fail_st(lever_status st);
 bool json_out(void);
 /* Prints j indented and releases it. */
 void print_json(json_t *j);
-/* Opens G.c from the global options (no cache between calls). An exit code. */
+/* Opens G.c from the global options (no cache between calls) unless it is
+ * open already. An exit code. */
 int open_client(void);
 /* ISO-8601 UTC of epoch seconds t, "-" for none. */
 void fmt_time(double t, char *buf, size_t n);
