@@ -2,7 +2,8 @@
 with each kind of strategy name (AWS id, Lever.*, CodeDeploy's bare and
 prefixed names), followed to its end with the event log, exit 0 on
 COMPLETE and 6 when it is rolled back (--stop, an alarm); `deploy status`
-(newest deployment, a number, --follow), -o json; the progress bar on a
+(newest deployment, a number, --follow), -o json; a parameter label moved
+with NAME:LABEL; the progress bar on a
 terminal (a real pty); usage errors."""
 import json
 import os
@@ -165,6 +166,20 @@ class CliDeployTest(LeverTestCase):
         self.assertIn("\r\x1b[K[", text)
         self.assertIn("[" + "#" * 30 + "] 100.0%  COMPLETE", text)
         self.assertIn("DEPLOYMENT_COMPLETED", text)
+
+    def test_label_rollout(self):
+        name = "/%s/db/url" % unique("svc")
+        self.ssm.put_parameter(Name=name, Value="old", Type="String")
+        self.ssm.put_parameter(Name=name, Value="new", Type="String", Overwrite=True)
+        self.ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["live"])
+        rc, out, err = self.lever("deploy", name + ":live", "2", "--strategy", "Linear10PercentEvery1Minute")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("moving %s:live to version 2 with Lever.Linear10PercentEvery1Minute" % name, out)
+        self.assertRegex(out, r"(?m)^100\.0% COMPLETE$")
+        self.assertEqual(self.ssm.get_parameter(Name=name + ":live")["Parameter"]["Value"], "new")
+        status = self.ok("deploy", "status", name + ":live")
+        self.assertIn("%s:live -> version 2" % name, status)
+        self.assertIn("COMPLETE", status)
 
     def test_usage(self):
         rc, out, err = self.lever("deploy", self.app, self.envname)
