@@ -8,11 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char *err_prefix = "lever";
+
+void lv_acrest_error_prefix(const char *prefix) { err_prefix = prefix; }
+
 static void errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errf(const char *fmt, ...)
 {
     va_list ap;
-    fputs("lever: ", stderr);
+    fprintf(stderr, "%s: ", err_prefix);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -12,6 +12,9 @@
 #include "cli/exitcodes.h"
 #include "lever/lever.h"
 
+/* What error messages start with ("lever" by default). */
+void lv_acrest_error_prefix(const char *prefix);
+
 /* The exit code of a call's status and HTTP status. */
 int lv_acrest_exit_of(lever_status st, long http);
 

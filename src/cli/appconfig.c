@@ -345,6 +345,7 @@ static int cmd_show(cli *k, int argc, char **argv)
 
 int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx)
 {
+    lv_acrest_error_prefix(err_prefix);
     enum { O_ENDPOINT = 1000, O_REGION, O_PROFILE, O_CT, O_DESC, O_LABEL, O_STRATEGY, O_WAIT };
     static const struct option lo[] = {
         {"endpoint", required_argument, NULL, O_ENDPOINT}, {"region", required_argument, NULL, O_REGION},
@@ -423,22 +424,25 @@ int lv_cli_appconfig(int argc, char **argv, const lv_cli_ctx *ctx)
 
 /* ---------------------------------------------- for lever flags (appconfig.h) */
 
-void lv_cli_ac_error_prefix(const char *prefix) { err_prefix = prefix; }
+void lv_cli_ac_error_prefix(const char *prefix)
+{
+    err_prefix = prefix;
+    lv_acrest_error_prefix(prefix);
+}
 
-int lv_cli_ac_exit(lever_status st) { return exit_of(st, 0); }
+int lv_cli_ac_exit(lever_status st) { return lv_acrest_exit_of(st, 0); }
 
 int lv_cli_ac_call(lever *c, const char *method, const char *path, const char *const *hdrs, const void *body,
                    size_t blen, json_t **ans, lever_response **resp)
 {
-    return call(&(cli){c, false}, method, path, hdrs, body, blen, ans, resp);
+    return lv_acrest_call(c, method, path, hdrs, body, blen, ans, resp);
 }
 
 int lv_cli_ac_ids(lever *c, const char *app, const char *profile, char *aid, char *pid, size_t cap)
 {
-    cli k = {c, false};
-    int rc = app_id(&k, app, aid, cap);
+    int rc = lv_acrest_app_id(c, app, aid, cap);
     if (rc == EX_OK)
-        rc = child_id(&k, aid, "/configurationprofiles", profile, "configuration profile", pid, cap);
+        rc = lv_acrest_child_id(c, aid, "/configurationprofiles", profile, "configuration profile", pid, cap);
     return rc;
 }
 
