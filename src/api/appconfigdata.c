@@ -2,9 +2,10 @@
  * GetLatestConfiguration. A token carries its session, sealed under the
  * master key (core/actoken.h): leverd keeps no session table, so tokens
  * survive restarts and work on every node of a shared store. What leverd
- * does keep is the set of tokens already used (each names one poll and is
- * used once); that set is per process, so after a restart a token used
- * just before it could be used once more (docs/appconfig.md). An unchanged
+ * does keep is, per session, how far along its chain of tokens it has
+ * polled (each token names one poll and is used once); that is per
+ * process, so after a restart a token used just before it could be used
+ * once more (docs/appconfig.md). An unchanged
  * configuration answers an empty body; polling before the session's
  * interval is refused ("Request too early") without using up the token.
  * Tokens expire after 24 hours. */
@@ -21,7 +22,7 @@
 
 enum {
     BUCKETS = 65536,
-    MAX_USED = 200000,
+    MAX_USED = 1000000,   /* live sessions remembered */
     TOKEN_LIFE_MS = 24 * 3600 * 1000,
     DEFAULT_INTERVAL = 60,
 };
@@ -29,11 +30,15 @@ enum {
 static const char SEAL_ID[] = "lever:appconfigdata-token";
 static const char SEAL_AAD[] = "AppConfig Data configuration token v1";
 
-/* ---- tokens used (single use) ---- */
+/* ---- tokens used (single use) ----
+ * Each session remembers the place in its chain of its newest used token:
+ * a token at or before it was used already. One entry per live session,
+ * not per poll, so memory follows the number of clients. */
 
 typedef struct used {
-    unsigned char nonce[LV_ACTOKEN_NONCE];
-    int64_t expires_ms;
+    char entity[33];
+    uint64_t seq;          /* the newest token of the session used */
+    int64_t expires_ms;    /* when that token would have expired */
     struct used *next;
 } used;
 
@@ -41,9 +46,9 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static used *buckets[BUCKETS];
 static size_t nused;
 
-static unsigned bucket_of(const unsigned char *nonce)
+static unsigned bucket_of(const char *entity)
 {
-    return ((unsigned)nonce[0] << 8 | nonce[1]) % BUCKETS;
+    return (unsigned)(lv_token_hash(0, entity, strlen(entity)) % BUCKETS);
 }
 
 /* lock held */
@@ -62,30 +67,37 @@ static void sweep(int64_t now)
         }
 }
 
-/* Marks the token of s used; false when it already was. A full table
- * (after dropping expired entries) refuses rather than forgetting. */
+/* Marks the token of s used; refuses one that already was. When the
+ * table is full of live sessions the token is let through unrecorded:
+ * single use keeps clients on their chain, it guards no secret
+ * (docs/decisions.md), and refusing would stop every new session. */
 static lv_err use_token(const lv_acsession *s, int64_t now, lv_error *err)
 {
     lv_err rc = LV_OK;
     pthread_mutex_lock(&lock);
-    unsigned b = bucket_of(s->nonce);
-    for (used *u = buckets[b]; u; u = u->next)
-        if (memcmp(u->nonce, s->nonce, sizeof u->nonce) == 0) {
+    unsigned b = bucket_of(s->entity);
+    used *u = buckets[b];
+    while (u && strcmp(u->entity, s->entity) != 0)
+        u = u->next;
+    if (u != NULL) {
+        if (s->seq <= u->seq)
             rc = lv_error_set(err, LV_E_AC_BAD_REQUEST, "The configuration token was already used");
-            goto out;
+        else {
+            u->seq = s->seq;
+            u->expires_ms = s->expires_ms;
         }
-    if (nused >= MAX_USED)
-        sweep(now);
-    used *u = nused < MAX_USED ? malloc(sizeof *u) : NULL;
-    if (u == NULL) {
-        rc = lv_error_set(err, LV_E_AC_BAD_REQUEST, "Too many configuration polls in flight; try again later");
         goto out;
     }
-    memcpy(u->nonce, s->nonce, sizeof u->nonce);
-    u->expires_ms = s->expires_ms;
-    u->next = buckets[b];
-    buckets[b] = u;
-    nused++;
+    if (nused >= MAX_USED)
+        sweep(now);
+    if (nused < MAX_USED && (u = malloc(sizeof *u)) != NULL) {
+        snprintf(u->entity, sizeof u->entity, "%s", s->entity);
+        u->seq = s->seq;
+        u->expires_ms = s->expires_ms;
+        u->next = buckets[b];
+        buckets[b] = u;
+        nused++;
+    }
 out:
     pthread_mutex_unlock(&lock);
     return rc;
@@ -217,6 +229,7 @@ static lv_err get_latest(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
     char next[LV_ACTOKEN_MAX_LEN + 1];
     if (rc == LV_OK) {
         snprintf(s.served, sizeof s.served, "%s", served);
+        s.seq++;
         s.not_before_ms = c->now_ms + (int64_t)((double)s.interval * 1000.0 / time_scale());
         rc = issue(c, &s, next, err);
     }

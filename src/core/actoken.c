@@ -115,6 +115,8 @@ lv_err lv_acsession_encode(const lv_acsession *s, lv_buf *out)
     if (rc == LV_OK)
         rc = put_u64(out, (uint64_t)s->expires_ms);
     if (rc == LV_OK)
+        rc = put_u64(out, s->seq);
+    if (rc == LV_OK)
         rc = lv_buf_append(out, s->nonce, sizeof s->nonce);
     return rc;
 }
@@ -151,17 +153,18 @@ bool lv_acsession_decode(const void *p, size_t n, lv_acsession *s)
 {
     rd r = {p, (const unsigned char *)p + n};
     memset(s, 0, sizeof *s);
-    uint64_t iv, nb, ex;
+    uint64_t iv, nb, ex, seq;
     if (n < 1 || *r.p++ != SESSION_V1)
         return false;
     if (!get_str(&r, s->app, sizeof s->app) || !get_str(&r, s->env, sizeof s->env) ||
         !get_str(&r, s->profile, sizeof s->profile) || !get_str(&r, s->entity, sizeof s->entity) ||
         !get_str(&r, s->served, sizeof s->served) || !get_u64(&r, &iv) || !get_u64(&r, &nb) ||
-        !get_u64(&r, &ex) || iv > UINT32_MAX || (size_t)(r.end - r.p) != sizeof s->nonce)
+        !get_u64(&r, &ex) || !get_u64(&r, &seq) || iv > UINT32_MAX || (size_t)(r.end - r.p) != sizeof s->nonce)
         return false;
     memcpy(s->nonce, r.p, sizeof s->nonce);
     s->interval = (uint32_t)iv;
     s->not_before_ms = (int64_t)nb;
     s->expires_ms = (int64_t)ex;
+    s->seq = seq;
     return true;
 }

@@ -38,7 +38,8 @@ typedef struct lv_acsession {
     char served[96];          /* what the last answer carried; "" none */
     uint32_t interval;        /* seconds */
     int64_t not_before_ms, expires_ms;
-    unsigned char nonce[LV_ACTOKEN_NONCE]; /* names this token (single use) */
+    uint64_t seq;             /* this token's place in its session: 0, 1, ... */
+    unsigned char nonce[LV_ACTOKEN_NONCE]; /* makes every token distinct */
 } lv_acsession;
 
 /* The plaintext of a session (before sealing). */

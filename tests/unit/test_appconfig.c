@@ -147,7 +147,7 @@ static void test_tokens_and_ids(void **state)
 
     lv_acsession s = {.app = "abc1234", .env = "def5678", .profile = "ghi9012",
                       .entity = "0123456789abcdef0123456789abcdef", .served = "3:2:deadbeef",
-                      .interval = 15, .not_before_ms = 1700000000123, .expires_ms = 1700086400123,
+                      .interval = 15, .not_before_ms = 1700000000123, .expires_ms = 1700086400123, .seq = 7,
                       .nonce = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}};
     lv_buf b = LV_BUF_INIT;
     assert_int_equal(lv_acsession_encode(&s, &b), LV_OK);
@@ -157,6 +157,7 @@ static void test_tokens_and_ids(void **state)
     assert_string_equal(d.entity, s.entity);
     assert_string_equal(d.served, s.served);
     assert_int_equal(d.interval, 15);
+    assert_true(d.seq == 7);
     assert_true(d.not_before_ms == s.not_before_ms && d.expires_ms == s.expires_ms);
     assert_memory_equal(d.nonce, s.nonce, sizeof s.nonce);
     assert_false(lv_acsession_decode(b.data, b.len - 1, &d));
