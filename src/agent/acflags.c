@@ -17,7 +17,7 @@ static void context_of(const lvac_context *c, const unsigned char *types, const 
 {
     size_t n = c ? c->n : 0;
     for (size_t i = 0; i < n; i++)
-        kv[i] = (lv_flag_kv){c->pairs[i].key, c->pairs[i].value,
+        kv[i] = (lv_flag_kv){lvac_ctx_key(c, i), lvac_ctx_value(c, i),
                              types ? (lv_flag_vtype)types[i] : LV_FV_STRING};
     *out = (lv_flag_context){kv, n, entity};
 }

@@ -22,7 +22,8 @@ static int fail(char *err, size_t errlen, const char *msg)
 int lvac_parse_ofrep(const char *body, size_t len, lvac_ofrep_ctx *out, bool *invalid_context, char *err,
                      size_t errlen)
 {
-    memset(out, 0, sizeof *out);
+    lvac_context_init(&out->kv);
+    out->entity[0] = '\0';
     *invalid_context = false;
     if (len > LVAC_OFREP_BODY_MAX)
         return fail(err, errlen, "request body larger than 64 KiB");
@@ -79,19 +80,22 @@ int lvac_parse_ofrep(const char *body, size_t len, lvac_ofrep_ctx *out, bool *in
             continue;
         }
         size_t kl = strlen(k);
+        size_t n0 = out->kv.n;
         if (kl == 0 || kl > LVAC_CTX_KEY_MAX || out->kv.n >= LVAC_MAX_CTX) {
             *invalid_context = true;
             rc = fail(err, errlen, "context keys are 1-128 bytes, at most 64 of them");
             goto out;
         }
-        memcpy(out->kv.pairs[out->kv.n].key, k, kl + 1);
-        memcpy(out->kv.pairs[out->kv.n].value, text, strlen(text) + 1);
-        out->type[out->kv.n] = (unsigned char)ty;
-        out->kv.n++;
+        if (lvac_context_set(&out->kv, k, kl, text, strlen(text)) != 0) {
+            rc = fail(err, errlen, "out of memory");
+            goto out;
+        }
+        out->type[n0] = (unsigned char)ty;
     }
 out:
     if (rc != 0) {
-        memset(out, 0, sizeof *out);
+        lvac_context_free(&out->kv);
+        out->entity[0] = '\0';
     }
     json_decref(root);
     return rc;

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -190,13 +191,97 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t';
 }
 
+void lvac_context_init(lvac_context *c)
+{
+    c->n = 0;
+    c->heap = NULL;
+    c->used = 0;
+    c->cap = sizeof c->buf;
+}
+
+void lvac_context_free(lvac_context *c)
+{
+    free(c->heap);
+    lvac_context_init(c);
+}
+
+/* Appends s (l bytes) and a NUL to the arena; the offset in *at. */
+static int arena_put(lvac_context *c, const char *s, size_t l, unsigned *at)
+{
+    if (c->used + l + 1 > c->cap) {
+        size_t cap = c->cap * 2;
+        while (cap < c->used + l + 1)
+            cap *= 2;
+        char *h = realloc(c->heap, cap);
+        if (h == NULL)
+            return -1;
+        if (c->heap == NULL)
+            memcpy(h, c->buf, c->used);
+        c->heap = h;
+        c->cap = cap;
+    }
+    char *t = (c->heap ? c->heap : c->buf) + c->used;
+    memcpy(t, s, l);
+    t[l] = '\0';
+    *at = (unsigned)c->used;
+    c->used += l + 1;
+    return 0;
+}
+
+int lvac_context_set(lvac_context *c, const char *key, size_t kl, const char *value, size_t vl)
+{
+    size_t k = 0;
+    while (k < c->n && !(strncmp(lvac_ctx_key(c, k), key, kl) == 0 && lvac_ctx_key(c, k)[kl] == '\0'))
+        k++;
+    if (k == c->n) {
+        if (c->n >= LVAC_MAX_CTX)
+            return -2;
+        if (arena_put(c, key, kl, &c->pairs[k].key) != 0)
+            return -1;
+    }
+    if (arena_put(c, value, vl, &c->pairs[k].value) != 0)
+        return -1;
+    if (k == c->n)
+        c->n++;
+    return 0;
+}
+
+/* One item of a Context header, trimmed: key [ks, ke), value [vs, e). */
+static int context_item(const char *s, const char *e, const char **ke, const char **vs, char *err, size_t errlen)
+{
+    const char *eq = memchr(s, '=', (size_t)(e - s));
+    if (eq == NULL || eq == s)
+        return fail(err, errlen, "a Context item is key=value");
+    *ke = eq;
+    *vs = eq + 1;
+    while (*ke > s && is_blank((*ke)[-1]))
+        (*ke)--;
+    while (*vs < e && is_blank(**vs))
+        (*vs)++;
+    if (*ke == s)
+        return fail(err, errlen, "a Context item is key=value");
+    if ((size_t)(*ke - s) > LVAC_CTX_KEY_MAX || (size_t)(e - *vs) > LVAC_CTX_VALUE_MAX)
+        return fail(err, errlen, "a Context key is at most 128 bytes, a value at most 1024");
+    for (const char *c = s; c < e; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return fail(err, errlen, "control characters are not allowed in Context");
+    if (!lva_utf8_ok((const unsigned char *)s, (size_t)(e - s)))
+        return fail(err, errlen, "Context is not valid UTF-8");
+    return 0;
+}
+
 int lvac_parse_context(const char *value, lvac_context *ctx, char *err, size_t errlen)
 {
-    lvac_context work = *ctx;
     const char *p = value ? value : "";
     size_t total = strlen(p);
     if (total > LVAC_MAX_CTX * (LVAC_CTX_KEY_MAX + LVAC_CTX_VALUE_MAX + 2))
         return fail(err, errlen, "Context header too long");
+    /* the arena only grows, so restoring the pairs, the count and the
+     * fill undoes a header that fails half way */
+    lvac_pair saved[LVAC_MAX_CTX];
+    size_t n0 = ctx->n, used0 = ctx->used;
+    memcpy(saved, ctx->pairs, n0 * sizeof saved[0]);
+    int rc = 0;
     for (;;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
@@ -206,45 +291,25 @@ int lvac_parse_context(const char *value, lvac_context *ctx, char *err, size_t e
         while (e > s && is_blank(e[-1]))
             e--;
         if (e > s) {
-            const char *eq = memchr(s, '=', (size_t)(e - s));
-            if (eq == NULL || eq == s)
-                return fail(err, errlen, "a Context item is key=value");
-            const char *ke = eq, *vs = eq + 1;
-            while (ke > s && is_blank(ke[-1]))
-                ke--;
-            while (vs < e && is_blank(*vs))
-                vs++;
-            if (ke == s)
-                return fail(err, errlen, "a Context item is key=value");
-            size_t kl = (size_t)(ke - s), vl = (size_t)(e - vs);
-            if (kl > LVAC_CTX_KEY_MAX || vl > LVAC_CTX_VALUE_MAX)
-                return fail(err, errlen, "a Context key is at most 128 bytes, a value at most 1024");
-            for (const char *c = s; c < e; c++)
-                if ((unsigned char)*c < 0x20 || *c == 0x7f)
-                    return fail(err, errlen, "control characters are not allowed in Context");
-            if (!lva_utf8_ok((const unsigned char *)s, (size_t)(e - s)))
-                return fail(err, errlen, "Context is not valid UTF-8");
-            char key[LVAC_CTX_KEY_MAX + 1];
-            memcpy(key, s, kl);
-            key[kl] = '\0';
-            size_t k = 0;
-            while (k < work.n && strcmp(work.pairs[k].key, key) != 0)
-                k++;
-            if (k == work.n) {
-                if (work.n >= LVAC_MAX_CTX)
-                    return fail(err, errlen, "at most 64 Context pairs");
-                work.n++;
+            const char *ke, *vs;
+            if ((rc = context_item(s, e, &ke, &vs, err, errlen)) != 0)
+                break;
+            int set = lvac_context_set(ctx, s, (size_t)(ke - s), vs, (size_t)(e - vs));
+            if (set != 0) {
+                rc = fail(err, errlen, set == -2 ? "at most 64 Context pairs" : "out of memory");
+                break;
             }
-            memcpy(work.pairs[k].key, key, kl + 1);
-            memcpy(work.pairs[k].value, vs, vl);
-            work.pairs[k].value[vl] = '\0';
         }
         if (end == NULL)
             break;
         p = end + 1;
     }
-    *ctx = work;
-    return 0;
+    if (rc != 0) {
+        memcpy(ctx->pairs, saved, n0 * sizeof saved[0]);
+        ctx->n = n0;
+        ctx->used = used0;
+    }
+    return rc;
 }
 
 bool lvac_bearer_ok(const char *authorization, const char *token)

@@ -54,15 +54,46 @@ typedef struct lvac_flags {
  * parameters are refused. Returns 0, or -1 with a message. */
 int lvac_parse_query(const char *q, size_t len, lvac_flags *out, char *err, size_t errlen);
 
+/* A request's evaluation context: up to LVAC_MAX_CTX key/value pairs.
+ * Keys and values are NUL-terminated strings kept one after another in a
+ * small inline arena (a typical header fits) that moves to the heap when
+ * it outgrows it; pairs hold offsets, so the struct is a few KB, not the
+ * 74 KB that fixed-size slots for the largest pair would take. Values
+ * replaced by a repeated key leave their old text behind: the arena is
+ * bounded by the header-length limit anyway. Init with
+ * lvac_context_init, release with lvac_context_free. */
+enum { LVAC_CTX_INLINE = 2048 };
+
 typedef struct lvac_pair {
-    char key[LVAC_CTX_KEY_MAX + 1];
-    char value[LVAC_CTX_VALUE_MAX + 1];
+    unsigned key, value; /* offsets into the arena */
 } lvac_pair;
 
 typedef struct lvac_context {
     lvac_pair pairs[LVAC_MAX_CTX];
     size_t n;
+    char *heap;          /* NULL while the text fits in buf */
+    size_t used, cap;    /* cap: of heap, or sizeof buf */
+    char buf[LVAC_CTX_INLINE];
 } lvac_context;
+
+void lvac_context_init(lvac_context *c);
+void lvac_context_free(lvac_context *c);
+
+static inline const char *lvac_ctx_key(const lvac_context *c, size_t i)
+{
+    return (c->heap ? c->heap : c->buf) + c->pairs[i].key;
+}
+
+static inline const char *lvac_ctx_value(const lvac_context *c, size_t i)
+{
+    return (c->heap ? c->heap : c->buf) + c->pairs[i].value;
+}
+
+/* Sets key (kl bytes) to value (vl bytes): replaces the value of a key
+ * already there, else appends a pair. Returns 0, -1 out of memory, -2
+ * when LVAC_MAX_CTX pairs are there already. Lengths are the caller's
+ * to bound. */
+int lvac_context_set(lvac_context *c, const char *key, size_t kl, const char *value, size_t vl);
 
 /* Adds the pairs of one Context header value ("k=v", or several
  * separated by ','; blanks around each item are ignored). A key given

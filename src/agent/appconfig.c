@@ -459,17 +459,12 @@ static void handle_ofrep(lvac_agent *a, const lvac_target *t, const lv_http_requ
         send_error(resp, 405, "MethodNotAllowedException", "OFREP evaluations are POST requests");
         return;
     }
-    lvac_ofrep_ctx *octx = malloc(sizeof *octx);
-    if (octx == NULL) {
-        send_error(resp, 500, "InternalServerException", "out of memory");
-        return;
-    }
+    lvac_ofrep_ctx oc, *octx = &oc;
     char err[256];
     bool invalid = false;
     if (lvac_parse_ofrep(req->body ? req->body : "", req->body_len, octx, &invalid, err, sizeof err) != 0) {
         atomic_fetch_add(&a->bad_requests, 1);
         ofrep_error(resp, 400, key, invalid ? "INVALID_CONTEXT" : "PARSE_ERROR", err);
-        free(octx);
         return;
     }
     want w = {0};
@@ -485,7 +480,7 @@ static void handle_ofrep(lvac_agent *a, const lvac_target *t, const lv_http_requ
         handle_local(a, t, &w, resp);
     else
         handle_config(a, t, &w, resp);
-    free(octx);
+    lvac_context_free(&octx->kv);
 }
 
 static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
@@ -527,16 +522,16 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
         return;
     }
     want wb = {0}, *w = &wb;
+    lvac_context cbuf;
     const char *q = req->query ? req->query : "";
     const char *entity = lv_http_header_get(req, "Entity-Id");
     int bad = lvac_parse_query(q, strlen(q), &w->flags, err, sizeof err);
     for (size_t i = 0; i < req->nheaders && bad == 0; i++) {
         if (strcasecmp(req->headers[i].name, "Context") != 0)
             continue;
-        /* ~74 KB of bounded pairs: on the heap, and only when asked for */
-        if (w->ctx == NULL && (w->ctx = calloc(1, sizeof *w->ctx)) == NULL) {
-            send_error(resp, 500, "InternalServerException", "out of memory");
-            return;
+        if (w->ctx == NULL) {
+            w->ctx = &cbuf;
+            lvac_context_init(w->ctx);
         }
         bad = lvac_parse_context(req->headers[i].value, w->ctx, err, sizeof err);
     }
@@ -547,7 +542,8 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
     if (bad != 0) {
         atomic_fetch_add(&a->bad_requests, 1);
         send_error(resp, 400, "BadRequestException", err);
-        free(w->ctx);
+        if (w->ctx)
+            lvac_context_free(w->ctx);
         return;
     }
     w->entity = entity ? entity : a->instance_id;
@@ -556,7 +552,8 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
         handle_local(a, &t, w, resp);
     else
         handle_config(a, &t, w, resp);
-    free(w->ctx);
+    if (w->ctx)
+        lvac_context_free(w->ctx);
 }
 
 /* ---------------------------------------------------------- lifecycle */

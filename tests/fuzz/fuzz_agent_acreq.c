@@ -62,16 +62,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 2: {
         lvac_context *c = calloc(1, sizeof *c);
+        if (c)
+            lvac_context_init(c);
         if (c && lvac_parse_context(s, c, err, sizeof err) == 0) {
             if (c->n > LVAC_MAX_CTX)
                 __builtin_trap();
             for (size_t i = 0; i < c->n; i++)
-                if (!clean(c->pairs[i].key, LVAC_CTX_KEY_MAX) || strchr(c->pairs[i].key, '=') ||
-                    strlen(c->pairs[i].value) > LVAC_CTX_VALUE_MAX || strchr(c->pairs[i].value, ','))
+                if (!clean(lvac_ctx_key(c, i), LVAC_CTX_KEY_MAX) || strchr(lvac_ctx_key(c, i), '=') ||
+                    strlen(lvac_ctx_value(c, i)) > LVAC_CTX_VALUE_MAX || strchr(lvac_ctx_value(c, i), ','))
                     __builtin_trap();
         } else if (c && c->n != 0) {
             __builtin_trap(); /* a failure leaves the context unchanged */
         }
+        if (c)
+            lvac_context_free(c);
         free(c);
         break;
     }

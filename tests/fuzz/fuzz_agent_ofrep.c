@@ -27,14 +27,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (c->kv.n > LVAC_MAX_CTX || strlen(c->entity) > LVAC_ENTITY_MAX)
                 __builtin_trap();
             for (size_t i = 0; i < c->kv.n; i++)
-                if (c->kv.pairs[i].key[0] == '\0' || c->type[i] > LVAC_V_BOOL ||
-                    strcmp(c->kv.pairs[i].key, "targetingKey") == 0)
+                if (lvac_ctx_key(&c->kv, i)[0] == '\0' || c->type[i] > LVAC_V_BOOL ||
+                    strcmp(lvac_ctx_key(&c->kv, i), "targetingKey") == 0)
                     __builtin_trap();
         } else if (err[0] == '\0' || c->kv.n != 0) {
             __builtin_trap();
         }
+        lvac_context_free(&c->kv);
     } else {
         memset(c, 0, sizeof *c);
+        lvac_context_init(&c->kv);
         lv_buf out = LV_BUF_INIT;
         int status = 0;
         char etag[80];

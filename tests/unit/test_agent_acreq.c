@@ -89,18 +89,46 @@ static void test_context(void **state)
 {
     (void)state;
     lvac_context *c = calloc(1, sizeof *c);
+    lvac_context_init(c);
     char err[256];
     assert_int_equal(lvac_parse_context("tier=gold, region = eu-west-1", c, err, sizeof err), 0);
     assert_int_equal(lvac_parse_context("tier=silver,empty=", c, err, sizeof err), 0);
     assert_int_equal(c->n, 3);
-    assert_string_equal(c->pairs[0].key, "tier");
-    assert_string_equal(c->pairs[0].value, "silver");
-    assert_string_equal(c->pairs[1].key, "region");
-    assert_string_equal(c->pairs[1].value, "eu-west-1");
-    assert_string_equal(c->pairs[2].value, "");
+    assert_string_equal(lvac_ctx_key(c, 0), "tier");
+    assert_string_equal(lvac_ctx_value(c, 0), "silver");
+    assert_string_equal(lvac_ctx_key(c, 1), "region");
+    assert_string_equal(lvac_ctx_value(c, 1), "eu-west-1");
+    assert_string_equal(lvac_ctx_value(c, 2), "");
     assert_int_equal(lvac_parse_context("novalue", c, err, sizeof err), -1);
     assert_int_equal(lvac_parse_context("=v", c, err, sizeof err), -1);
     assert_int_equal(c->n, 3); /* unchanged by a refusal */
+    /* a header that fails half way leaves nothing behind either */
+    assert_int_equal(lvac_parse_context("tier=bronze,new=1,=bad", c, err, sizeof err), -1);
+    assert_int_equal(c->n, 3);
+    assert_string_equal(lvac_ctx_value(c, 0), "silver");
+    /* pairs past the inline arena move to the heap intact */
+    char big[1100];
+    for (int i = 0; i < 40; i++) {
+        int l = snprintf(big, sizeof big, "k%d=", i);
+        memset(big + l, 'a' + i % 26, 1000);
+        big[l + 1000] = '\0';
+        assert_int_equal(lvac_parse_context(big, c, err, sizeof err), 0);
+    }
+    assert_int_equal(c->n, 43);
+    assert_string_equal(lvac_ctx_key(c, 42), "k39");
+    assert_int_equal(strlen(lvac_ctx_value(c, 42)), 1000);
+    assert_int_equal(lvac_ctx_value(c, 42)[999], 'a' + 39 % 26);
+    assert_string_equal(lvac_ctx_value(c, 0), "silver");
+    for (int i = 40; i < 61; i++) {
+        snprintf(big, sizeof big, "k%d=v", i);
+        assert_int_equal(lvac_parse_context(big, c, err, sizeof err), 0);
+    }
+    assert_int_equal(c->n, 64);
+    assert_int_equal(lvac_parse_context("one=more", c, err, sizeof err), -1);
+    assert_int_equal(lvac_parse_context("k3=replaced", c, err, sizeof err), 0);
+    assert_int_equal(c->n, 64);
+    assert_string_equal(lvac_ctx_value(c, 6), "replaced");
+    lvac_context_free(c);
     free(c);
 }
 
