@@ -242,7 +242,7 @@ fi
             END { isort(v, n); isort(w, m)
                   k = int(n * 0.99); if (k < n * 0.99) k++; if (k < 1) k = 1
                   if (n) printf "- per agent, commit of the deployment change -> new content stored and served (the agent'"'"'s own clock, %d samples): p50 %.1f ms, p99 **%.1f ms** (target < 50 ms), max %.1f ms\n", n, v[int(n * 0.5) + 1], v[k], v[n]
-                  if (m) printf "- per deployment, StartDeployment returned -> the last agent seen serving it (sampled by one prober over %d deployments): p50 %.1f ms, max %.1f ms\n", m, w[int(m * 0.5) + 1], w[m] }' "$TMP/prop.tsv"
+                  if (m) printf "- per deployment, StartDeployment returned -> the last agent seen serving it (sampled by one prober sweeping the agents every 10 ms, over %d deployments): p50 %.1f ms, max %.1f ms\n", m, w[int(m * 0.5) + 1], w[m] }' "$TMP/prop.tsv"
     else
         echo "- not measured: $(tail -1 "$TMP/prop.log" 2>/dev/null)"
     fi

@@ -6,7 +6,9 @@ deployment it records the agent's own commit-to-serve delay
 (lever_agent_appconfig_watch_lag_seconds: from the deployment change's
 commit time to the moment the new content is stored and served), and per
 deployment the wall time until the last agent was seen serving it
-(sampled, so an upper bound). Prints TSV lines:
+(sampled, so an upper bound). The prober sweeps the agents every 10 ms: a
+prober that spins takes a core of the two that the 100 agents and leverd
+share, and measured itself as much as the agents (p50 36 -> 25 ms). Prints TSV lines:
     lag <deployment> <agent> <ms>
     all <deployment> <ms>
 Usage: prop.py BUILD ENDPOINT AKID SECRET APP ENV PROFILE APPID ENVID PROFID AGENTS DEPLOYMENTS TMPDIR"""
@@ -23,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import boto3
 import botocore.config
 
+SWEEP_PAUSE = 0.01
 LAG = re.compile(rb"^lever_agent_appconfig_watch_lag_seconds ([0-9.]+)$", re.M)
 
 
@@ -90,6 +93,9 @@ def main():
             last_seen = t0
             limit = time.monotonic() + 30
             while pending and time.monotonic() < limit:
+                # sweep every few ms rather than spin: the prober shares the
+                # cores with the agents it measures
+                time.sleep(SWEEP_PAUSE)
                 ports = sorted(pending)
                 def check(i):
                     got = []
