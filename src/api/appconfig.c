@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/name.h"
 #include "core/token.h"
 
 /* ---------- input members ---------- */
@@ -170,6 +171,24 @@ lv_err lv_acapi_arn_key(lv_acapi_ctx *c, const char *arn, lv_buf *key, lv_error 
         p++;
     }
     f[5] = p;
+    /* A parameter's ARN: label rollouts of that parameter (associations;
+     * docs/rollouts.md). The key is its label rollouts' common prefix. */
+    if (strncmp(arn, "arn:", 4) == 0 && strncmp(f[2], "ssm:", 4) == 0) {
+        if (strncmp(f[4], c->account, strlen(c->account)) != 0 || f[4][strlen(c->account)] != ':')
+            return lv_error_set(err, LV_E_AC_NOT_FOUND, "Resource %.200s not found", arn);
+        size_t rl = (size_t)(f[4] - f[3] - 1);
+        lv_buf name = LV_BUF_INIT;
+        lv_error nerr;
+        lv_error_clear(&nerr);
+        if (rl == 0 || rl > 64 || lv_name_canonical(arn, strlen(arn), &name, &nerr) != LV_OK) {
+            lv_buf_free(&name);
+            return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Invalid ARN %.200s: %s", arn,
+                                nerr.msg[0] ? nerr.msg : "no region");
+        }
+        lv_err prc = lv_buf_printf(key, "%c%.*s|%s|", LV_AC_LABEL_DEPLOY, (int)rl, f[3], name.data);
+        lv_buf_free(&name);
+        return prc == LV_OK ? LV_OK : lv_error_set(err, prc, "out of memory");
+    }
     if (strncmp(arn, "arn:", 4) != 0 || strncmp(f[2], "appconfig:", 10) != 0)
         return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Invalid ARN %.200s: not an AppConfig ARN", arn);
     if (strncmp(f[4], c->account, strlen(c->account)) != 0 || f[4][strlen(c->account)] != ':')

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/name.h"
+
 static json_t *render_ext(lv_acapi_ctx *c, const lv_acrec *r, bool summary)
 {
     json_t *o = json_object();
@@ -164,6 +166,23 @@ typedef struct ext_filter {
     const char *reskey;
     int64_t version;
 } ext_filter;
+
+/* An association with a parameter (key "l<region>|<name>|"): the
+ * parameter must exist now; it covers that parameter's label rollouts. */
+static lv_err param_exists(lv_acapi_ctx *c, const char *key, lv_error *err)
+{
+    const char *bar = strchr(key + 1, '|');
+    size_t nl = bar ? strlen(bar + 1) : 0;
+    if (bar == NULL || nl < 2 || (size_t)(bar - key - 1) >= 64)
+        return lv_error_set(err, LV_E_AC_BAD_REQUEST, "Invalid parameter ARN");
+    char region[64], name[LV_NAME_MAX + 2];
+    snprintf(region, sizeof region, "%.*s", (int)(bar - key - 1), key + 1);
+    snprintf(name, sizeof name, "%.*s", (int)(nl - 1), bar + 1);
+    lv_engine_rdlock(c->engine);
+    bool found = lv_engine_get(c->engine, region, name) != NULL;
+    lv_engine_rdunlock(c->engine);
+    return found ? LV_OK : lv_error_set(err, LV_E_AC_NOT_FOUND, "Parameter %s not found", name);
+}
 
 static json_t *emit_ext(lv_acapi_ctx *c, const lv_acview *v, const lv_acrec *r, void *arg)
 {
@@ -347,6 +366,8 @@ lv_err lv_acapi_ext(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
             lv_engine_rdunlock(c->engine);
             if (rc == LV_OK)
                 rc = lv_acapi_arn_key(c, lv_acapi_str(call, "ResourceIdentifier"), &key, err);
+            if (rc == LV_OK && key.data[0] == LV_AC_LABEL_DEPLOY)
+                rc = param_exists(c, key.data, err);
             if (rc == LV_OK && (lv_acrec_set_str(in, YF_EXT, id) != LV_OK ||
                                 lv_acapi_field(in, YF_EXTVER, call, "ExtensionVersionNumber") != LV_OK ||
                                 lv_acapi_field(in, YF_RESOURCE, call, "ResourceIdentifier") != LV_OK))

@@ -14,6 +14,7 @@
 #include "api/jreq.h"
 #include "core/bucket.h"
 #include "core/name.h"
+#include "hooks/hooks.h"
 #include "json/jw.h"
 
 bool lv_label_deploy_op_known(const char *op)
@@ -186,6 +187,22 @@ static lv_err start(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
                         lv_acrec_set_str(in, DF_STRATEGY, sid) != LV_OK ||
                         (desc && lv_acrec_set_str(in, DF_DESC, desc) != LV_OK)))
         rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
+    /* PRE_START_DEPLOYMENT webhooks associated with the parameter may
+     * veto (the router runs this call on an offload worker then). */
+    if (rc == LV_OK && c->hooks != NULL) {
+        char vs[24];
+        snprintf(vs, sizeof vs, "%" PRId64, ver);
+        lv_hooks_target ht;
+        memset(&ht, 0, sizeof ht);
+        ht.region = c->region;
+        ht.param = t.name.data;
+        ht.label = t.label;
+        ht.version = vs;
+        ht.strategy = sid;
+        ht.description = desc;
+        ht.created_by = c->user_arn;
+        rc = lv_hooks_pre(c->hooks, LV_HOOK_PRE_START, &ht, err);
+    }
     lv_acrec *res = NULL;
     if (rc == LV_OK) {
         lv_acreq q;

@@ -25,6 +25,8 @@
 #include "auth/policy_iam.h"
 #include "auth/sigv4.h"
 #include "console/console.h"
+#include "core/name.h"
+#include "hooks/hooks.h"
 #include <openssl/crypto.h>
 
 #define JSON11 "application/x-amz-json-1.1"
@@ -607,6 +609,67 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
 
 /* as: the caller already authenticated by the console (its session's
  * key), or NULL: verify the request's SigV4 signature. */
+static void handle(lv_router *r, const lv_http_request *req, lv_http_response *resp, const lv_sigv4_auth *as);
+
+/* Set while an offload worker handles a parked JSON request again. */
+static _Thread_local bool tl_parked;
+
+static void run_parked_json(void *arg)
+{
+    parked *p = arg;
+    tl_parked = true;
+    handle(p->r, &p->req->req, lv_http_deferred_response(p->d), NULL);
+    tl_parked = false;
+    lv_http_resume(p->d);
+    lv_offload_req_free(p->req);
+    free(p);
+}
+
+/* Lever.StartLabelDeployment of a parameter with a PRE_START_DEPLOYMENT
+ * webhook waits on it: not on an event loop. */
+static bool label_waits_on_hook(lv_router *r, const char *op, json_t *parsed, const char *region)
+{
+    if (r->offload == NULL || tl_parked || strcmp(op, "StartLabelDeployment") != 0)
+        return false;
+    const char *name = json_string_value(json_object_get(parsed, "Name"));
+    if (name == NULL)
+        return false;
+    lv_buf cn = LV_BUF_INIT;
+    lv_error e;
+    lv_error_clear(&e);
+    bool w = lv_name_canonical(name, strlen(name), &cn, &e) == LV_OK &&
+             lv_hooks_wanted_param(r->hooks, LV_HOOK_PRE_START, region, cn.data);
+    lv_buf_free(&cn);
+    return w;
+}
+
+/* Parks a JSON request for a worker, which handles it from the start
+ * again; false when it cannot be parked (then it is handled here). */
+static bool park_json(lv_router *r, const lv_http_request *req, lv_http_response *resp)
+{
+    parked *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->req = lv_offload_req_copy(req)) == NULL) {
+        free(p);
+        return false;
+    }
+    p->r = r;
+    if ((p->d = lv_http_defer(resp)) == NULL) {
+        lv_offload_req_free(p->req);
+        free(p);
+        return false;
+    }
+    if (!lv_offload_submit(r->offload, run_parked_json, p)) {
+        lv_error err;
+        lv_error_clear(&err);
+        lv_error_set(&err, LV_E_THROTTLING, "Too many requests are waiting on extension hooks; retry later");
+        answer_error(lv_http_deferred_response(p->d), &err);
+        lv_http_resume(p->d);
+        lv_offload_req_free(p->req);
+        free(p);
+    }
+    return true;
+}
+
 static void handle(lv_router *r, const lv_http_request *req, lv_http_response *resp, const lv_sigv4_auth *as)
 {
     char rid[37];
@@ -716,7 +779,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     }
     const char *const *names = (const char *const *)az.names;
 
-    if (r->throttle != NULL && lv_throttle_active(r->throttle)) {
+    if (!tl_parked && r->throttle != NULL && lv_throttle_active(r->throttle)) {
         struct timespec mono;
         clock_gettime(CLOCK_MONOTONIC, &mono);
         if (!lv_throttle_take(r->throttle, auth.access_key, is_root, auth.region, op, mutating,
@@ -815,7 +878,14 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
         observe(r, &t0);
         return;
     }
+    if (lever && as == NULL && label_op && label_waits_on_hook(r, op, parsed, auth.region) &&
+        park_json(r, req, resp)) {
+        lv_authz_req_free(&az);
+        json_decref(parsed);
+        return;
+    }
     if (lever) {
+        c.hooks = r->hooks;
         rc = lv_lever_dispatch(&c, op, req->body, req->body_len, resp, &err);
         if (rc != LV_OK) {
             atomic_fetch_add(&r->failed[MAX_OPS], 1);

@@ -41,6 +41,9 @@ typedef struct lv_ssm_ctx {
     /* Who reads, for label rollouts (X-Lever-Entity-Id, else the access
      * key id); NULL buckets as "". */
     const char *entity;
+    /* Extension webhooks (PRE_START_DEPLOYMENT of label rollouts); NULL:
+     * none. A call that waits on one runs on an offload worker. */
+    struct lv_hooks *hooks;
 } lv_ssm_ctx;
 
 static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const char *name)

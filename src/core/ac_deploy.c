@@ -635,7 +635,10 @@ lv_err lv_ac_plan_ext(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_
         const char *ext = lv_acrec_str(q->in, YF_EXT);
         if ((cur = lv_ac_get(v, "x%s", ext)) == NULL)
             return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s not found", ext);
-        if (q->target == NULL || v->get(v->ctx, q->target, strlen(q->target)) == NULL)
+        /* A parameter (key "l<region>|<name>|") is not an AppConfig
+         * record: the front-end checked it against the index. */
+        if (q->target == NULL ||
+            (q->target[0] != LV_AC_LABEL_DEPLOY && v->get(v->ctx, q->target, strlen(q->target)) == NULL))
             return lv_error_set(err, LV_E_AC_NOT_FOUND, "Resource %s not found", lv_acrec_str(q->in, YF_RESOURCE));
         if (lv_acrec_has(q->in, YF_EXTVER) && lv_acrec_num(q->in, YF_EXTVER) != lv_acrec_num(cur, XF_VERSION))
             return lv_error_set(err, LV_E_AC_NOT_FOUND, "Extension %s has no version %" PRId64, ext,

@@ -22,7 +22,8 @@ bool lv_ac_hook_is_webhook(const char *uri)
 typedef struct scan {
     const lv_acview *v;
     const char *point;
-    char keys[3][40];
+    const char *keys[3];
+    char kbuf[3][40];
     unsigned nkeys;
     lv_ac_hook_fn fn;
     void *arg;
@@ -69,11 +70,37 @@ unsigned lv_ac_hooks_find(const lv_acview *v, const char *point, const char *app
     /* Ids are 7 characters; anything longer matches no record anyway. */
     if (app == NULL || strlen(app) > 16 || (env && strlen(env) > 16) || (profile && strlen(profile) > 16))
         return 0;
-    snprintf(s.keys[s.nkeys++], sizeof s.keys[0], "a%s", app);
-    if (env != NULL)
-        snprintf(s.keys[s.nkeys++], sizeof s.keys[0], "e%s/%s", app, env);
-    if (profile != NULL)
-        snprintf(s.keys[s.nkeys++], sizeof s.keys[0], "p%s/%s", app, profile);
+    snprintf(s.kbuf[s.nkeys], sizeof s.kbuf[0], "a%s", app);
+    s.keys[s.nkeys] = s.kbuf[s.nkeys];
+    s.nkeys++;
+    if (env != NULL) {
+        snprintf(s.kbuf[s.nkeys], sizeof s.kbuf[0], "e%s/%s", app, env);
+        s.keys[s.nkeys] = s.kbuf[s.nkeys];
+        s.nkeys++;
+    }
+    if (profile != NULL) {
+        snprintf(s.kbuf[s.nkeys], sizeof s.kbuf[0], "p%s/%s", app, profile);
+        s.keys[s.nkeys] = s.kbuf[s.nkeys];
+        s.nkeys++;
+    }
+    v->each(v->ctx, "X", 1, one_assoc, &s);
+    return s.found;
+}
+
+unsigned lv_ac_hooks_find_param(const lv_acview *v, const char *point, const char *region, const char *name,
+                                lv_ac_hook_fn fn, void *arg)
+{
+    char key[1200];
+    int n = snprintf(key, sizeof key, "%c%s|%s|", LV_AC_LABEL_DEPLOY, region ? region : "", name ? name : "");
+    if (region == NULL || name == NULL || n < 0 || (size_t)n >= sizeof key)
+        return 0;
+    scan s;
+    memset(&s, 0, sizeof s);
+    s.v = v;
+    s.point = point;
+    s.fn = fn;
+    s.arg = arg;
+    s.keys[s.nkeys++] = key;
     v->each(v->ctx, "X", 1, one_assoc, &s);
     return s.found;
 }

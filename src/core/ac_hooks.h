@@ -43,4 +43,10 @@ typedef bool (*lv_ac_hook_fn)(void *arg, const lv_ac_hook *h); /* false: stop */
 unsigned lv_ac_hooks_find(const lv_acview *v, const char *point, const char *app, const char *env,
                           const char *profile, lv_ac_hook_fn fn, void *arg);
 
+/* The same for the label rollouts of parameter name in region: the
+ * associations whose resource is the parameter's ARN (their YF_RESKEY is
+ * lv_ac_label_prefix without the label: "l<region>|<name>|"). */
+unsigned lv_ac_hooks_find_param(const lv_acview *v, const char *point, const char *region, const char *name,
+                                lv_ac_hook_fn fn, void *arg);
+
 #endif

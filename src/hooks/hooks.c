@@ -159,6 +159,18 @@ bool lv_hooks_wanted(lv_hooks *h, const char *point, const char *app, const char
     return n > 0;
 }
 
+bool lv_hooks_wanted_param(lv_hooks *h, const char *point, const char *region, const char *name)
+{
+    if (h == NULL || region == NULL || name == NULL)
+        return false;
+    lv_acview v;
+    lv_engine_rdlock(h->engine);
+    lv_engine_ac_view(h->engine, &v);
+    unsigned n = lv_ac_hooks_find_param(&v, point, region, name, count_one, NULL);
+    lv_engine_rdunlock(h->engine);
+    return n > 0;
+}
+
 typedef struct prep {
     lv_hooks *h;
     const char *point;
@@ -196,7 +208,10 @@ static bool add_call(void *arg, const lv_ac_hook *hk)
     snprintf(c->ext_name, sizeof c->ext_name, "%s", lv_acrec_str(hk->ext, XF_NAME));
     snprintf(c->action, sizeof c->action, "%s", lv_acrec_item(hk->ext, XF_ACTIONS, hk->action + 1)->p);
     const lv_acrec *d = p->t->deployment;
-    if (d != NULL)
+    if (p->ev.param_name != NULL)
+        snprintf(c->where, sizeof c->where, "%.24s:%.8s #%" PRId64, p->ev.param_name, p->ev.param_label,
+                 d ? lv_acrec_num(d, DF_NUMBER) : 0);
+    else if (d != NULL)
         snprintf(c->where, sizeof c->where, "%.7s/%.7s #%" PRId64, lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
                  lv_acrec_num(d, DF_NUMBER));
     else
@@ -226,6 +241,41 @@ void lv_hook_calls_free(lv_hook_call *c, size_t n)
     free(c);
 }
 
+/* A label rollout's calls: the actions associated with its parameter. */
+static lv_err prepare_label(lv_hooks *h, const char *point, const lv_hooks_target *t, lv_hook_call **out, size_t *n,
+                            lv_error *err)
+{
+    prep p;
+    memset(&p, 0, sizeof p);
+    p.h = h;
+    p.point = point;
+    p.t = t;
+    const lv_acrec *d = t->deployment;
+    lv_hookevent *ev = &p.ev;
+    ev->point = point;
+    ev->param_region = d ? lv_acrec_str(d, DF_APP) : t->region;
+    ev->param_name = d ? lv_acrec_str(d, DF_ENV) : t->param;
+    ev->param_label = d ? lv_acrec_str(d, DF_PROFILE) : t->label;
+    ev->deployment = d;
+    ev->version = t->version;
+    ev->description = t->description;
+    ev->strategy = t->strategy;
+    ev->created_by = t->created_by;
+    ev->now_ms = real_ms();
+    lv_acview v;
+    lv_engine_rdlock(h->engine);
+    lv_engine_ac_view(h->engine, &v);
+    lv_ac_hooks_find_param(&v, point, ev->param_region, ev->param_name, add_call, &p);
+    lv_engine_rdunlock(h->engine);
+    if (p.rc != LV_OK) {
+        lv_hook_calls_free(p.calls, p.n);
+        return lv_error_set(err, p.rc, "out of memory");
+    }
+    *out = p.calls;
+    *n = p.n;
+    return LV_OK;
+}
+
 lv_err lv_hook_prepare(lv_hooks *h, const char *point, const lv_hooks_target *t, lv_hook_call **out, size_t *n,
                        lv_error *err)
 {
@@ -237,6 +287,8 @@ lv_err lv_hook_prepare(lv_hooks *h, const char *point, const lv_hooks_target *t,
     p.point = point;
     p.t = t;
     const lv_acrec *d = t->deployment;
+    if ((d != NULL && d->klen > 0 && d->key[0] == LV_AC_LABEL_DEPLOY) || (d == NULL && t->param != NULL))
+        return prepare_label(h, point, t, out, n, err);
     const char *app = d ? lv_acrec_str(d, DF_APP) : t->app;
     const char *env = d ? lv_acrec_str(d, DF_ENV) : t->env;
     const char *prof = d ? lv_acrec_str(d, DF_PROFILE) : t->profile;

@@ -54,10 +54,17 @@ typedef struct lv_hooks_target {
     const char *content_type;
     const char *created_by;            /* the caller's ARN */
     const lv_acrec *deployment;        /* NULL before it exists */
+    /* A label rollout (Lever.StartLabelDeployment) before it exists:
+     * the parameter (canonical name), its region and the label; the
+     * applicable actions are those associated with the parameter's ARN.
+     * A label rollout's record (key "l...") says the same itself. */
+    const char *region, *param, *label;
 } lv_hooks_target;
 
 /* Whether any webhook action applies (cheap; under the engine's read lock). */
 bool lv_hooks_wanted(lv_hooks *h, const char *point, const char *app, const char *env, const char *profile);
+/* The same for a label rollout of parameter name (canonical) in region. */
+bool lv_hooks_wanted_param(lv_hooks *h, const char *point, const char *region, const char *name);
 
 /* Runs the synchronous point for t. LV_OK when every action answered 2xx
  * (or none applies); else LV_E_AC_BAD_REQUEST naming the extension that

@@ -92,7 +92,16 @@ lv_err lv_hookevent_build(const lv_hookevent *ev, lv_buf *out)
     }
     if (ev->assoc)
         field_str(&w, "ExtensionAssociationId", ev->assoc, YF_ID);
-    idname(&w, "Application", ev->app ? ev->app : "", ev->app_name);
+    if (ev->param_name != NULL) {
+        jw_key(&w, "Parameter");
+        jw_obj(&w);
+        jw_kstr(&w, "Name", ev->param_name);
+        jw_kstr(&w, "Label", ev->param_label ? ev->param_label : "");
+        jw_kstr(&w, "Region", ev->param_region ? ev->param_region : "");
+        jw_obj_end(&w);
+    } else {
+        idname(&w, "Application", ev->app ? ev->app : "", ev->app_name);
+    }
     if (ev->env)
         idname(&w, "Environment", ev->env, ev->env_name);
     if (ev->profile)

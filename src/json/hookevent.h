@@ -20,7 +20,10 @@ typedef struct lv_hookevent {
     const char *app, *app_name;
     const char *env, *env_name;          /* NULL: no environment */
     const char *profile, *profile_name;  /* NULL: no profile */
-    const lv_acrec *deployment; /* kind 'd' or NULL */
+    /* A label rollout (docs/rollouts.md): the parameter instead of the
+     * application, environment and profile; NULL otherwise. */
+    const char *param_region, *param_name, *param_label;
+    const lv_acrec *deployment; /* kind 'd' (or a label rollout's record) or NULL */
     /* Hosted versions (PRE_CREATE_HOSTED_CONFIGURATION_VERSION, and
      * PRE_START_DEPLOYMENT of a hosted profile): content, NULL: none. */
     const char *content;

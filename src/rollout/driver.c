@@ -16,6 +16,7 @@
 
 #include "core/appconfig.h"
 #include "core/rollout.h"
+#include "rollout/label_events.h"
 
 enum {
     RECHECK_MS = 1000,   /* longest sleep: leadership and missed wake-ups */
@@ -42,6 +43,7 @@ struct lv_rollout {
      * since the deployment started; they count again (driver thread only). */
     char **rearmed;
     size_t nrearmed;
+    lv_label_events labels;       /* label rollouts' events reported (driver thread) */
 };
 
 static int64_t now_ms(void)
@@ -119,6 +121,27 @@ static lv_acrec *as_of(const lv_acrec *d, const char *state, double pct)
     return c;
 }
 
+typedef struct evlist {
+    event *ev;
+    size_t n, cap;
+} evlist;
+
+static void push_event(void *arg, const char *point, lv_acrec *rec)
+{
+    evlist *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        event *ne = realloc(l->ev, cap * sizeof *ne);
+        if (ne == NULL) {
+            lv_acrec_unref(rec);
+            return;
+        }
+        l->ev = ne;
+        l->cap = cap;
+    }
+    l->ev[l->n++] = (event){point, rec};
+}
+
 /* Collects the events of the changes after r->seen (read lock held). */
 static void collect_events(lv_rollout *r, event **out, size_t *nout)
 {
@@ -136,12 +159,13 @@ static void collect_events(lv_rollout *r, event **out, size_t *nout)
     if (from > last || r->cfg.hooks.event == NULL)
         return;
     size_t lo = (size_t)(from - first);
-    event *ev = calloc(count - lo, sizeof *ev);
-    if (ev == NULL)
-        return;
-    size_t n = 0;
+    evlist l = {NULL, 0, 0};
     for (size_t i = lo; i < count; i++) {
         const lv_change *c = lv_changelog_at(log, i);
+        if (c->kind == LV_CHANGE_LABEL) {
+            lv_label_events_change(&r->labels, &v, c, push_event, &l);
+            continue;
+        }
         if (!ac_kind(c->kind))
             continue;
         const lv_acrec *d = change_deployment(&v, c);
@@ -182,10 +206,10 @@ static void collect_events(lv_rollout *r, event **out, size_t *nout)
             rec = lv_acrec_ref(d);
         }
         if (rec != NULL)
-            ev[n++] = (event){point, rec};
+            push_event(&l, point, rec);
     }
-    *out = ev;
-    *nout = n;
+    *out = l.ev;
+    *nout = l.n;
 }
 
 static void report_changes(lv_rollout *r)
@@ -488,7 +512,14 @@ lv_err lv_rollout_open(const lv_rollout_config *cfg, lv_rollout **out, lv_error 
     if (r == NULL)
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     r->cfg = *cfg;
+    lv_engine_rdlock(cfg->engine);
     r->seen = lv_engine_revision(cfg->engine);
+    if (cfg->hooks.event != NULL) {
+        lv_acview v;
+        lv_engine_ac_view(cfg->engine, &v);
+        lv_label_events_init(&r->labels, &v);
+    }
+    lv_engine_rdunlock(cfg->engine);
     pthread_mutex_init(&r->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -497,6 +528,7 @@ lv_err lv_rollout_open(const lv_rollout_config *cfg, lv_rollout **out, lv_error 
     if (pthread_create(&r->thread, NULL, driver_main, r) != 0) {
         pthread_cond_destroy(&r->cond);
         pthread_mutex_destroy(&r->mu);
+        lv_label_events_free(&r->labels);
         free(r);
         return lv_error_set(err, LV_E_INTERNAL, "rollout: cannot start the driver thread");
     }
@@ -538,6 +570,7 @@ void lv_rollout_close(lv_rollout *r)
     for (size_t i = 0; i < r->nrearmed; i++)
         free(r->rearmed[i]);
     free(r->rearmed);
+    lv_label_events_free(&r->labels);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
     free(r);
