@@ -392,7 +392,14 @@ static lv_err load_version(lv_acapi_ctx *c, const lv_acview *v, const lv_acrec *
             return lv_error_set(err, LV_E_AC_NOT_FOUND, "Parameter %s has no version %s", ssm, ver);
         rc = pv->type == LV_TYPE_SECURE_STRING ? lv_engine_decrypt(c->engine, prm, pv, &s->content, err)
                                                : lv_buf_append(&s->content, pv->value, pv->value_len);
+        /* Deployed by label: the version served is the one the label names
+         * now (so a client holding the old one is answered the new
+         * content), and the label is its Version-Label. */
         s->label[0] = '\0';
+        if (pv->version != 0 && !(ver[0] && strspn(ver, "0123456789") == strlen(ver))) {
+            snprintf(s->version, sizeof s->version, "%u", pv->version);
+            snprintf(s->label, sizeof s->label, "%s", ver);
+        }
         snprintf(s->content_type, sizeof s->content_type, "text/plain");
     }
     if (rc == LV_OK && s->content.data == NULL)

@@ -31,7 +31,7 @@ typedef struct acwatch {
 static bool ac_kind(lv_change_kind k)
 {
     return k == LV_CHANGE_AC_STARTED || k == LV_CHANGE_AC_STEP || k == LV_CHANGE_AC_COMPLETE ||
-           k == LV_CHANGE_AC_ROLLED_BACK || k == LV_CHANGE_AC_STOPPED;
+           k == LV_CHANGE_AC_ROLLED_BACK || k == LV_CHANGE_AC_STOPPED || k == LV_CHANGE_AC_CONTENT;
 }
 
 static void error_body(lv_buf *out, lv_err rc, const char *msg, const uint64_t *first, const uint64_t *cur)

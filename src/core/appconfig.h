@@ -203,6 +203,9 @@ lv_err lv_acplan_change_add(lv_acplan *p, lv_change_kind kind, const char *app, 
 /* A change with the given change-log key (copied). */
 lv_err lv_acplan_change_raw(lv_acplan *p, lv_change_kind kind, const char *key, size_t klen, uint32_t number);
 lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
+/* Adds a LV_CHANGE_AC_CONTENT change for every environment serving an
+ * ssm-parameter://name profile deployed by label (core/ac_ssm.c). */
+lv_err lv_ac_param_dependents(const lv_acview *v, const char *name, lv_acplan *out);
 lv_err lv_ac_plan_ext(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_error *err);
 lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *desc, int64_t ms);
 /* The newest label rollout of LABEL of parameter name in region, or NULL;

@@ -8,6 +8,7 @@ static const char *const kind_names[] = {
     "Put", "Delete", "Label", "Unlabel", "Tag", "Expire",
     "ExpirationNotification", "NoChangeNotification",
     "DeploymentStarted", "DeploymentStep", "DeploymentComplete", "DeploymentRolledBack", "DeploymentStopped",
+    "ContentChanged",
 };
 
 const char *lv_change_kind_name(lv_change_kind k)

@@ -25,6 +25,9 @@ typedef enum lv_change_kind {
     LV_CHANGE_AC_COMPLETE,
     LV_CHANGE_AC_ROLLED_BACK,
     LV_CHANGE_AC_STOPPED,
+    /* what a deployed ssm-parameter:// profile serves changed under it (its
+     * label moved, core/ac_ssm.c); version = the deployment number */
+    LV_CHANGE_AC_CONTENT,
 } lv_change_kind;
 
 typedef struct lv_change {

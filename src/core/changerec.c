@@ -61,7 +61,7 @@ lv_err lv_changerec_decode(const void *val, size_t vlen, lv_changerec *out, lv_e
         if ((size_t)(end - q) < ENTRY_FIXED || n >= LV_CHANGEREC_MAX)
             return lv_error_set(err, LV_E_CORRUPT, "truncated change record");
         uint64_t kl = get_be(q + 13, 4);
-        if (q[0] > LV_CHANGE_AC_STOPPED || kl > (size_t)(end - q) - ENTRY_FIXED)
+        if (q[0] > LV_CHANGE_AC_CONTENT || kl > (size_t)(end - q) - ENTRY_FIXED)
             return lv_error_set(err, LV_E_CORRUPT, "bad change record entry");
         keybytes += (size_t)kl + 1;
         q += ENTRY_FIXED + kl;

@@ -234,6 +234,21 @@ lv_err lv_eng_plan_ac(lv_engine *e, batch *b, lv_write *w, lv_error *err)
     return LV_OK;
 }
 
+lv_err lv_eng_ac_param_changed(lv_engine *e, batch *b, const char *name)
+{
+    if (e->ac.n == 0 && b->nacov == 0)
+        return LV_OK; /* no AppConfig records: nothing can depend on it */
+    batch_view bv = {e, b};
+    lv_acview v = {batch_get, batch_each, &bv};
+    lv_acplan p;
+    memset(&p, 0, sizeof p);
+    lv_err rc = lv_ac_param_dependents(&v, name, &p);
+    for (size_t i = 0; rc == LV_OK && i < p.nchg; i++)
+        rc = add_ac_change(b, &p.chg[i]);
+    lv_acplan_free(&p);
+    return rc;
+}
+
 void lv_eng_ac_apply(lv_engine *e, batch *b)
 {
     for (size_t i = 0; i < b->nacov; i++) {

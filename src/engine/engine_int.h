@@ -162,6 +162,9 @@ lv_err lv_eng_plan_ac(lv_engine *e, batch *b, lv_write *w, lv_error *err);
 /* After the commit: applies the batch's records to the table (write lock
  * held) or, when the commit failed, drops them. */
 void lv_eng_ac_apply(lv_engine *e, batch *b);
+/* A parameter's labels moved or it went: the configuration changes of
+ * the deployments that serve it by label (core/ac_ssm.c). */
+lv_err lv_eng_ac_param_changed(lv_engine *e, batch *b, const char *name);
 void lv_eng_ac_abort(batch *b);
 /* End of batch: frees change keys. */
 void lv_eng_ac_batch_end(batch *b);

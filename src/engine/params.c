@@ -198,8 +198,10 @@ lv_err lv_eng_plan_param(lv_engine *e, batch *b, lv_write *w, lv_error *err)
         lv_param_free(next);
         return LV_OK;
     }
+    bool moves = kind == LV_CHANGE_LABEL || kind == LV_CHANGE_UNLABEL || kind == LV_CHANGE_DELETE;
     if ((rc = emit_diff(b, cur, next)) != LV_OK ||
-        (event && (rc = lv_eng_add_change(b, kind, cur ? cur : next, version)) != LV_OK)) {
+        (event && (rc = lv_eng_add_change(b, kind, cur ? cur : next, version)) != LV_OK) ||
+        (event && moves && (rc = lv_eng_ac_param_changed(e, b, w->name)) != LV_OK)) {
         lv_param_free(next);
         return rc;
     }

@@ -14,6 +14,7 @@ import tempfile
 import shutil
 import time
 
+from ac_helpers import ac_clients
 from appconfig_agent import ACAgent, Operator, unique
 from lever_harness import LeverTestCase
 
@@ -160,6 +161,54 @@ class AgentAppConfigTest(LeverTestCase):
         self.wait_for(lambda: json.loads(agent.config(app, env, prof)[2]) == {"v": 2}, 10, "v2 through the watch")
         st, h, body = agent.config(app, env, prof)
         self.assertEqual((h["x-lever-cache"], h["configuration-version"]), ("hit", str(v2)))
+
+    def test_ssm_parameter_profile_follows_its_label_through_the_watch(self):
+        # an ssm-parameter:// profile deployed by label serves what the label
+        # names when read; moving the label is a change the watch pushes
+        ssm = self.server.client()
+        name = "/" + unique("lbl").replace("-", "/")
+        ssm.put_parameter(Name=name, Value="one", Type="String")
+        ssm.put_parameter(Name=name, Value="two", Type="String", Overwrite=True)
+        ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["live"])
+        app, env, prof = unique("app"), unique("env"), unique("prof")
+        ac = self.op.ac
+        a = ac.create_application(Name=app)["Id"]
+        e = ac.create_environment(ApplicationId=a, Name=env)["Id"]
+        p = ac.create_configuration_profile(ApplicationId=a, Name=prof, LocationUri="ssm-parameter://" + name)["Id"]
+        n = self.op.deploy(a, e, p, "live", strategy="Lever.AllAtOnce")
+        agent = self.agent("--appconfig-prefetch", "%s:%s:%s" % (app, env, prof))
+        self.assertEqual(agent.config(app, env, prof)[2], b"one")
+        data = ac_clients(self.server)[1]
+        tok = data.start_configuration_session(ApplicationIdentifier=app, EnvironmentIdentifier=env,
+                                               ConfigurationProfileIdentifier=prof,
+                                               RequiredMinimumPollIntervalInSeconds=15)["InitialConfigurationToken"]
+        g = data.get_latest_configuration(ConfigurationToken=tok)
+        self.assertEqual(g["Configuration"].read(), b"one")
+        st, _h, w, _raw = self.server.call_raw("Lever.WatchConfigurations",
+                                               {"Application": a, "SinceRevision": 0, "WaitSeconds": 0})
+        since = w["Revision"] if st == 200 else w["CurrentRevision"]  # the log may start later
+        # a label on another parameter, or a new version, reaches no configuration
+        ssm.put_parameter(Name=name + "x", Value="z", Type="String")
+        ssm.label_parameter_version(Name=name + "x", ParameterVersion=1, Labels=["live"])
+        ssm.put_parameter(Name=name, Value="three", Type="String", Overwrite=True)
+        st, _h, w, _raw = self.server.call_raw("Lever.WatchConfigurations",
+                                               {"Application": a, "SinceRevision": since, "WaitSeconds": 0})
+        self.assertEqual((st, w["Changes"]), (200, []))
+        ssm.label_parameter_version(Name=name, ParameterVersion=2, Labels=["live"])
+        st, _h, w, _raw = self.server.call_raw("Lever.WatchConfigurations",
+                                               {"Application": a, "SinceRevision": since, "WaitSeconds": 5})
+        self.assertEqual(st, 200, w)
+        self.assertEqual([(c["Kind"], c["EnvironmentId"], c["ConfigurationProfileId"], c["DeploymentNumber"])
+                          for c in w["Changes"]], [("ContentChanged", e, p, n)])
+        self.wait_for(lambda: agent.config(app, env, prof)[2] == b"two", 10, "the agent to follow the label")
+        self.assertEqual(agent.config(app, env, prof)[1]["configuration-version"], "2")
+        # an AppConfig Data session holding version 1 gets version 2 on its next poll
+        time.sleep(15 / 600 + 0.05)  # the poll interval, at the class's time scale
+        g = data.get_latest_configuration(ConfigurationToken=g["NextPollConfigurationToken"])
+        self.assertEqual(g["Configuration"].read(), b"two")
+        # removing the label leaves nothing to serve: the agent hears of that too
+        ssm.unlabel_parameter_version(Name=name, ParameterVersion=2, Labels=["live"])
+        self.wait_for(lambda: agent.config(app, env, prof)[0] != 200, 10, "the agent to see the label gone")
 
     def test_keeps_serving_after_leverd_sigkill_and_restarts_from_disk(self):
         (app, env, prof), (a, e, p) = self.deployed([DONGKYL, HAANDOL])
