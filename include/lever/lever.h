@@ -356,8 +356,9 @@ typedef struct lever_configuration lever_configuration;
 uint32_t lever_bucket(const char *seed, size_t seed_len, const char *entity, size_t entity_len);
 uint32_t lever_bucket_threshold(double percentage);
 
-/* The client id sent with every configuration read (1-256 printable ASCII
- * characters; NULL = random per handle). */
+/* The client id sent with every configuration read, and as
+ * X-Lever-Entity-Id with every GetParameter (the entity of label
+ * rollouts); 1-256 printable ASCII characters; NULL = random per handle. */
 lever_status lever_options_set_client_id(lever_options *o, const char *client_id);
 
 /* Reads the configuration. *out: free with lever_configuration_free. src

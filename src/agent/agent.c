@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "agent/cachefile.h"
+#include "agent/labelroll.h"
 #include "agent/query.h"
 #include "agent/table.h"
 #include "json/jw.h"
@@ -273,8 +274,21 @@ static bool is_outage(lever_status st, const lvc_reply *r)
 
 /* GetParameter. On LEVER_OK *json (malloc'd compact text), secure and
  * version describe the Parameter. */
+static lever_status get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, const char *side,
+                                     lv_buf *hdrs, lvc_reply *r, char **json, bool *secure, int64_t *version,
+                                     char *err, size_t errlen);
+
 static lever_status get_parameter(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, lvc_reply *r,
                                   char **json, bool *secure, int64_t *version, char *err, size_t errlen)
+{
+    return get_parameter_ex(a, c, sel, decrypt, NULL, NULL, r, json, secure, version, err, errlen);
+}
+
+/* GetParameter, optionally for one side of a label rollout
+ * (x-lever-rollout-side) and keeping the answer's headers. */
+static lever_status get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, const char *side,
+                                     lv_buf *hdrs, lvc_reply *r, char **json, bool *secure, int64_t *version,
+                                     char *err, size_t errlen)
 {
     *json = NULL;
     json_t *body = json_pack("{s:s, s:b}", "Name", sel, "WithDecryption", decrypt ? 1 : 0);
@@ -283,7 +297,9 @@ static lever_status get_parameter(lva_agent *a, lvc_conn *c, const char *sel, bo
         memset(r, 0, sizeof *r);
         return LEVER_E_NOMEM;
     }
-    lever_status st = lvc_call(c, &a->srv, "AmazonSSM.GetParameter", body, a->cfg.request_timeout_ms, r, err, errlen);
+    lvc_hdr sh = {LVC_ROLLOUT_SIDE_HEADER, side};
+    lever_status st = lvc_call_ex(c, &a->srv, "AmazonSSM.GetParameter", body, &sh, side ? 1 : 0,
+                                  a->cfg.request_timeout_ms, r, hdrs, err, errlen);
     json_decref(body);
     if (st != LEVER_OK)
         return st;
@@ -334,8 +350,19 @@ static int64_t age_s(int64_t since_ms)
     return d > 0 ? d / 1000 : 0;
 }
 
+/* Caller holds mu. The on-demand entry for key as entity sees it: one
+ * side of a label rollout the table holds, else the plain entry. */
+static lva_entry *od_get(lva_agent *a, const char *key, const char *entity)
+{
+    bool rolling;
+    lva_entry *r;
+    lva_entry *e = lva_lr_lookup(&a->od, key, entity, true, &rolling, &r);
+    return rolling ? e : lva_table_get(&a->od, key, true);
+}
+
 /* Serves from the cache when it can; returns true when resp is filled. */
-static bool try_cache_locked(lva_agent *a, const lva_query *q, const char *key, lv_http_response *resp)
+static bool try_cache_locked(lva_agent *a, const lva_query *q, const char *key, const char *entity,
+                             lv_http_response *resp)
 {
     if (!q->selected && q->name[0] == '/') {
         prefix *p = covering(a, q->name);
@@ -362,7 +389,7 @@ static bool try_cache_locked(lva_agent *a, const lva_query *q, const char *key, 
             }
         }
     }
-    lva_entry *e = lva_table_get(&a->od, key, true);
+    lva_entry *e = od_get(a, key, entity);
     if (e == NULL)
         return false;
     int64_t now = mono_ms();
@@ -383,11 +410,11 @@ static bool try_cache_locked(lva_agent *a, const lva_query *q, const char *key, 
 }
 
 /* After a failed refresh: the last good value, if any, marked stale. */
-static bool serve_stale(lva_agent *a, const char *key, lv_http_response *resp)
+static bool serve_stale(lva_agent *a, const char *key, const char *entity, lv_http_response *resp)
 {
     bool ok = false;
     pthread_mutex_lock(&a->mu);
-    lva_entry *e = lva_table_get(&a->od, key, true);
+    lva_entry *e = od_get(a, key, entity);
     if (e && put_param_body(resp, e->json, e->json_len) == 0) {
         mark(resp, "stale", age_s(e->confirmed_ms));
         atomic_fetch_add(&a->stale, 1);
@@ -412,6 +439,16 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
                    tok == NULL ? "missing " TOKEN_HEADER " header" : "wrong " TOKEN_HEADER " header");
         return;
     }
+    /* The entity of label rollouts: X-Lever-Entity-Id, else the agent's
+     * access key id (what leverd would answer the agent itself). */
+    const char *entity = lv_http_header_get(req, "X-Lever-Entity-Id");
+    if (entity != NULL && !lva_lr_entity_ok(entity)) {
+        atomic_fetch_add(&a->bad_requests, 1);
+        send_error(resp, 400, "ValidationException", "X-Lever-Entity-Id must be 1-256 printable ASCII characters");
+        return;
+    }
+    if (entity == NULL)
+        entity = a->srv.creds.access_key_id;
     lva_query q;
     char err[256];
     const char *qs = req->query ? req->query : "";
@@ -431,7 +468,7 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
     snprintf(key, kl, "%s\n%c", q.selector, q.decrypt ? 'd' : 'e');
 
     pthread_mutex_lock(&a->mu);
-    bool done = try_cache_locked(a, &q, key, resp);
+    bool done = try_cache_locked(a, &q, key, entity, resp);
     pthread_mutex_unlock(&a->mu);
     if (done)
         goto out;
@@ -446,15 +483,72 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
         goto out;
     }
     lvc_reply r;
-    char *json = NULL;
+    char *json = NULL, *other = NULL;
     bool secure = false;
     int64_t version = 0;
-    lever_status st = get_parameter(a, c, q.selector, q.decrypt, &r, &json, &secure, &version, err, sizeof err);
+    lv_buf hdrs = LV_BUF_INIT;
+    lever_status st = get_parameter_ex(a, c, q.selector, q.decrypt, NULL, q.selected ? &hdrs : NULL, &r, &json,
+                                       &secure, &version, err, sizeof err);
+    /* A label under rollout: the other side too, so every entity is
+     * answered here as leverd would answer it. */
+    lvc_rollout ro;
+    memset(&ro, 0, sizeof ro);
+    lva_lr_side to = {0}, from = {0};
+    bool rolling = false;
+    if (st == LEVER_OK && q.selected) {
+        lvc_raw raw;
+        memset(&raw, 0, sizeof raw);
+        raw.headers = hdrs;
+        char rerr[160];
+        if (lvc_rollout_from_raw(&raw, &ro, rerr, sizeof rerr) != 0)
+            lva_log(LVA_LOG_WARN, "%s: ignoring the rollout headers: %s", q.selector, rerr);
+        bool is_to = ro.active && version == strtoll(ro.to, NULL, 10);
+        if (ro.active && (ro.from[0] != '\0' || !is_to)) {
+            lvc_reply r2;
+            bool sec2 = false;
+            int64_t v2 = 0;
+            char err2[256];
+            lever_status s2 = get_parameter_ex(a, c, q.selector, q.decrypt, is_to ? "from" : "to", NULL, &r2, &other,
+                                               &sec2, &v2, err2, sizeof err2);
+            lvc_reply_clear(&r2);
+            if (s2 == LEVER_OK) {
+                lva_lr_side mine = {json, strlen(json), secure, version}, theirs = {other, strlen(other), sec2, v2};
+                to = is_to ? mine : theirs;
+                from = is_to ? theirs : mine;
+                rolling = true;
+            } else {
+                lva_log(LVA_LOG_WARN, "%s: the other side of its rollout: %s", q.selector, err2);
+            }
+        } else if (ro.active) {
+            to = (lva_lr_side){json, strlen(json), secure, version};
+            rolling = true; /* nothing to fall back on: everyone gets it */
+        }
+    }
+    lv_buf_free(&hdrs);
     conn_put(a, c);
-    if (st == LEVER_OK) {
+    if (st == LEVER_OK && rolling) {
+        int64_t nw = wall_ms(), nm = mono_ms();
+        const char *pname = json_string_value(json_object_get(json_object_get(r.body, "Parameter"), "Name"));
+        pthread_mutex_lock(&a->mu);
+        upstream_ok_locked(a);
+        if (a->cfg.max_entries > 0) {
+            if (lva_lr_store(&a->od, key, pname ? pname : q.name, &ro, &to, from.json ? &from : NULL, nw, nm) != 0)
+                lva_log(LVA_LOG_WARN, "out of memory caching %s", q.selector);
+            else
+                a->dirty = true;
+            pthread_cond_broadcast(&a->cond);
+        }
+        pthread_mutex_unlock(&a->mu);
+        const lva_lr_side *mine = from.json && !lvc_rollout_is_to(&ro, entity) ? &from : &to;
+        if (put_param_body(resp, mine->json, mine->json_len) != 0)
+            send_error(resp, 500, "InternalServerError", "out of memory");
+        else
+            mark(resp, "miss", -1);
+    } else if (st == LEVER_OK) {
         int64_t nw = wall_ms(), nm = mono_ms();
         pthread_mutex_lock(&a->mu);
         upstream_ok_locked(a);
+        lva_lr_forget(&a->od, key);
         if (a->cfg.max_entries > 0) {
             if (lva_table_put(&a->od, key, json_string_value(json_object_get(json_object_get(r.body, "Parameter"), "Name")),
                               json, strlen(json), secure, version, nw, nm) != 0)
@@ -473,7 +567,7 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
         pthread_mutex_lock(&a->mu);
         upstream_failed_locked(a, err);
         pthread_mutex_unlock(&a->mu);
-        if (!serve_stale(a, key, resp)) {
+        if (!serve_stale(a, key, entity, resp)) {
             if (r.status >= 400 && r.body) {
                 /* the upstream's own error document, passed on */
                 char *t = json_dumps(r.body, JSON_COMPACT);
@@ -496,6 +590,7 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
         upstream_ok_locked(a);
         if (lva_table_del(&a->od, key))
             a->dirty = true;
+        lva_lr_forget(&a->od, key);
         pthread_mutex_unlock(&a->mu);
         char *t = r.body ? json_dumps(r.body, JSON_COMPACT) : NULL;
         resp->status = (int)r.status;
@@ -505,6 +600,7 @@ static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_respons
         free(t);
     }
     free_secret(json);
+    free_secret(other);
     lvc_reply_clear(&r);
 out:
     free(key);

@@ -26,6 +26,13 @@ bool lv_label_deploy_op_known(const char *op)
 uint32_t lv_label_deploy_serve(lv_engine *e, const char *region, const char *name, const char *label,
                                const char *entity, uint32_t indexed)
 {
+    return lv_label_deploy_serve_side(e, region, name, label, entity, NULL, indexed, NULL);
+}
+
+uint32_t lv_label_deploy_serve_side(lv_engine *e, const char *region, const char *name, const char *label,
+                                    const char *entity, const char *side, uint32_t indexed,
+                                    lv_label_rollout *info)
+{
     lv_acview v;
     lv_engine_ac_view(e, &v);
     const lv_acrec *d = lv_ac_label_deployment(&v, region, name, label);
@@ -39,9 +46,19 @@ uint32_t lv_label_deploy_serve(lv_engine *e, const char *region, const char *nam
     double pct = strtod(lv_acrec_str(d, DF_PERCENT), NULL);
     if (!lv_acrec_len(d, DF_PREV_VERSION) || pct >= 100)
         return to;
+    uint32_t from = (uint32_t)lv_acrec_num(d, DF_PREV_VERSION);
     char seed[1200];
     snprintf(seed, sizeof seed, "ssm:%s:%s:%s:%" PRId64, region, name, label, lv_acrec_num(d, DF_NUMBER));
-    return lv_bucket_entity_in(seed, entity ? entity : "", pct) ? to : (uint32_t)lv_acrec_num(d, DF_PREV_VERSION);
+    if (info != NULL) {
+        info->active = true;
+        snprintf(info->percent, sizeof info->percent, "%s", lv_acrec_str(d, DF_PERCENT));
+        snprintf(info->seed, sizeof info->seed, "%s", seed);
+        info->from = from;
+        info->to = to;
+    }
+    if (side != NULL)
+        return strcmp(side, "from") == 0 ? from : to;
+    return lv_bucket_entity_in(seed, entity ? entity : "", pct) ? to : from;
 }
 
 /* ---------- rendering ---------- */

@@ -25,4 +25,19 @@ lv_err lv_label_deploy_dispatch(const lv_ssm_ctx *c, const char *op, const char 
 uint32_t lv_label_deploy_serve(lv_engine *e, const char *region, const char *name, const char *label,
                                const char *entity, uint32_t indexed);
 
+/* A rollout as a cache needs it to bucket its own entities (the
+ * x-lever-rollout-* headers, client/rollout.h). */
+typedef struct lv_label_rollout {
+    bool active;          /* in progress below 100%, with a version to fall back on */
+    char percent[32];
+    char seed[1200];
+    uint32_t from, to;
+} lv_label_rollout;
+
+/* lv_label_deploy_serve with side ("from", "to" or NULL: by bucket) and
+ * info (may be NULL) filled when the rollout is active. */
+uint32_t lv_label_deploy_serve_side(lv_engine *e, const char *region, const char *name, const char *label,
+                                    const char *entity, const char *side, uint32_t indexed,
+                                    lv_label_rollout *info);
+
 #endif

@@ -828,6 +828,22 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
                     is_root ? NULL : &dec.base};
     const char *entity = lv_http_header_get(req, "X-Lever-Entity-Id");
     c.entity = entity && *entity ? entity : auth.access_key;
+    /* A cache that holds both sides of a label rollout asks for each
+     * (x-lever-rollout-side) and is told the rollout in the answer. */
+    const char *side = lv_http_header_get(req, "x-lever-rollout-side");
+    lv_label_rollout lro;
+    memset(&lro, 0, sizeof lro);
+    if (ssm && strcmp(op, "GetParameter") == 0)
+        c.rollout = &lro;
+    if (side != NULL && strcmp(side, "from") != 0 && strcmp(side, "to") != 0) {
+        lv_error_set(&err, LV_E_VALIDATION, "x-lever-rollout-side must be from or to");
+        atomic_fetch_add(&r->failed[slot], 1);
+        answer_error(resp, &err);
+        lv_authz_req_free(&az);
+        json_decref(parsed);
+        return;
+    }
+    c.side = side;
     resp->content_type = JSON11;
     /* Never from a state older than the client's x-lever-revision. */
     if ((rc = lv_consistency_await(r->engine, req, &err)) != LV_OK) {
@@ -901,6 +917,15 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     rc = lv_ssm_dispatch_parsed(&c, op, parsed, req->body, req->body_len, &resp->body, &err);
     if (mutating)
         lv_consistency_headers(r->engine, resp);
+    if (rc == LV_OK && lro.active) {
+        char v[16];
+        lv_http_response_header(resp, "x-lever-rollout-percent", lro.percent);
+        lv_http_response_header(resp, "x-lever-rollout-seed", lro.seed);
+        snprintf(v, sizeof v, "%u", lro.from);
+        lv_http_response_header(resp, "x-lever-rollout-from", v);
+        snprintf(v, sizeof v, "%u", lro.to);
+        lv_http_response_header(resp, "x-lever-rollout-to", v);
+    }
     if (rc != LV_OK) {
         if (err.code != rc)
             lv_error_set(&err, rc, "%s", rc == LV_E_NOMEM ? "out of memory" : "internal error");

@@ -299,7 +299,8 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
     else {
         v = lv_param_find_label(p, sel.label);
         /* A rollout of the label answers by the reader's bucket. */
-        uint32_t want = lv_label_deploy_serve(c->engine, c->region, cn->data, sel.label, c->entity, v ? v->version : 0);
+        uint32_t want = lv_label_deploy_serve_side(c->engine, c->region, cn->data, sel.label, c->entity, c->side,
+                                                   v ? v->version : 0, c->rollout);
         if (want != (v ? v->version : 0))
             v = lv_param_find_version(p, want);
     }

@@ -44,6 +44,13 @@ typedef struct lv_ssm_ctx {
     /* Extension webhooks (PRE_START_DEPLOYMENT of label rollouts); NULL:
      * none. A call that waits on one runs on an offload worker. */
     struct lv_hooks *hooks;
+    /* x-lever-rollout-side: "from" or "to" gives a label under rollout
+     * that side whatever the entity (a cache holding both); NULL: by
+     * bucket. */
+    const char *side;
+    /* When not NULL, a label read under rollout below 100% describes the
+     * rollout here (GetParameter's x-lever-rollout-* answer headers). */
+    struct lv_label_rollout *rollout;
 } lv_ssm_ctx;
 
 static inline bool lv_ssm_hidden(const lv_ssm_hide *h, const char *region, const char *name)

@@ -22,7 +22,8 @@ int64_t lvc_h_now(const lever *c);
  * handle or of options. */
 void lvc_h_env(const lever *c, int *scheme, const char **env_prefix);
 void lvc_h_options_env(const lever_options *o, int *scheme, const char **env_prefix);
-/* lever_options_set_client_id's value, or NULL. */
+/* lever_options_set_client_id's value, else the handle's random
+ * "liblever-<24 hex>" (never NULL after lever_open). */
 const char *lvc_h_client_id(const lever *c);
 void lvc_h_log(lever *c, lever_log_level level, const char *msg);
 /* Records a failure for lever_last_error and returns st. */

@@ -272,6 +272,13 @@ static int add_header(struct curl_slist **l, const char *name, const char *value
 lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
                       long timeout_ms, lvc_reply *r, char *err, size_t errlen)
 {
+    return lvc_call_ex(c, s, target, body, NULL, 0, timeout_ms, r, NULL, err, errlen);
+}
+
+lever_status lvc_call_ex(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
+                         const lvc_hdr *extra, size_t nextra, long timeout_ms, lvc_reply *r,
+                         lv_buf *headers_out, char *err, size_t errlen)
+{
     memset(r, 0, sizeof *r);
     if (err && errlen)
         err[0] = '\0';
@@ -318,6 +325,12 @@ lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json
         st = LEVER_E_NOMEM;
         goto out;
     }
+    for (size_t i = 0; i < nextra; i++)
+        if (extra[i].value != NULL && add_header(&hl, extra[i].name, extra[i].value)) {
+            snprintf(err, errlen, "out of memory (request headers)");
+            st = LEVER_E_NOMEM;
+            goto out;
+        }
     /* curl would send "Expect: 100-continue" for larger bodies: a round
      * trip for nothing on a JSON API. */
     struct curl_slist *nl = curl_slist_append(hl, "Expect:");
@@ -328,6 +341,8 @@ lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json
     hl = nl;
 
     lv_buf_reset(&c->resp);
+    lv_buf_reset(&c->hdrs);
+    c->want_hdrs = headers_out != NULL;
     c->revision = 0;
     CURL *h = c->curl;
     curl_easy_setopt(h, CURLOPT_URL, s->url);
@@ -354,6 +369,12 @@ lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json
     /* the header list and body are freed below; do not leave curl pointing at them */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (headers_out != NULL) {
+        c->want_hdrs = false;
+        lv_buf_reset(headers_out);
+        if (c->hdrs.len > 0 && lv_buf_append(headers_out, c->hdrs.data, c->hdrs.len) != LV_OK)
+            cc = CURLE_WRITE_ERROR;
+    }
     if (cc != CURLE_OK) {
         if (cc == CURLE_WRITE_ERROR) {
             snprintf(err, errlen, "response from %s too large or out of memory", s->url);

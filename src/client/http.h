@@ -56,6 +56,14 @@ void lvc_reply_clear(lvc_reply *r);
 lever_status lvc_call(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
                       long timeout_ms, lvc_reply *r, char *err, size_t errlen);
 
+/* lvc_call with extra request headers (not signed; a NULL value is left
+ * out) and, when headers_out is not NULL, the answer's headers copied
+ * there as "name: value\n" lines (lvc_raw's form). */
+struct lvc_hdr;
+lever_status lvc_call_ex(lvc_conn *c, const lvc_server *s, const char *target, json_t *body,
+                         const struct lvc_hdr *extra, size_t nextra, long timeout_ms, lvc_reply *r,
+                         lv_buf *headers_out, char *err, size_t errlen);
+
 /* The answer of a REST call: raw bytes and headers (AppConfig's REST-JSON
  * APIs answer configuration bytes, not JSON documents). */
 typedef struct lvc_raw {

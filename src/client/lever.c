@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "client/config.h"
@@ -330,6 +331,18 @@ lever_status lever_open(const lever_options *o, lever **out, char *errbuf, size_
     c->env_prefix = strdup(o->env_prefix ? o->env_prefix : "");
     if (o->client_id && (c->client_id = strdup(o->client_id)) == NULL)
         goto err;
+    if (c->client_id == NULL) {
+        /* One id per handle for every bucketed read (configurations and
+         * label rollouts alike). */
+        unsigned char rnd[12] = {0};
+        if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+            memset(rnd, 0, sizeof rnd);
+        if ((c->client_id = malloc(sizeof "liblever-" + 2 * sizeof rnd)) == NULL)
+            goto err;
+        char *p = c->client_id + sprintf(c->client_id, "liblever-");
+        for (size_t i = 0; i < sizeof rnd; i++)
+            p += sprintf(p, "%02x", rnd[i]);
+    }
     if (c->endpoint == NULL || c->region == NULL || c->prefix == NULL || c->env_prefix == NULL)
         goto err;
     /* GetParametersByPath wants "/a/b", not "/a/b/" */

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "client/handle.h"
 #include "client/lever_int.h"
 #include "client/records.h"
 
@@ -16,8 +17,8 @@
 /* One call on conn (the caller serialises use of conn). On failure the
  * message is recorded for lever_last_error. *reply must be cleared by the
  * caller whatever the outcome. */
-static lever_status call_ex(lever *c, lvc_conn *conn, const char *op, json_t *body, long timeout_ms,
-                            lvc_reply *reply, bool record_not_found)
+static lever_status call_hdr(lever *c, lvc_conn *conn, const char *op, json_t *body, long timeout_ms,
+                             lvc_reply *reply, bool record_not_found, const lvc_hdr *hdrs, size_t nhdrs)
 {
     char err[ERR_MAX];
     if (body == NULL) {
@@ -26,10 +27,17 @@ static lever_status call_ex(lever *c, lvc_conn *conn, const char *op, json_t *bo
     }
     char target[96];
     snprintf(target, sizeof target, "%s%s", strchr(op, '.') ? "" : "AmazonSSM.", op);
-    lever_status st = lvc_call(conn, &c->srv, target, body, timeout_ms, reply, err, sizeof err);
+    lever_status st = lvc_call_ex(conn, &c->srv, target, body, hdrs, nhdrs, timeout_ms, reply, NULL, err,
+                                  sizeof err);
     if (st != LEVER_OK && (record_not_found || st != LEVER_E_NOT_FOUND))
         lvl_fail(c, st, "%s: %s", op, err);
     return st;
+}
+
+static lever_status call_ex(lever *c, lvc_conn *conn, const char *op, json_t *body, long timeout_ms,
+                            lvc_reply *reply, bool record_not_found)
+{
+    return call_hdr(c, conn, op, body, timeout_ms, reply, record_not_found, NULL, 0);
 }
 
 static lever_status call(lever *c, lvc_conn *conn, const char *op, json_t *body, long timeout_ms,
@@ -190,8 +198,11 @@ lever_status lvl_get_param_json(lever *c, lvc_conn *conn, bool shared, const cha
     lvc_reply r;
     if (shared)
         pthread_mutex_lock(&c->net_mu);
-    lever_status st = call_ex(c, shared ? c->conn : conn, "GetParameter", req, (long)c->timeout_ms, &r,
-                              shared);
+    /* The handle's client id is the entity of label rollouts
+     * (docs/rollouts.md), as it is of configurations. */
+    lvc_hdr eh = {"X-Lever-Entity-Id", lvc_h_client_id(c)};
+    lever_status st = call_hdr(c, shared ? c->conn : conn, "GetParameter", req, (long)c->timeout_ms, &r, shared,
+                               &eh, 1);
     if (shared)
         pthread_mutex_unlock(&c->net_mu);
     if (req)

@@ -32,7 +32,9 @@ typedef struct lv_http_response {
     const char *content_type;  /* static string */
     lv_http_header headers[16]; /* extra headers; static or handler-owned strings */
     size_t nheaders;
-    char header_storage[512];  /* scratch for header values built per request */
+    /* scratch for header values built per request; a label rollout's
+     * x-lever-rollout-seed holds a parameter name (up to 1011 bytes) */
+    char header_storage[2560];
     lv_buf body;
     void *exchange_;           /* private to http.c */
 } lv_http_response;

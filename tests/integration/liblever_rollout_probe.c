@@ -4,7 +4,10 @@
  * ids entity-0 .. entity-N-1, subscribes each to APP ENV PROFILE (so the
  * watch keeps it current), and answers stdin commands:
  *   sample -> "SAMPLE v0 v1 ... vN-1" (the version each handle is served)
+ *   fetch NAME:LABEL -> "FETCH v0 ... vN-1" (the parameter version
+ *       lever_fetch gives each handle: label rollouts bucket client ids)
  *   quit
+ * APP "-" subscribes to nothing (label rollouts only).
  * The endpoint, region and credentials come from the environment. Linked
  * with the shared library, so the exported API is what is tested. */
 #include <stdio.h>
@@ -37,7 +40,8 @@ int main(int argc, char **argv)
         snprintf(id, sizeof id, "entity-%d", i);
         if (o == NULL || lever_options_set_client_id(o, id) != LEVER_OK ||
             lever_open(o, &hs[i], err, sizeof err) != LEVER_OK ||
-            lever_subscribe_configuration(hs[i], argv[1], argv[2], argv[3], changed, NULL, NULL) != LEVER_OK) {
+            (strcmp(argv[1], "-") != 0 &&
+             lever_subscribe_configuration(hs[i], argv[1], argv[2], argv[3], changed, NULL, NULL) != LEVER_OK)) {
             if (hs[i])
                 lever_last_error(hs[i], err, sizeof err);
             fprintf(stderr, "open %d failed: %s\n", i, err);
@@ -45,10 +49,26 @@ int main(int argc, char **argv)
         }
         lever_options_free(o);
     }
-    char line[64];
+    char line[2200];
     while (fgets(line, sizeof line, stdin)) {
         if (strncmp(line, "quit", 4) == 0)
             break;
+        if (strncmp(line, "fetch ", 6) == 0) {
+            line[strcspn(line, "\n")] = '\0';
+            fputs("FETCH", stdout);
+            for (int i = 0; i < n; i++) {
+                lever_param *p;
+                if (lever_fetch(hs[i], line + 6, false, &p) == LEVER_OK) {
+                    printf(" %lld", (long long)lever_param_version(p));
+                    lever_param_free(p);
+                } else {
+                    fputs(" ERR", stdout);
+                }
+            }
+            putchar('\n');
+            fflush(stdout);
+            continue;
+        }
         if (strncmp(line, "sample", 6) != 0)
             continue;
         fputs("SAMPLE", stdout);
