@@ -201,9 +201,11 @@ class CliTest(LeverTestCase):
             p.stderr.close()
         self.assertEqual(rc, 0)
         # -n COUNT ends by itself; table lines name kind and parameter
-        p = subprocess.Popen([LEVER, "watch", ns, "-n", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=self.env(), text=True)
-        time.sleep(0.5)
+        # (--since the current revision: a put made before the watch is up
+        # on a loaded machine is still its first change)
+        _st, hdrs, _b, _r = self.server.call_raw("AmazonSSM.DescribeParameters", {"MaxResults": 1})
+        p = subprocess.Popen([LEVER, "watch", ns, "-n", "1", "--since", hdrs["x-lever-revision"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env(), text=True)
         self.put(ns + "/b", "2")
         out, _err = p.communicate(timeout=30)
         self.assertEqual(p.returncode, 0)

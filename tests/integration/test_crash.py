@@ -118,7 +118,13 @@ class CrashTest(LeverTestCase):
             stop = threading.Event()
             before = len(acked)
             threads = self.load(cycle, acked, stop)
-            time.sleep(LOAD_SECONDS)
+            # at least LOAD_SECONDS of load, and until writes are being
+            # acknowledged (eight boto3 clients take a while to start on a
+            # loaded machine)
+            t0 = time.monotonic()
+            while (time.monotonic() - t0 < LOAD_SECONDS or len(acked) - before < 2 * THREADS) and \
+                    time.monotonic() - t0 < 60:
+                time.sleep(0.05)
             self.server.kill()            # SIGKILL while writers are mid-flight
             stop.set()
             for t in threads:
