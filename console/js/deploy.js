@@ -1,7 +1,9 @@
 // deploy.js - deployments: every environment's recent deployments, one
 // environment's history with its alarms, and one deployment live: state,
-// a chart of its percentage (chart.js), the event log, stop / revert.
-// Updates come from Lever.WatchConfigurations; nothing polls the server.
+// a chart of its percentage and served share (chart.js), the event log,
+// stop / revert.
+// Updates come from Lever.WatchConfigurations; only the served share, which
+// has no change event, is re-read (every 3 s while a deployment runs).
 import { ac, enc } from './api.js';
 import { clear, fmtTime, h } from './dom.js';
 import { alarmsPanel } from './alarms.js';
@@ -71,6 +73,15 @@ function points(d) {
   return pts;
 }
 
+// [ms, pct] points of the served share (ServedShare.Points: one per time
+// bin with reports), with .until the end of the last bin.
+function served(d) {
+  const pts = (d.ServedShare?.Points || []).map((p) => [Date.parse(p.Time), p.Percentage]);
+  const last = d.ServedShare?.Points?.at(-1);
+  pts.until = last ? Date.parse(last.Time) + last.Seconds * 1000 : 0;
+  return pts;
+}
+
 export async function renderDeployment(main, query) {
   const app = query.get('app'), env = query.get('env'), n = query.get('n');
   const path = envPath(app, env) + '/deployments/' + enc(n);
@@ -87,15 +98,31 @@ export async function renderDeployment(main, query) {
     const now = Date.now(), t0 = Date.parse(d.StartedAt);
     const pts = points(d);
     if (running) pts.push([now, d.PercentageComplete]);
-    const end = running ? now : Math.max(t0 + 1000, ...pts.map((p) => p[0]), d.CompletedAt ? Date.parse(d.CompletedAt) : 0);
+    const sp = served(d);
+    const end = running ? now : Math.max(t0 + 1000, ...pts.map((p) => p[0]), d.CompletedAt ? Date.parse(d.CompletedAt) : 0, sp.until);
     const series = [{ name: 'Percentage', cls: 'pct', points: pts, until: end }];
-    if (d.ServedPercentage !== undefined) series.push({ name: 'Served share', cls: 'served', points: [[now, d.ServedPercentage]] });
-    return percentChart(series, t0, end, 'Percentage of clients served the new version over time: now ' + d.PercentageComplete.toFixed(1) + '%');
+    if (sp.length) series.push({ name: 'Served share', cls: 'served', points: sp, until: sp.until });
+    return percentChart(series, t0, end, 'Percentage of clients served the new version over time: now ' + d.PercentageComplete.toFixed(1) + '%' +
+      (sp.length ? '; served share ' + d.ServedPercentage.toFixed(1) + '%' : ''));
+  }
+  const caption = () => h('figcaption', { class: 'note', id: 'dep-served' }, h('span', { class: 'key pct' }, 'Percentage'), ' the strategy has reached; ',
+    h('span', { class: 'key served' }, 'served share'), d.ServedShare
+      ? ': the entities actually given the new version, ' + d.ServedPercentage.toFixed(1) + '% of ' + Math.round(d.ServedShare.Entities) + ' lately (reported by lever-agent and liblever, counted by leverd)'
+      : ': nothing reported yet');
+  // The served share has no change-log event: while a deployment runs (and
+  // shortly after it ends, as the last reports come in) it is re-read every
+  // 3 s, redrawing only the chart unless the deployment itself changed.
+  async function refresh() {
+    const r = await ac('GET', path);
+    const moved = r.data.State !== d.State || r.data.EventLog.length !== d.EventLog.length;
+    d = r.data;
+    if (moved) { draw(); return; }
+    const fig = document.getElementById('dep-chart');
+    if (fig) { fig.replaceChild(chart(), fig.firstChild); fig.replaceChild(caption(), fig.lastChild); }
   }
   function draw() {
     const running = RUNNING.has(d.State);
-    const fig = h('figure', { id: 'dep-chart' }, chart(),
-      h('figcaption', { class: 'note' }, 'Percentage of clients served the new version since the start', d.ServedPercentage !== undefined ? '; dot: served share' : ''));
+    const fig = h('figure', { id: 'dep-chart' }, chart(), caption());
     clear(view).append(
       h('p', {}, 'Configuration ', h('strong', {}, d.ConfigurationName + ' version ' + d.ConfigurationVersion), ' with ', h('span', { class: 'mono' }, d.DeploymentStrategyId),
         ' (' + d.GrowthType + ' ' + d.GrowthFactor + '%, ' + d.DeploymentDurationInMinutes + ' min, bake ' + d.FinalBakeTimeInMinutes + ' min)'),
@@ -108,7 +135,15 @@ export async function renderDeployment(main, query) {
         h('td', { class: 'mono' }, e.EventType), h('td', {}, e.TriggeredBy), h('td', {}, e.Description))), 'dep-events'));
     stopDeploy();
     // Only the time axis moves between steps: redraw the chart, not the page.
-    if (running) ticker = setInterval(() => fig.replaceChild(chart(), fig.firstChild), 1000);
+    const ended = d.CompletedAt ? Date.parse(d.CompletedAt) : Date.parse(d.EventLog[0]?.OccurredAt || d.StartedAt);
+    if (running || Date.now() - ended < 20000) {
+      let n = 0;
+      ticker = setInterval(() => {
+        if (++n % 3 === 0) refresh().catch(() => {});
+        else if (running) fig.replaceChild(chart(), fig.firstChild);
+        if (!running && Date.now() - ended > 20000) stopDeploy();
+      }, 1000);
+    }
   }
   async function load() {
     const r = await ac('GET', path);

@@ -64,6 +64,7 @@ void lvac_entry_free(acentry *e)
     free(e->key);
     lvac_side_clear(&e->cur);
     lvac_side_clear(&e->from);
+    lvac_served_free(e->served);
     free(e);
 }
 

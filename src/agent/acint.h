@@ -15,7 +15,10 @@
 #include "client/rollout.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
+#include "core/served.h"
 #include "json/flagdoc.h"
+
+#include <jansson.h>
 
 enum { LVAC_POOL_MAX = 64 };
 
@@ -53,6 +56,7 @@ typedef struct acentry {
     int64_t confirmed_ms;            /* wall: when leverd last vouched for it */
     int64_t fetched_mono;
     int64_t used_mono;               /* LRU */
+    struct lvac_served *served;      /* served-share tally (acserved.c), or NULL */
 } acentry;
 
 /* Frees what a side holds and empties it. */
@@ -167,5 +171,17 @@ int lvac_flags_ofrep(const lv_flagdoc *fd, const char *key, const unsigned char 
 int lvac_flags_answer(const char *doc, size_t len, bool stored, const lvac_flags *flags,
                       const lvac_context *ctx, const char *entity, lv_buf *out, int *status, char *err,
                       size_t errlen);
+
+/* ---- served share (acserved.c), docs/rollouts.md ---- */
+enum { LVAC_SERVED_MAX = 64 };  /* configurations in one report */
+/* Caller holds mu. entity was just served version from e. */
+void lvac_served_note(lvac_agent *a, acentry *e, const char *entity, const char *version);
+void lvac_served_free(struct lvac_served *s);
+/* Whether some entry is being counted (the watch then waits at most the
+ * report interval). Takes mu. */
+bool lvac_served_pending(lvac_agent *a);
+/* The report since the previous one, as the Served member's array (new
+ * reference), or NULL when there is nothing to say. Takes mu. */
+json_t *lvac_served_take(lvac_agent *a);
 
 #endif

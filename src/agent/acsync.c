@@ -339,6 +339,24 @@ static lever_status refresh_all(lvac_agent *a, char *err, size_t errlen)
     return st;
 }
 
+/* During a gradual deployment the watch returns at least every served
+ * report interval, so leverd hears what was served (acserved.c). */
+static int served_wait(lvac_agent *a, int wait)
+{
+    int64_t r = a->cfg.served_report_ms;
+    if (r <= 0 || !lvac_served_pending(a))
+        return wait;
+    int cap = (int)((r + 999) / 1000);
+    return cap < wait ? cap : wait;
+}
+
+static void attach_served(lvac_agent *a, json_t *body)
+{
+    json_t *served = lvac_served_take(a);
+    if (served != NULL)
+        json_object_set_new(body, "Served", served);
+}
+
 static void *watch_main(void *arg)
 {
     lvac_agent *a = arg;
@@ -371,9 +389,11 @@ static void *watch_main(void *arg)
             if (st == LEVER_OK) {
                 /* until a watch call succeeds (start, after an outage) ask
                  * without waiting, so entries are confirmed at once */
-                int wait = connected ? a->cfg.watch_wait_s : 0;
+                int wait = connected ? served_wait(a, a->cfg.watch_wait_s) : 0;
                 json_t *body = json_pack("{s:I, s:i, s:i}", "SinceRevision", (json_int_t)since, "WaitSeconds", wait,
                                          "MaxChanges", 1000);
+                if (body != NULL)
+                    attach_served(a, body);
                 if (body == NULL) {
                     st = LEVER_E_NOMEM;
                     snprintf(err, sizeof err, "out of memory");

@@ -171,6 +171,7 @@ static bool try_entry_locked(lvac_agent *a, acentry *e, bool stale_ok, const wan
         return false;
     e->used_mono = now;
     view v = view_of(e, w->entity);
+    lvac_served_note(a, e, w->entity, v.version);
     serve(resp, &v, w);
     atomic_fetch_add(&a->hits, 1);
     if (current) {
@@ -237,6 +238,7 @@ static void handle_config(lvac_agent *a, const lvac_target *t, const want *w, lv
         if (e && e->have) {
             e->used_mono = lvac_mono_ms();
             view v = view_of(e, w->entity);
+            lvac_served_note(a, e, w->entity, v.version);
             serve(resp, &v, w);
             mark(resp, "miss", -1);
         } else {

@@ -31,6 +31,7 @@ typedef struct lvac_config {
     int64_t request_timeout_ms;    /* per upstream call (REQUEST_TIMEOUT) */
     int watch_wait_s;              /* long-poll length, 1-60 */
     size_t max_entries;            /* configurations kept besides the prefetched ones */
+    int64_t served_report_ms;      /* served-share reports at least this often in rollouts; 0 = none */
 } lvac_config;
 
 typedef struct lvac_agent lvac_agent;

@@ -73,6 +73,8 @@ static void usage(FILE *f)
           "                      (AWS_APPCONFIG_EXTENSION_MAX_CONNECTIONS, MAX_CONNECTIONS; 3)\n"
           "  ACCESS_TOKEN        when set, requests need Authorization: Bearer <ACCESS_TOKEN>\n"
           "  LEVER_AGENT_INSTANCE_ID  the entity of requests without Entity-Id in deployments (default: random)\n"
+          "  LEVER_AGENT_SERVED_REPORT  how often to tell leverd what was served during gradual\n"
+          "                      deployments (a duration, default 5s; 0 = never)\n"
           "  -h, --help          this text\n"
           "  -V, --version       print the version\n"
           "\n"
@@ -340,6 +342,13 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    int64_t served_ms = 5000;
+    if (env("LEVER_AGENT_SERVED_REPORT") &&
+        (lvc_parse_duration_ms(env("LEVER_AGENT_SERVED_REPORT"), &served_ms) != 0 ||
+         (served_ms != 0 && (served_ms < 1000 || served_ms > 60000)))) {
+        fprintf(stderr, "lever-agent: LEVER_AGENT_SERVED_REPORT must be 0 or a duration from 1s to 60s\n");
+        goto out;
+    }
     if (lvc_parse_int(max_conn, &mc) != 0 || mc < 1 || mc > 64) {
         fprintf(stderr, "lever-agent: --max-connections must be a number from 1 to 64\n");
         goto out;
@@ -430,6 +439,7 @@ int main(int argc, char **argv)
             .access_token = env("ACCESS_TOKEN"), .local_dir = local_dir, .instance_id = env("LEVER_AGENT_INSTANCE_ID"),
             .threads = (unsigned)th, .max_connections = (unsigned)mc, .poll_interval_ms = poll_ms,
             .request_timeout_ms = req_ms, .watch_wait_s = 20, .max_entries = me > 0 ? (size_t)me : 1000,
+            .served_report_ms = served_ms,
         };
         if (lvac_start(&acc, &ac, err, sizeof err) != 0) {
             fprintf(stderr, "lever-agent: %s\n", err);

@@ -112,6 +112,10 @@ void lv_acapi_served_free(lv_acapi_served *s);
 lv_err lv_acapi_serve_for(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
                           const char *entity, const char *side, lv_acapi_served *s, lv_error *err);
 
+/* Counts entity as served s's side of the deployment in progress, for its
+ * served share (engine/served.h); nothing outside a gradual deployment. */
+void lv_acapi_served_note(lv_acapi_ctx *c, const lv_acapi_served *s, const char *entity);
+
 /* Appends the deployment metrics to a /metrics answer (rollout_metrics.c). */
 void lv_acapi_metrics(lv_engine *e, lv_buf *out);
 

@@ -2,6 +2,7 @@
  * deployments: StartDeployment (content validated first), GetDeployment
  * with its EventLog, ListDeployments, StopDeployment. */
 #include "api/appconfig.h"
+#include "api/served_report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,7 +27,6 @@ json_t *lv_acapi_render_strategy(const lv_acrec *s)
 
 json_t *lv_acapi_render_deployment(lv_acapi_ctx *c, const lv_acview *v, const lv_acrec *d, bool summary)
 {
-    (void)c;
     json_t *o = json_object();
     const lv_acrec *p = lv_ac_get(v, "p%s/%s", lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_PROFILE));
     json_object_set_new(o, "DeploymentNumber", json_integer(lv_acrec_num(d, DF_NUMBER)));
@@ -67,6 +67,12 @@ json_t *lv_acapi_render_deployment(lv_acapi_ctx *c, const lv_acview *v, const lv
     }
     json_object_set_new(o, "EventLog", log);
     json_object_set_new(o, "AppliedExtensions", json_array());
+    /* lever's addition: the share of entities actually served the new
+     * version, as reported by caches and counted here (docs/rollouts.md) */
+    char seed[64];
+    snprintf(seed, sizeof seed, "appconfig:%s:%s:%" PRId64, lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
+             lv_acrec_num(d, DF_NUMBER));
+    lv_served_render_json(c->engine, seed, o);
     return o;
 }
 

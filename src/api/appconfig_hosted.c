@@ -4,6 +4,7 @@
  * (json/jsonschema.h), http(s) validator URLs in place of Lambda, and
  * feature-flag documents (json/flagdoc.h). */
 #include "api/appconfig.h"
+#include "engine/served.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -478,6 +479,12 @@ lv_err lv_acapi_serve_for(lv_acapi_ctx *c, const char *app, const char *env, con
     return rc;
 }
 
+void lv_acapi_served_note(lv_acapi_ctx *c, const lv_acapi_served *s, const char *entity)
+{
+    if (s->rollout && s->from[0])
+        lv_engine_served_direct(c->engine, s->seed, entity ? entity : "", s->side_to);
+}
+
 lv_err lv_acapi_serve(lv_acapi_ctx *c, const char *app, const char *env, const char *profile, bool stored,
                       lv_acapi_served *s, lv_error *err)
 {
@@ -489,10 +496,14 @@ static lv_err get_configuration(lv_acapi_ctx *c, lv_acwire_call *call, lv_error 
     const char *stored = lv_http_header_get(c->req, "X-Lever-Document");
     lv_acapi_served s;
     memset(&s, 0, sizeof s);
+    const char *side = lv_http_header_get(c->req, "x-lever-rollout-side");
     lv_err rc = lv_acapi_serve_for(c, lv_acapi_str(call, "Application"), lv_acapi_str(call, "Environment"),
                                    lv_acapi_str(call, "Configuration"), stored && strcmp(stored, "stored") == 0,
-                                   lv_acapi_str(call, "ClientId"), lv_http_header_get(c->req, "x-lever-rollout-side"),
-                                   &s, err);
+                                   lv_acapi_str(call, "ClientId"), side, &s, err);
+    /* A client bucketed here is counted here; a cache asking for a side
+     * buckets its own entities and reports them (Lever.WatchConfigurations). */
+    if (rc == LV_OK && side == NULL)
+        lv_acapi_served_note(c, &s, lv_acapi_str(call, "ClientId"));
     if (rc == LV_OK) {
         const char *have = lv_acapi_str(call, "ClientConfigurationVersion");
         bool same = have != NULL && strcmp(have, s.version) == 0;

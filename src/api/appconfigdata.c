@@ -213,6 +213,8 @@ static lv_err get_latest(lv_acapi_ctx *c, lv_acwire_call *call, lv_error *err)
     memset(&sv, 0, sizeof sv);
     /* The session is the entity a deployment in progress buckets. */
     rc = lv_acapi_serve_for(c, s.app, s.env, s.profile, false, s.entity, NULL, &sv, err);
+    if (rc == LV_OK)
+        lv_acapi_served_note(c, &sv, s.entity);
     char served[96] = "";
     if (rc == LV_OK) {
         uint32_t h = lv_token_hash(0, sv.content.data ? sv.content.data : "", sv.content.len);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api/jreq.h"
+#include "api/served_report.h"
 #include "core/bucket.h"
 #include "core/name.h"
 #include "hooks/hooks.h"
@@ -58,7 +59,10 @@ uint32_t lv_label_deploy_serve_side(lv_engine *e, const char *region, const char
     }
     if (side != NULL)
         return strcmp(side, "from") == 0 ? from : to;
-    return lv_bucket_entity_in(seed, entity ? entity : "", pct) ? to : from;
+    /* bucketed here, so counted here (a cache asking for a side reports) */
+    bool is_to = lv_bucket_entity_in(seed, entity ? entity : "", pct);
+    lv_engine_served_direct(e, seed, entity ? entity : "", is_to);
+    return is_to ? to : from;
 }
 
 /* ---------- rendering ---------- */
@@ -71,7 +75,7 @@ static void kdouble(jw *w, const char *k, double v)
     jw_raw(w, t, (size_t)n);
 }
 
-static void render(jw *w, const lv_acrec *d)
+static void render(jw *w, const lv_acrec *d, lv_engine *e)
 {
     jw_obj(w);
     jw_kstr(w, "Name", lv_acrec_str(d, DF_ENV));
@@ -117,6 +121,10 @@ static void render(jw *w, const lv_acrec *d)
         jw_obj_end(w);
     }
     jw_arr_end(w);
+    char seed[1200];
+    snprintf(seed, sizeof seed, "ssm:%s:%s:%s:%" PRId64, lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
+             lv_acrec_str(d, DF_PROFILE), lv_acrec_num(d, DF_NUMBER));
+    lv_served_render_jw(e, seed, w);
     jw_obj_end(w);
 }
 
@@ -235,7 +243,7 @@ static lv_err start(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
         rc = lv_engine_ac_write(c->engine, &q, &res, NULL, err);
     }
     if (rc == LV_OK)
-        render(w, res);
+        render(w, res, c->engine);
     lv_acrec_unref(res);
     lv_acrec_unref(in);
     lv_acrec_unref(tags);
@@ -283,7 +291,7 @@ static lv_err get_or_stop(const lv_ssm_ctx *c, jreq *r, jw *w, bool stop, lv_err
         d = res;
     }
     if (rc == LV_OK)
-        render(w, d);
+        render(w, d, c->engine);
     lv_acrec_unref(d);
     lv_buf_free(&t.name);
     return rc;

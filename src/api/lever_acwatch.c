@@ -12,7 +12,9 @@
 
 #include "api/consistency.h"
 #include "api/jreq.h"
+#include "api/served_report.h"
 #include "core/appconfig.h"
+#include "engine/served.h"
 #include "json/jw.h"
 
 #define JSON11 "application/x-amz-json-1.1"
@@ -161,6 +163,16 @@ static lv_err resolve(lv_engine *e, const char *app, const char *env, char aid[8
     return rc;
 }
 
+/* What the caller served since its previous watch call (the Served
+ * member: lever-agent, liblever), within what it may watch. */
+static void report_served(lv_engine *e, const json_t *served, const char *aid, const char *eid)
+{
+    static _Thread_local lv_served_entry got[LV_SERVED_REPORT_MAX];
+    size_t n = lv_served_report_decode(served, aid, eid, got, LV_SERVED_REPORT_MAX);
+    for (size_t i = 0; i < n; i++)
+        lv_engine_served_report(e, got[i].seed, got[i].interval_ms, got[i].new_n, got[i].old_n);
+}
+
 lv_err lv_lever_watch_configurations(const lv_ssm_ctx *c, const char *body, size_t len, lv_http_response *resp,
                                      lv_error *err)
 {
@@ -180,6 +192,7 @@ lv_err lv_lever_watch_configurations(const lv_ssm_ctx *c, const char *body, size
     rc = jreq_finish(&r, err);
     char aid[8] = "", eid[8] = "";
     char *appc = app ? strdup(app) : NULL, *envc = env ? strdup(env) : NULL;
+    json_t *served = json_incref(json_object_get(r.root, "Served"));
     jreq_free(&r);
     if (rc == LV_OK && ((app && !appc) || (env && !envc)))
         rc = lv_error_set(err, LV_E_NOMEM, "out of memory");
@@ -187,6 +200,9 @@ lv_err lv_lever_watch_configurations(const lv_ssm_ctx *c, const char *body, size
         rc = resolve(c->engine, appc, envc, aid, eid, err);
     free(appc);
     free(envc);
+    if (rc == LV_OK && served != NULL)
+        report_served(c->engine, served, aid, eid);
+    json_decref(served);
     if (rc != LV_OK)
         return rc == LV_E_AC_NOT_FOUND ? lv_error_set(err, LV_E_VALIDATION, "%s", err->msg) : rc;
     acwatch *w = calloc(1, sizeof *w);

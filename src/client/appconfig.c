@@ -17,6 +17,7 @@
 
 #include "client/handle.h"
 #include "client/http.h"
+#include "client/acserved.h"
 #include "client/rollout.h"
 #include "lever/lever.h"
 
@@ -45,6 +46,7 @@ typedef struct centry {
     bool watched;               /* kept current by the watch */
     bool stored;                /* asks for the stored form of a flag document (flags.c) */
     uint64_t gen;               /* bumped whenever what the client id is served changes */
+    lvc_served_mark served;     /* served-share reports (acserved.c) */
 } centry;
 
 typedef struct csub {
@@ -731,6 +733,19 @@ static void nap(struct lvc_ac *a, int64_t ms)
     pthread_mutex_unlock(&a->mu);
 }
 
+/* The Served member of the next watch call (acserved.c). */
+static void attach_served(struct lvc_ac *a, json_t *body)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&a->mu);
+    for (size_t i = 0; arr && i < a->n; i++) {
+        centry *e = a->ents[i];
+        lvc_served_mark_report(&e->served, &e->ro, side_for(e, a->client_id)->version, arr);
+    }
+    pthread_mutex_unlock(&a->mu);
+    lvc_served_attach(body, arr);
+}
+
 static void *watch_main(void *arg)
 {
     lever *c = arg;
@@ -753,6 +768,8 @@ static void *watch_main(void *arg)
             int wait = connected ? set.watch_wait_s : 0;
             json_t *body = json_pack("{s:I, s:i, s:i}", "SinceRevision", (json_int_t)since, "WaitSeconds", wait,
                                      "MaxChanges", 1000);
+            if (body)
+                attach_served(a, body);
             st = body ? lvc_call(a->wconn, lvc_h_server(c), "Lever.WatchConfigurations", body,
                                  (long)wait * 1000 + (long)set.timeout_ms, &rep, err, sizeof err)
                       : LEVER_E_NOMEM;

@@ -4,6 +4,7 @@
  * writer.c, the parameter rules' driver in params.c, watchers in watch.c,
  * timers in timers.c, secrets in secrets.c. */
 #include "engine/engine_int.h"
+#include "engine/served.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -283,6 +284,7 @@ void lv_engine_close(lv_engine *e)
     lv_actable_free(&e->ac);
     lv_eng_users_free(e);
     lv_changelog_free(&e->log);
+    lv_eng_served_free(e);
     for (size_t i = 0; i < e->ntimers; i++)
         free(e->timers[i].key);
     free(e->timers);

@@ -101,6 +101,7 @@ struct lv_engine {
      * before the index). */
     char **users;
     size_t nusers, users_cap;
+    struct lv_served_table *served; /* served shares (served.c); made on first use */
 };
 
 /* ---------- the writer's batch (writer.c) ---------- */

@@ -95,6 +95,12 @@ class LabelRollouts(LeverTestCase):
         for e, v in got.items():
             self.assertEqual(v, 2 if bucketing.bucket(seed, e) < bucketing.threshold(50) else 1, e)
         self.assertTrue(60 < sum(v == 2 for v in got.values()) < 240)
+        # leverd counted whom it served: GetLabelDeployment's served share
+        d = self.lever("GetLabelDeployment", {"Name": self.name, "Label": "live"})[1]
+        share = 100.0 * sum(v == 2 for v in got.values()) / len(got)
+        self.assertIn("ServedShare", d, d)
+        self.assertTrue(d["ServedShare"]["Points"], d)
+        self.assertLess(abs(d["ServedPercentage"] - share), 15, (share, d["ServedShare"]))
         # no header: the caller's access key is the entity
         self.assertEqual(self.read(), 2 if bucketing.bucket(seed, ACCESS_KEY) < 5000 else 1)
         # the versions themselves read as always

@@ -5,8 +5,9 @@ them in the current percentage (checked per answer against the independent
 Python reference), the share tracks the percentage, an entity keeps the new
 version once it has it, two agents give one entity the same answer, and a
 rollback brings every entity back within a deadline; liblever handles (one
-client id each) the same."""
+client id each) the same, and report their sides (GetDeployment's ServedShare)."""
 import http.client
+import json
 import os
 import shutil
 import subprocess
@@ -106,6 +107,22 @@ class RolloutClientsTest(LeverTestCase):
     def state(self, n):
         d = self.op.ac.get_deployment(ApplicationId=self.a, EnvironmentId=self.e, DeploymentNumber=n)
         return d["State"], d["PercentageComplete"]
+
+    def raw_deployment(self, n):
+        """GetDeployment as leverd answers it, lever's members included
+        (boto3 drops what its model does not know)."""
+        box = {}
+
+        def grab(http_response, **_kw):
+            box["body"] = json.loads(http_response.content)
+
+        ev = "after-call.appconfig.GetDeployment"
+        self.op.ac.meta.events.register(ev, grab)
+        try:
+            self.op.ac.get_deployment(ApplicationId=self.a, EnvironmentId=self.e, DeploymentNumber=n)
+        finally:
+            self.op.ac.meta.events.unregister(ev, grab)
+        return box["body"]
 
     def stop(self, n):
         self.op.ac.stop_deployment(ApplicationId=self.a, EnvironmentId=self.e, DeploymentNumber=n)
@@ -256,6 +273,13 @@ class RolloutClientsTest(LeverTestCase):
         self.assertGreaterEqual(len(matched), 2, "liblever handles never matched the bucketing at two steps")
         on_new = [i for i, e in enumerate(ids) if e in ever_new]
         self.assertTrue(on_new)
+        # each handle reported its side on its watch calls: leverd's served
+        # share counts about `count` entities, at the shares of the steps
+        share = self.raw_deployment(n).get("ServedShare")
+        self.assertIsNotNone(share, "no served share reported by the handles")
+        ents = max(p["Entities"] for p in share["Points"])
+        self.assertTrue(count * 0.5 <= ents <= count * 1.5, share)
+        self.assertTrue(all(0 <= p["Percentage"] <= 100 for p in share["Points"]), share)
         self.stop(n)
         t0 = time.monotonic()
         while True:
