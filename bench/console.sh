@@ -53,10 +53,18 @@ PID=$!
 "$LVB" wait --addr "127.0.0.1:$PORT" > /dev/null
 S=$AK:$SK:us-east-1
 log "loading $PARAMS parameters"
+T0=$(date +%s.%N)
 "$LVB" load --addr "127.0.0.1:$PORT" --sign "$S" --name-fmt '/bench/wide/p%04ld' --count 1000 --conns 16 > /dev/null
 "$LVB" load --addr "127.0.0.1:$PORT" --sign "$S" --name-fmt '/bench/bulk/k%06ld' --count $((PARAMS - 1000)) \
     --conns 16 > /dev/null
-log "page loads: $ROUNDS"
+LOAD_S=$(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+log "loaded in $LOAD_S s; page loads: $ROUNDS"
 REPORT=$(node "$HERE/console/pageload.mjs" --url "http://127.0.0.1:$PORT" --key "$AK" --secret "$SK" \
     --rounds "$ROUNDS" --params "$PARAMS" --mode "$MODE")
+LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg)
+REPORT="$REPORT
+
+Loading the $PARAMS parameters (PutParameter from bench/lvbench.c, 16 connections, group commit) took
+$LOAD_S s. Machine: $(nproc) CPUs, load average $LOADAVG at the end (1, 5, 15 min), from whatever else
+runs on it."
 if [ -n "$OUT" ]; then printf '%s\n' "$REPORT" > "$OUT"; else printf '%s\n' "$REPORT"; fi
