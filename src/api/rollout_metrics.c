@@ -1,8 +1,9 @@
 /* rollout_metrics.c - deployments in /metrics (Prometheus text): each
  * environment's latest deployment with its state and percentage, and the
  * rollbacks of each environment, read from the records (so they survive
- * restarts and agree on every node). */
+ * restarts and agree on every node), and the served share this node knows. */
 #include "api/appconfig.h"
+#include "engine/served.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,8 @@ static void label(lv_buf *b, const char *s)
 }
 
 typedef struct env_line {
-    lv_buf *state, *pct, *rb;
+    lv_buf *state, *pct, *rb, *served;
+    lv_engine *e;
     const lv_acview *v;
     unsigned rollbacks;
 } env_line;
@@ -45,6 +47,22 @@ static void labels(lv_buf *b, const lv_acrec *app, const lv_acrec *env)
     lv_buf_puts(b, "\",environment_name=\"");
     label(b, lv_acrec_str(env, EF_NAME));
     lv_buf_putc(b, '"');
+}
+
+/* The served share leverd knows of (engine/served.h), when it knows any. */
+static void served_line(env_line *l, const lv_acrec *app, const lv_acrec *env, const lv_acrec *d)
+{
+    static _Thread_local lv_served_view sv;
+    char seed[64];
+    snprintf(seed, sizeof seed, "appconfig:%s:%s:%lld", lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
+             (long long)lv_acrec_num(d, DF_NUMBER));
+    if (!lv_engine_served_get(l->e, seed, &sv))
+        return;
+    lv_buf_puts(l->served, "lever_deployment_served_percentage");
+    labels(l->served, app, env);
+    lv_buf_printf(l->served, ",deployment=\"%lld\",profile=\"", (long long)lv_acrec_num(d, DF_NUMBER));
+    label(l->served, lv_acrec_str(d, DF_PROFILE));
+    lv_buf_printf(l->served, "\"} %.2f\n", sv.percentage);
 }
 
 static bool one_env(void *arg, const lv_acrec *env)
@@ -75,6 +93,7 @@ static bool one_env(void *arg, const lv_acrec *env)
     lv_buf_printf(l->pct, ",deployment=\"%lld\",profile=\"", (long long)lv_acrec_num(d, DF_NUMBER));
     label(l->pct, lv_acrec_str(d, DF_PROFILE));
     lv_buf_printf(l->pct, "\"} %g\n", strtod(lv_acrec_str(d, DF_PERCENT), NULL));
+    served_line(l, app, env, d);
     return true;
 }
 
@@ -113,9 +132,9 @@ void lv_acapi_metrics(lv_engine *e, lv_buf *out)
 {
     lv_buf labels_out = LV_BUF_INIT;
     label_line ll = {&labels_out, NULL};
-    lv_buf state = LV_BUF_INIT, pct = LV_BUF_INIT, rb = LV_BUF_INIT;
+    lv_buf state = LV_BUF_INIT, pct = LV_BUF_INIT, rb = LV_BUF_INIT, served = LV_BUF_INIT;
     lv_acview v;
-    env_line l = {&state, &pct, &rb, &v, 0};
+    env_line l = {&state, &pct, &rb, &served, e, &v, 0};
     lv_engine_rdlock(e);
     lv_engine_ac_view(e, &v);
     v.each(v.ctx, "e", 1, one_env, &l);
@@ -131,6 +150,11 @@ void lv_acapi_metrics(lv_engine *e, lv_buf *out)
                      "AppConfig deployment.\n# TYPE lever_deployment_percentage gauge\n");
     if (pct.len)
         lv_buf_append(out, pct.data, pct.len);
+    lv_buf_puts(out, "# HELP lever_deployment_served_percentage The share of entities served the new version of "
+                     "each environment's latest AppConfig deployment, as caches report it and leverd counts it "
+                     "(this node, lately).\n# TYPE lever_deployment_served_percentage gauge\n");
+    if (served.len)
+        lv_buf_append(out, served.data, served.len);
     lv_buf_puts(out, "# HELP lever_deployment_rollbacks_total AppConfig deployments rolled back (StopDeployment, "
                      "alarms, hooks) or reverted, per environment.\n# TYPE lever_deployment_rollbacks_total counter\n");
     if (rb.len)
@@ -143,4 +167,5 @@ void lv_acapi_metrics(lv_engine *e, lv_buf *out)
     lv_buf_free(&state);
     lv_buf_free(&pct);
     lv_buf_free(&rb);
+    lv_buf_free(&served);
 }

@@ -135,6 +135,10 @@ test('the served share reported by agents and counted by leverd follows the perc
   const entities = Math.max(...pts.map((p) => p.Entities));
   assert.ok(entities >= 400 && entities <= 800, 'about 700 entities counted (2 x 300 through agents, 100 direct): ' + entities);
 
+  // /metrics has it too
+  const metrics = await (await fetch(server.url + '/metrics')).text();
+  assert.match(metrics, new RegExp(`lever_deployment_served_percentage\\{application="${app}"[^}]*deployment="${n}"[^}]*\\} (99|100)\\.\\d\\d`));
+
   // the deployment page draws it next to the percentage
   await page.goto(server.url + `/console/#/deployment?app=${app}&env=${env}&n=${n}`);
   await page.waitForSelector('#dep-chart path.line.served');
