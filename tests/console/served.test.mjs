@@ -29,7 +29,9 @@ async function startAgent(upstream) {
   const log = [];
   const proc = spawn(join(BUILD, 'lever-agent'), ['--upstream', upstream, '--appconfig-listen', '127.0.0.1:' + port], {
     env: { PATH: '/usr/bin:/bin', AWS_ACCESS_KEY_ID: ROOT_KEY, AWS_SECRET_ACCESS_KEY: ROOT_SECRET, AWS_REGION: 'us-east-1',
-      LEVER_AGENT_SERVED_REPORT: '1s', LEVER_AGENT_LOG_LEVEL: 'warn', HOME: '/nonexistent' },
+      LEVER_AGENT_SERVED_REPORT: '1s', LEVER_AGENT_LOG_LEVEL: 'warn', HOME: '/nonexistent',
+      // a sanitizer build's settings reach the agents too
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(ASAN|UBSAN|LSAN)_OPTIONS$/.test(k))) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   proc.stdout.on('data', (d) => log.push(String(d)));
