@@ -176,7 +176,8 @@ static lv_err set_override(lv_acrec *d, const lv_acrec *tags, bool *any)
                 lo++;
             while (hi > lo && v[hi - 1] == ' ')
                 hi--;
-            if (hi > lo) {
+            /* "!<alarm>" items are the driver's (lv_ac_rearmed): not a name */
+            if (hi > lo && v[lo] != '!') {
                 lv_err rc = lv_acrec_push(d, DF_OVERRIDE, v + lo, hi - lo);
                 if (rc != LV_OK)
                     return rc;
@@ -414,6 +415,44 @@ static lv_err stop(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_err
     return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
 }
 
+bool lv_ac_rearmed(const lv_acrec *d, const char *alarm)
+{
+    for (unsigned i = 0; i < lv_acrec_count(d, DF_OVERRIDE); i++) {
+        const char *o = lv_acrec_item(d, DF_OVERRIDE, i)->p;
+        if (o[0] == '!' && strcmp(o + 1, alarm) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The driver saw an exempted alarm out of ALARM: from now on it counts. */
+static lv_err rearm(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_error *err)
+{
+    const lv_acrec *env, *cur = find_deployment(v, q, &env, err);
+    if (cur == NULL)
+        return err->code;
+    if (!lv_ac_in_progress(cur))
+        return lv_error_set(err, LV_E_AC_CONFLICT, "Deployment %" PRId64 " is %s", q->number,
+                            lv_acrec_str(cur, DF_STATE));
+    if (q->alarm == NULL || q->alarm[0] == '\0')
+        return lv_error_set(err, LV_E_INTERNAL, "rearm: no alarm");
+    if (lv_ac_rearmed(cur, q->alarm)) {
+        out->result = lv_acrec_ref(cur);
+        return LV_OK;
+    }
+    lv_acrec *d = widen(cur);
+    char item[300];
+    int il = snprintf(item, sizeof item, "!%s", q->alarm);
+    if (il < 0 || (size_t)il >= sizeof item)
+        return lv_acrec_unref(d), lv_error_set(err, LV_E_INTERNAL, "rearm: alarm name too long");
+    if (d == NULL || lv_acrec_push(d, DF_OVERRIDE, item, (size_t)il) != LV_OK) {
+        lv_acrec_unref(d);
+        return oom(err);
+    }
+    out->result = lv_acrec_ref(d);
+    return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);
+}
+
 bool lv_ac_label_prefix(const char *region, const char *name, const char *label, char *out, size_t cap)
 {
     int n = snprintf(out, cap, "%c%s|%s|%s|", LV_AC_LABEL_DEPLOY, region, name, label);
@@ -500,6 +539,8 @@ lv_err lv_ac_plan_deploy(const lv_acview *v, const lv_acreq *q, lv_acplan *out, 
         return start_label(v, q, out, err);
     case LV_ACOP_DEPLOY_STEP:
         return step(v, q, out, err);
+    case LV_ACOP_REARM_ALARM:
+        return rearm(v, q, out, err);
     default:
         return stop(v, q, out, err);
     }

@@ -761,6 +761,7 @@ lv_err lv_ac_plan(const lv_acview *v, const lv_acreq *req, lv_acplan *out, lv_er
     case LV_ACOP_DEPLOY_STEP:
     case LV_ACOP_ROLLBACK:
     case LV_ACOP_START_LABEL_DEPLOYMENT:
+    case LV_ACOP_REARM_ALARM:
         rc = lv_ac_plan_deploy(v, req, out, err);
         break;
     case LV_ACOP_CREATE_EXT:

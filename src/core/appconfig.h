@@ -50,7 +50,11 @@ enum { SF_ID, SF_NAME, SF_DESC, SF_DURATION, SF_BAKE, SF_GROWTH, SF_GTYPE, SF_RE
  * OVERRIDE: the alarm names (or "*") the lever:override-alarms tag of
  * StartDeployment exempted while they are in ALARM (docs/rollouts.md).
  * MONITORS: a label rollout's own alarm ARNs (an AppConfig deployment
- * uses its environment's). */
+ * uses its environment's). OVERRIDE also holds "!<alarm>" for each
+ * exempted alarm the driver has seen out of ALARM during the deployment
+ * (it counts again; durable, so a restarted leverd does not exempt it
+ * anew). '!' is in no alarm name, and a release that predates this reads
+ * such an item as a name no alarm has. */
 enum {
     DF_APP, DF_ENV, DF_NUMBER, DF_PROFILE, DF_VERSION, DF_STRATEGY, DF_DURATION, DF_BAKE, DF_GROWTH,
     DF_GTYPE, DF_DESC, DF_STATE, DF_PERCENT, DF_STARTED, DF_COMPLETED, DF_EVENTS, DF_LABEL,
@@ -147,6 +151,10 @@ typedef enum lv_acop {
      * the index), DF_STRATEGY, DF_DESC, DF_MONITORS. Step, rollback and
      * stop of a label rollout name its record key in target. */
     LV_ACOP_START_LABEL_DEPLOYMENT,
+    /* The driver: alarm `alarm`, exempted by the override tag, was seen
+     * out of ALARM during deployment `number` (or label rollout `target`):
+     * it counts again from now on ("!<alarm>" in DF_OVERRIDE). */
+    LV_ACOP_REARM_ALARM,
 } lv_acop;
 
 typedef struct lv_acreq {
@@ -161,6 +169,7 @@ typedef struct lv_acreq {
     int64_t step;            /* LV_ACOP_DEPLOY_STEP: the step expected next */
     const char *by;          /* LV_ACOP_ROLLBACK: TriggeredBy (CLOUDWATCH_ALARM, APPCONFIG, INTERNAL_ERROR) */
     const char *reason;      /* LV_ACOP_ROLLBACK: the event's description */
+    const char *alarm;       /* LV_ACOP_REARM_ALARM: the alarm name */
     char new_id[8];          /* a fresh random id for creates */
     int64_t now_ms;
 } lv_acreq;
@@ -212,6 +221,8 @@ lv_err lv_ac_event(lv_acrec *d, const char *type, const char *by, const char *de
  * lv_ac_label_prefix writes "l<region>|<name>|<label>|" (false: too long). */
 const lv_acrec *lv_ac_label_deployment(const lv_acview *v, const char *region, const char *name, const char *label);
 bool lv_ac_label_prefix(const char *region, const char *name, const char *label, char *out, size_t cap);
+/* Whether d's DF_OVERRIDE says alarm counts again ("!<alarm>"). */
+bool lv_ac_rearmed(const lv_acrec *d, const char *alarm);
 /* DEPLOYING or BAKING (or VALIDATING). */
 bool lv_ac_in_progress(const lv_acrec *d);
 /* The tag of StartDeployment that exempts alarms already firing. */

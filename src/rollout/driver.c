@@ -21,7 +21,6 @@
 enum {
     RECHECK_MS = 1000,   /* longest sleep: leadership and missed wake-ups */
     WATCH_MS = 3600 * 1000,
-    MAX_ARMED = 4096,
 };
 
 /* A deployment in progress as one scan saw it (references held). */
@@ -39,10 +38,6 @@ struct lv_rollout {
     pthread_cond_t cond;
     bool stopping, joined, kicked, armed; /* armed: our change-log watch is registered */
     uint64_t seen;                /* change-log revision reported up to */
-    /* "<deployment key>\n<alarm>": exempted alarms seen out of ALARM
-     * since the deployment started; they count again (driver thread only). */
-    char **rearmed;
-    size_t nrearmed;
     lv_label_events labels;       /* label rollouts' events reported (driver thread) */
 };
 
@@ -278,45 +273,31 @@ static bool scan_label(void *arg, const lv_acrec *d)
 
 /* ---------- alarms ---------- */
 
-static bool rearmed(lv_rollout *r, const char *key, const char *alarm)
+/* An exempted alarm seen out of ALARM counts again: one durable write
+ * ("!<alarm>" in DF_OVERRIDE), so a restarted leverd, or the node that takes over the
+ * deployment's clock, does not exempt it anew. */
+static void rearm(lv_rollout *r, const cand *c, const char *alarm)
 {
-    size_t kl = strlen(key);
-    for (size_t i = 0; i < r->nrearmed; i++)
-        if (strncmp(r->rearmed[i], key, kl) == 0 && r->rearmed[i][kl] == '\n' &&
-            strcmp(r->rearmed[i] + kl + 1, alarm) == 0)
-            return true;
-    return false;
-}
-
-static void rearm(lv_rollout *r, const char *key, const char *alarm)
-{
-    if (r->nrearmed >= MAX_ARMED || rearmed(r, key, alarm))
-        return;
-    char **n = realloc(r->rearmed, (r->nrearmed + 1) * sizeof *n);
-    if (n == NULL)
-        return;
-    r->rearmed = n;
-    size_t len = strlen(key) + strlen(alarm) + 2;
-    if ((n[r->nrearmed] = malloc(len)) != NULL)
-        snprintf(n[r->nrearmed++], len, "%s\n%s", key, alarm);
-}
-
-/* Forgets the entries of deployments that are no longer in progress. */
-static void prune_rearmed(lv_rollout *r, const cand *c, size_t n)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < r->nrearmed; i++) {
-        bool keep = false;
-        for (size_t k = 0; k < n && !keep; k++) {
-            size_t kl = c[k].d->klen;
-            keep = strncmp(r->rearmed[i], c[k].d->key, kl) == 0 && r->rearmed[i][kl] == '\n';
-        }
-        if (keep)
-            r->rearmed[j++] = r->rearmed[i];
-        else
-            free(r->rearmed[i]);
-    }
-    r->nrearmed = j;
+    lv_acreq q;
+    memset(&q, 0, sizeof q);
+    q.op = LV_ACOP_REARM_ALARM;
+    q.target = c->label ? c->d->key : NULL;
+    q.app = c->app;
+    q.env = c->env_id;
+    q.number = c->number;
+    q.alarm = alarm;
+    q.lock = -1;
+    q.now_ms = now_ms();
+    lv_error err;
+    lv_error_clear(&err);
+    lv_acrec *res = NULL;
+    if (lv_engine_ac_write(r->cfg.engine, &q, &res, NULL, &err) == LV_OK)
+        fprintf(stderr, "leverd: deployment %s: exempted alarm %s is out of ALARM; it counts again\n", c->d->key,
+                alarm);
+    else if (err.code != LV_E_AC_CONFLICT)
+        fprintf(stderr, "leverd: deployment %s: cannot record alarm %s out of ALARM: %s\n", c->d->key, alarm,
+                err.msg);
+    lv_acrec_unref(res);
 }
 
 static bool exempt(const lv_acrec *d, const char *alarm)
@@ -341,13 +322,13 @@ static bool alarm_firing(lv_rollout *r, const cand *c, char *why, size_t cap)
         const char *m = strstr(arn, ":alarm:");
         const char *name = m ? m + 7 : arn;
         lv_alarm_state st = r->cfg.alarm_state(r->cfg.alarm_ctx, name);
-        bool ex = exempt(c->d, name);
+        bool ex = exempt(c->d, name) && !lv_ac_rearmed(c->d, name);
         if (st != LV_ALARM_ALARM) {
             if (ex)
-                rearm(r, c->d->key, name);
+                rearm(r, c, name);
             continue;
         }
-        if (ex && !rearmed(r, c->d->key, name))
+        if (ex)
             continue;
         snprintf(why, cap, "Alarm %s is in ALARM: rolled back (%s)", name, arn);
         return true;
@@ -418,7 +399,6 @@ static int64_t drive(lv_rollout *r)
     v.each(v.ctx, lp, 1, scan_label, &s);
     lv_engine_rdunlock(r->cfg.engine);
     int64_t now = now_ms(), next = now + RECHECK_MS;
-    prune_rearmed(r, s.c, s.n);
     for (size_t i = 0; i < s.n && !r->stopping; i++) {
         cand *c = &s.c[i];
         if (r->cfg.is_leader && !r->cfg.is_leader(r->cfg.leader_ctx, c->d->key))
@@ -567,9 +547,6 @@ void lv_rollout_close(lv_rollout *r)
     if (r == NULL)
         return;
     lv_rollout_stop(r);
-    for (size_t i = 0; i < r->nrearmed; i++)
-        free(r->rearmed[i]);
-    free(r->rearmed);
     lv_label_events_free(&r->labels);
     pthread_cond_destroy(&r->cond);
     pthread_mutex_destroy(&r->mu);
