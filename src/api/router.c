@@ -220,8 +220,11 @@ static void metrics(lv_router *r, lv_http_response *resp)
                       "# HELP lever_store_followed_total Other nodes' commits applied from the feed.\n"
                       "# TYPE lever_store_followed_total counter\nlever_store_followed_total %llu\n"
                       "# HELP lever_store_reachable Whether the shared store answered last time.\n"
-                      "# TYPE lever_store_reachable gauge\nlever_store_reachable %d\n",
-                      (unsigned long long)st.conflicts, (unsigned long long)st.followed, ok ? 1 : 0);
+                      "# TYPE lever_store_reachable gauge\nlever_store_reachable %d\n"
+                      "# HELP lever_store_reloads_total Whole-store loads after falling behind the feed's retention.\n"
+                      "# TYPE lever_store_reloads_total counter\nlever_store_reloads_total %llu\n",
+                      (unsigned long long)st.conflicts, (unsigned long long)st.followed, ok ? 1 : 0,
+                      (unsigned long long)st.reloads);
     }
 }
 

@@ -187,6 +187,7 @@ lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *er
     if ((rc = lv_store_open(cfg->store_uri, &e->store, err)) != LV_OK)
         goto fail_index;
     e->shared = strcmp(e->store->ops->scheme, "sqlite") != 0;
+    lv_store_set_tombstone_keep(e->store, cfg->feed_retention);
     load_ctx lc = {e, err};
     uint64_t head = 0;
     if ((rc = lv_store_load_at(e->store, load_pair, &lc, &head, err)) != LV_OK)

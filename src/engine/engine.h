@@ -30,6 +30,7 @@ typedef struct lv_engine_config {
     const char *master_key_path;  /* created when missing */
     size_t changelog_cap;         /* 0 = 100000 */
     unsigned timer_interval_ms;   /* policy timer tick; 0 = 250 */
+    uint64_t feed_retention;      /* revisions the store keeps tombstones; 0 = the store's default */
 } lv_engine_config;
 
 lv_err lv_engine_open(const lv_engine_config *cfg, lv_engine **out, lv_error *err);
@@ -113,6 +114,7 @@ typedef struct lv_engine_stats {
     uint64_t expired;
     uint64_t conflicts;   /* commits refused because another node wrote first (re-planned) */
     uint64_t followed;    /* other nodes' commits applied from the feed */
+    uint64_t reloads;     /* whole-store loads after falling behind the feed */
 } lv_engine_stats;
 void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out);
 

@@ -191,6 +191,9 @@ void lv_eng_store_health(lv_engine *e, bool ok, const char *msg);
 
 /* watch.c: waking watchers. */
 void lv_eng_notify_changes(lv_engine *e, const lv_change *c, size_t n);
+/* Wakes every registered watcher (history was lost: each answers
+ * "compacted" and its client lists again). */
+void lv_eng_wake_watchers(lv_engine *e);
 void lv_eng_expire_watchers(lv_engine *e, int64_t now);
 
 #endif

@@ -292,7 +292,10 @@ static void applied_free(applied *a, bool built_only)
     free(a->cr_rev);
 }
 
-static lv_err build(lv_engine *e, const feed_buf *f, applied *a, lv_error *err)
+/* reload: f is a whole snapshot (see reload()): every parameter is
+ * rebuilt from its records alone, and the ring of change records, which
+ * cannot be numbered, is left out. */
+static lv_err build(lv_engine *e, const feed_buf *f, applied *a, bool reload, lv_error *err)
 {
     size_t *ix = malloc((f->n ? f->n : 1) * sizeof *ix), np = 0;
     a->cr = calloc(f->n ? f->n : 1, sizeof *a->cr);
@@ -316,7 +319,7 @@ static lv_err build(lv_engine *e, const feed_buf *f, applied *a, lv_error *err)
             if (r->val && (rc = lv_acrec_decode(c->key, c->klen, r->val, r->vlen, &c->rec, err)) != LV_OK)
                 break;
             a->nac++;
-        } else if (r->klen == 3 && r->key[0] == 'C' && r->val) {
+        } else if (r->klen == 3 && r->key[0] == 'C' && r->val && !reload) {
             if ((rc = lv_changerec_decode(r->val, r->vlen, &a->cr[a->ncr], err)) != LV_OK)
                 break;
             a->cr_rev[a->ncr++] = r->rev;
@@ -346,7 +349,7 @@ static lv_err build(lv_engine *e, const feed_buf *f, applied *a, lv_error *err)
         pc->pk = f->r[ix[i]].key + 1;
         pc->pkl = pkl;
         pc->cur = lv_index_get(e->index, pc->pk, pkl);
-        if ((rc = rebuild(e, g, n, pc->cur, &pc->next, err)) != LV_OK)
+        if ((rc = rebuild(e, g, n, reload ? NULL : pc->cur, &pc->next, err)) != LV_OK)
             break;
         a->npc++;
         i = j;
@@ -391,7 +394,7 @@ static void aux_update(lv_engine *e, const frec *r)
     e->aux[i] = (aux_rec){k, r->klen, v, r->vlen};
 }
 
-static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, uint64_t upto)
+static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, uint64_t upto, bool reload)
 {
     lv_param **old = calloc(a->npc ? a->npc : 1, sizeof *old);
     size_t nch = 0;
@@ -400,8 +403,9 @@ static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, u
     lv_change *chg = calloc(nch ? nch : 1, sizeof *chg);
     size_t nnew = 0;
     /* A follower further behind than the ring of change records may have
-     * lost some: watchers from before upto must re-list. */
-    bool lost = upto - since >= LV_CHANGEREC_SLOTS;
+     * lost some, and a reload has none: watchers from before upto must
+     * re-list. */
+    bool lost = reload || upto - since >= LV_CHANGEREC_SLOTS;
     pthread_rwlock_wrlock(&e->lock);
     for (size_t i = 0; i < a->npc; i++) {
         pchange *pc = &a->pc[i];
@@ -470,6 +474,8 @@ static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, u
     pthread_mutex_unlock(&e->qlock);
     if (nnew > 0)
         lv_eng_notify_changes(e, chg, nnew);
+    if (lost)
+        lv_eng_wake_watchers(e); /* each answers "compacted": list again */
     pthread_mutex_lock(&e->alock);
     for (size_t i = 0; i < f->n; i++)
         if (f->r[i].klen > 1 && (f->r[i].key[0] == LV_AUX_ACCESS_KEY || f->r[i].key[0] == LV_AUX_ALARM))
@@ -483,6 +489,79 @@ static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, u
     free(chg);
 }
 
+/* ---------- reloading ---------- */
+
+static lv_err load_one(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    return feed_one(ctx, 0, key, klen, val, vlen);
+}
+
+static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c != 0 ? c : (al > bl) - (al < bl);
+}
+
+static int frec_cmp(const void *x, const void *y)
+{
+    const frec *a = x, *b = y;
+    return key_cmp(a->key, a->klen, b->key, b->klen);
+}
+
+/* Adds a deletion of key (prefix byte, then body) unless one of the first
+ * n records (sorted) is that key. */
+static lv_err gone_unless_loaded(feed_buf *f, size_t n, char prefix, const char *body, size_t blen, lv_buf *tmp)
+{
+    lv_buf_reset(tmp);
+    if (prefix != '\0' && lv_buf_append(tmp, &prefix, 1) != LV_OK)
+        return LV_E_NOMEM;
+    if (lv_buf_append(tmp, body, blen) != LV_OK)
+        return LV_E_NOMEM;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = key_cmp(f->r[mid].key, f->r[mid].klen, tmp->data, tmp->len);
+        if (c == 0)
+            return LV_OK;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return feed_one(f, 0, tmp->data, tmp->len, NULL, 0);
+}
+
+/* The feed no longer reaches back to this node's position (the store
+ * compacted the deletions it would have needed): reads the whole store
+ * from one snapshot into f, as if every record had changed at its head
+ * (*upto), plus a deletion for everything memory holds that the snapshot
+ * does not. Writer thread: memory has no other mutator meanwhile. */
+static lv_err reload(lv_engine *e, feed_buf *f, uint64_t *upto, lv_error *err)
+{
+    uint64_t head = 0;
+    lv_err rc = lv_store_load_at(e->store, load_one, f, &head, err);
+    if (rc != LV_OK)
+        return rc;
+    qsort(f->r, f->n, sizeof *f->r, frec_cmp);
+    size_t n = f->n;
+    lv_buf tmp = LV_BUF_INIT;
+    for (const lv_index_node *nd = lv_index_seek(e->index, "", 0); rc == LV_OK && nd; nd = lv_index_next(nd)) {
+        const lv_param *p = lv_index_node_param(nd);
+        rc = gone_unless_loaded(f, n, 'P', p->key, p->key_len, &tmp);
+    }
+    for (size_t i = 0; rc == LV_OK && i < e->ac.n; i++)
+        rc = gone_unless_loaded(f, n, 'A', e->ac.r[i]->key, e->ac.r[i]->klen, &tmp);
+    for (size_t i = 0; rc == LV_OK && i < e->naux; i++)
+        rc = gone_unless_loaded(f, n, '\0', e->aux[i].key, e->aux[i].klen, &tmp);
+    lv_buf_free(&tmp);
+    if (rc != LV_OK)
+        return lv_error_set(err, rc, "out of memory");
+    for (size_t i = 0; i < f->n; i++)
+        f->r[i].rev = head;
+    *upto = head;
+    return LV_OK;
+}
+
 /* Writer thread: brings memory up to the store's head. */
 lv_err lv_eng_catch_up(lv_engine *e, lv_error *err)
 {
@@ -490,23 +569,37 @@ lv_err lv_eng_catch_up(lv_engine *e, lv_error *err)
         return LV_OK;
     feed_buf f = {0};
     uint64_t since = e->store_head, upto = since;
+    bool reloading = false;
     lv_err rc = lv_store_feed(e->store, since, feed_one, &f, &upto, err);
     if (rc == LV_E_COMPACTED) {
-        fprintf(stderr, "leverd: %s; restart this node to load the store again\n", err->msg);
-    } else if (rc != LV_OK) {
+        fprintf(stderr, "leverd: %s: this node fell behind the change feed; loading the whole store again\n",
+                err->msg);
+        feed_free(&f);
+        memset(&f, 0, sizeof f);
+        lv_error_clear(err);
+        reloading = true;
+        rc = reload(e, &f, &upto, err);
+    }
+    if (rc != LV_OK) {
         lv_eng_store_health(e, false, err->msg);
     } else {
         lv_eng_store_health(e, true, NULL);
         applied a;
         memset(&a, 0, sizeof a);
-        if ((rc = build(e, &f, &a, err)) != LV_OK) {
+        if ((rc = build(e, &f, &a, reloading, err)) != LV_OK) {
             fprintf(stderr, "leverd: cannot follow the store at revision %llu: %s\n", (unsigned long long)since,
                     err->msg);
             applied_free(&a, true);
         } else {
-            if (upto > since || f.n > 0)
-                apply(e, &f, &a, since, upto);
+            if (upto > since || f.n > 0 || reloading)
+                apply(e, &f, &a, since, upto, reloading);
             applied_free(&a, false);
+            if (reloading) {
+                pthread_mutex_lock(&e->qlock);
+                e->stats.reloads++;
+                pthread_mutex_unlock(&e->qlock);
+                fprintf(stderr, "leverd: loaded the store again at revision %llu\n", (unsigned long long)upto);
+            }
         }
     }
     feed_free(&f);

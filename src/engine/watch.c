@@ -134,6 +134,14 @@ void lv_engine_watch_fire_all(lv_engine *e)
     fire(list);
 }
 
+void lv_eng_wake_watchers(lv_engine *e)
+{
+    pthread_mutex_lock(&e->wlock);
+    watcher *list = e->nwatchers ? take_watchers(e, pick_all, NULL) : NULL;
+    pthread_mutex_unlock(&e->wlock);
+    fire(list);
+}
+
 void lv_eng_notify_changes(lv_engine *e, const lv_change *c, size_t n)
 {
     change_span sp = {c, n};

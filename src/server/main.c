@@ -40,6 +40,7 @@ typedef struct config {
     const char *account;
     unsigned threads;
     size_t changelog;
+    uint64_t feed_retention;
     const char *audit_log;        /* NULL: <data>/audit.log */
     uint64_t audit_max;
     unsigned audit_keep;
@@ -71,6 +72,9 @@ static void usage(FILE *f)
           "  --threads N         HTTP event loops (LEVER_THREADS, default: the CPUs this\n"
           "                      process may use: affinity mask, cgroup quota)\n"
           "  --changelog-size N  changes kept for watchers (LEVER_CHANGELOG_SIZE, default 100000)\n"
+          "  --feed-retention N  revisions the store keeps deletions for other nodes' change\n"
+          "                      feed (LEVER_FEED_RETENTION, default 1000000); a node further\n"
+          "                      behind loads the whole store again\n"
           "  --audit-log FILE    audit log (LEVER_AUDIT_LOG, default <DIR>/audit.log)\n"
           "  --audit-max-size N  rotate the audit log at N bytes (LEVER_AUDIT_MAX_SIZE,\n"
           "                      default 67108864; 0 = never)\n"
@@ -172,6 +176,7 @@ static int parse_args(int argc, char **argv, config *c)
         {"alertmanager-token-file", required_argument, NULL, 1016},
         {"hook-key-file", required_argument, NULL, 1017},
         {"hook-timeout", required_argument, NULL, 1018},
+        {"feed-retention", required_argument, NULL, 1019},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -202,6 +207,7 @@ static int parse_args(int argc, char **argv, config *c)
     c->am_token_file = env_or("LEVER_ALERTMANAGER_TOKEN_FILE", NULL);
     c->hook_key_file = env_or("LEVER_HOOK_KEY_FILE", NULL);
     const char *hook_timeout = env_or("LEVER_HOOK_TIMEOUT", "10");
+    const char *feed_retention = env_or("LEVER_FEED_RETENTION", "1000000");
     int ch;
     while ((ch = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
         switch (ch) {
@@ -230,6 +236,7 @@ static int parse_args(int argc, char **argv, config *c)
         case 1016: c->am_token_file = optarg; break;
         case 1017: c->hook_key_file = optarg; break;
         case 1018: hook_timeout = optarg; break;
+        case 1019: feed_retention = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("leverd %s\n", LEVER_VERSION); exit(0);
         default: usage(stderr); return -1;
@@ -270,6 +277,12 @@ static int parse_args(int argc, char **argv, config *c)
         return -1;
     }
     c->changelog = (size_t)cl;
+    long long fr = strtoll(feed_retention, &end, 10);
+    if (*end != '\0' || fr < 1 || fr > 1000000000000LL) {
+        fprintf(stderr, "leverd: --feed-retention must be a number of revisions from 1 to 1000000000000\n");
+        return -1;
+    }
+    c->feed_retention = (uint64_t)fr;
     long long am = strtoll(audit_max, &end, 10);
     if (*end != '\0' || am < 0) {
         fprintf(stderr, "leverd: --audit-max-size must be a number of bytes (0 = never rotate)\n");
@@ -686,7 +699,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "leverd: root credentials: %s\n", err.msg);
         return 1;
     }
-    lv_engine_config ecfg = {cfg.store, master, cfg.changelog, 0};
+    lv_engine_config ecfg = {cfg.store, master, cfg.changelog, 0, cfg.feed_retention};
     lv_engine *engine;
     if (lv_engine_open(&ecfg, &engine, &err) != LV_OK) {
         char shown[PATH_MAX + 16];

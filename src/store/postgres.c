@@ -12,7 +12,7 @@
 #include "store/sqlite_schema.h"
 #include "store/store.h"
 
-enum { FETCH_ROWS = 1000, COMPACT_EVERY = 256 };
+enum { FETCH_ROWS = 1000 };
 
 typedef struct pg_store {
     lv_store base;
@@ -320,8 +320,9 @@ static lv_err pg_commit(lv_store *s, const lv_store_batch *b, uint64_t *rev, lv_
         bool fresh, sent_commit = false;
         if ((rc = pg_conn_ensure(&p->w, p->uri, &fresh, err)) != LV_OK)
             break;
-        bool compact = (p->commits + 1) % COMPACT_EVERY == 0;
-        rc = pg_batch_run(&p->w, &pb, compact ? LV_STORE_TOMBSTONE_KEEP : 0, rev, &sent_commit, err);
+        uint64_t keep = s->keep ? s->keep : LV_STORE_TOMBSTONE_KEEP;
+        bool compact = (p->commits + 1) % lv_store_compact_every(keep) == 0;
+        rc = pg_batch_run(&p->w, &pb, compact ? keep : 0, rev, &sent_commit, err);
         /* Lost before COMMIT was sent: nothing happened, once more on a
          * new connection (the old one was stale, e.g. after a restart). */
         if (rc == LV_E_UNAVAILABLE && !fresh && !sent_commit)

@@ -15,7 +15,7 @@
 /* How often a waiter looks at the file's head for commits made through
  * other handles (other processes, or a second handle in this one); commits
  * through this handle wake it at once. */
-enum { POLL_MS = 100, COMPACT_EVERY = 256 };
+enum { POLL_MS = 100 };
 
 enum { ST_PUT, ST_UNMARK, ST_DEL, ST_MARK, ST_BUMP, ST_COND_KV, ST_COND_GONE, ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST__N };
 
@@ -285,8 +285,9 @@ static lv_err commit_locked(sqlite_store *q, const lv_store_batch *b, uint64_t *
     for (size_t i = 0; rc == LV_OK && i < b->nops; i++)
         if (apply_op(q, &b->ops[i], rev) != LV_OK)
             rc = db_error(q->db, err, b->ops[i].val ? "put" : "delete");
-    if (rc == LV_OK && ++q->commits % COMPACT_EVERY == 0 && rev > LV_STORE_TOMBSTONE_KEEP)
-        rc = compact_locked(q, rev - LV_STORE_TOMBSTONE_KEEP, rev, horizon, err);
+    uint64_t keep = q->base.keep ? q->base.keep : LV_STORE_TOMBSTONE_KEEP;
+    if (rc == LV_OK && ++q->commits % lv_store_compact_every(keep) == 0 && rev > keep)
+        rc = compact_locked(q, rev - keep, rev, horizon, err);
     if (rc == LV_OK && step_reset(q->st[ST_COMMIT]) != SQLITE_DONE)
         rc = db_error(q->db, err, "commit");
     if (rc != LV_OK) {

@@ -28,8 +28,12 @@ lv_err lv_store_open(const char *uri, lv_store **out, lv_error *err)
                             uri);
     for (size_t i = 0; i < sizeof schemes / sizeof *schemes; i++) {
         size_t pl = strlen(schemes[i].prefix);
-        if (strncmp(uri, schemes[i].prefix, pl) == 0)
-            return schemes[i].ops->open(schemes[i].whole_uri ? uri : uri + pl, out, err);
+        if (strncmp(uri, schemes[i].prefix, pl) == 0) {
+            lv_err rc = schemes[i].ops->open(schemes[i].whole_uri ? uri : uri + pl, out, err);
+            if (rc == LV_OK)
+                (*out)->keep = LV_STORE_TOMBSTONE_KEEP;
+            return rc;
+        }
     }
     /* Never echo the whole URI: a postgres one may carry a password. */
     size_t sl = strcspn(uri, ":");
@@ -66,6 +70,18 @@ lv_err lv_store_feed(lv_store *s, uint64_t since, lv_store_feed_fn fn, void *ctx
 lv_err lv_store_wait(lv_store *s, uint64_t since, int timeout_ms, bool *woken, lv_error *err)
 {
     return s->ops->wait(s, since, timeout_ms, woken, err);
+}
+
+void lv_store_set_tombstone_keep(lv_store *s, uint64_t keep)
+{
+    s->keep = keep ? keep : LV_STORE_TOMBSTONE_KEEP;
+}
+
+unsigned lv_store_compact_every(uint64_t keep)
+{
+    if (keep >= 512)
+        return 256;
+    return keep >= 4 ? (unsigned)(keep / 2) : 1;
 }
 
 lv_err lv_store_compact(lv_store *s, uint64_t upto, lv_error *err)

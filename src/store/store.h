@@ -101,6 +101,7 @@ typedef struct lv_store_ops {
 /* Every backend struct starts with this. */
 struct lv_store {
     const lv_store_ops *ops;
+    uint64_t keep; /* tombstones kept this many revisions (set by lv_store_open) */
 };
 
 /* Opens the store named by uri and creates or migrates its schema:
@@ -166,6 +167,15 @@ lv_err lv_store_wait(lv_store *s, uint64_t since, int timeout_ms, bool *woken,
 lv_err lv_store_compact(lv_store *s, uint64_t upto, lv_error *err);
 
 enum { LV_STORE_TOMBSTONE_KEEP = 1000000 };
+
+/* How many revisions the backend keeps tombstones before compacting them
+ * by itself (0: LV_STORE_TOMBSTONE_KEEP). A follower further behind than
+ * that gets LV_E_COMPACTED from the feed and loads everything again. */
+void lv_store_set_tombstone_keep(lv_store *s, uint64_t keep);
+
+/* Commits between a backend's own compactions for a retention of keep
+ * revisions: every 256, more often when keep is small. */
+unsigned lv_store_compact_every(uint64_t keep);
 
 /* Writes a consistent snapshot to path in the SQLite store format (every
  * backend; `leverd --restore` and "sqlite:path" open it). */
