@@ -46,6 +46,7 @@ struct lv_router {
     const char *am_token;
     lv_hooks *hooks;
     lv_offload *offload;          /* requests waiting on synchronous hooks */
+    lv_offload *writes;           /* shared store: SSM writes, off the event loops */
     atomic_uint_fast64_t denied;
     atomic_uint_fast64_t throttled;
     atomic_uint_fast64_t ok[MAX_OPS + 1];   /* [MAX_OPS] = unknown */
@@ -57,6 +58,10 @@ struct lv_router {
 };
 
 static const double lat_bounds_ms[] = {0.1, 0.5, 1, 5, 10, 50, 100};
+
+/* Threads that wait for SSM writes on a shared store, and requests that
+ * may queue for them. */
+enum { WRITE_THREADS = 64, WRITE_QUEUE = 4096 };
 
 lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err)
 {
@@ -82,12 +87,21 @@ lv_err lv_router_new(const lv_router_config *cfg, lv_router **out, lv_error *err
         free(r);
         return err->code;
     }
+    if (r->engine != NULL && lv_engine_shared(r->engine) &&
+        lv_offload_new(WRITE_THREADS, WRITE_QUEUE, &r->writes, err) != LV_OK) {
+        lv_offload_free(r->offload);
+        lv_console_free(r->console);
+        free(r);
+        return err->code;
+    }
     *out = r;
     return LV_OK;
 }
 
 void lv_router_drain(lv_router *r)
 {
+    if (r != NULL && r->writes != NULL)
+        lv_offload_stop(r->writes);
     if (r != NULL && r->offload != NULL) {
         lv_hooks_stopping(r->hooks);
         lv_offload_stop(r->offload);
@@ -97,6 +111,7 @@ void lv_router_drain(lv_router *r)
 void lv_router_free(lv_router *r)
 {
     if (r != NULL) {
+        lv_offload_free(r->writes);
         lv_offload_free(r->offload);
         lv_console_free(r->console);
         memset(&r->root, 0, sizeof r->root);
@@ -946,6 +961,53 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     observe(r, &t0);
 }
 
+/* ---------- writes on a shared store ---------- */
+
+/* On a shared store a write waits for database round trips, and for other
+ * nodes' commits: SSM writes are handled on a pool of worker threads, so
+ * an event loop keeps serving while they wait and the writes of many
+ * connections meet in one group commit (with the loops waiting, at most
+ * one write per loop could). */
+typedef struct parked_write {
+    lv_router *r;
+    lv_offload_req *req;
+    lv_http_deferred *d;
+} parked_write;
+
+static void run_write(void *arg)
+{
+    parked_write *p = arg;
+    handle(p->r, &p->req->req, lv_http_deferred_response(p->d), NULL);
+    lv_http_resume(p->d);
+    lv_offload_req_free(p->req);
+    free(p);
+}
+
+/* Parks an SSM write for the pool; false when it is not one or cannot be
+ * parked (then it is handled here and now). */
+static bool park_write(lv_router *r, const lv_http_request *req, lv_http_response *resp)
+{
+    if (r->writes == NULL || strcmp(req->method, "POST") != 0 || strcmp(req->path, "/") != 0)
+        return false;
+    const char *target = lv_http_header_get(req, "X-Amz-Target");
+    if (target == NULL || strncmp(target, "AmazonSSM.", 10) != 0 || !lv_authz_ssm_mutating(target + 10))
+        return false;
+    parked_write *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->req = lv_offload_req_copy(req)) == NULL) {
+        free(p);
+        return false;
+    }
+    p->r = r;
+    if ((p->d = lv_http_defer(resp)) == NULL) {
+        lv_offload_req_free(p->req);
+        free(p);
+        return false;
+    }
+    if (!lv_offload_submit(r->writes, run_write, p))
+        run_write(p); /* full or stopping: here, as without the pool */
+    return true;
+}
+
 void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
 {
     lv_router *r = ctx;
@@ -953,6 +1015,8 @@ void lv_router_handle(void *ctx, const lv_http_request *req, lv_http_response *r
         lv_console_handle(r->console, req, resp);
         return;
     }
+    if (park_write(r, req, resp))
+        return;
     handle(r, req, resp, NULL);
 }
 

@@ -233,6 +233,27 @@ static lv_err commit(lv_engine *e, batch *b, uint64_t *rev, lv_error *err)
 
 enum { MAX_REPLAN = 64 };
 
+/* A shared store: takes the store's commit order before the batch is
+ * planned and catches up to the head it names, so that the plan cannot be
+ * refused for a commit made in between. Without it, nodes writing at once
+ * refuse each other's batches over and over (each refusal costs a round
+ * of catch-up and re-planning while the others commit). False when the
+ * store cannot be reserved: the batch is then planned optimistically and
+ * its commit reports what the store says. */
+static bool reserve(lv_engine *e)
+{
+    uint64_t head = 0;
+    lv_error err;
+    lv_error_clear(&err);
+    if (lv_store_reserve(e->store, &head, &err) != LV_OK)
+        return false;
+    if (head > e->store_head) {
+        lv_error_clear(&err);
+        lv_eng_catch_up(e, &err); /* on failure the commit's condition refuses the plan */
+    }
+    return true;
+}
+
 static void process_batch(lv_engine *e, batch *b, lv_write *list)
 {
     lv_err rc = LV_OK;
@@ -260,6 +281,8 @@ static void process_batch(lv_engine *e, batch *b, lv_write *list)
             break;
         }
     }
+    if (e->shared)
+        lv_store_release(e->store); /* when nothing was committed */
     if (e->shared && rc == LV_OK && b->nops > 0)
         lv_eng_store_health(e, true, NULL);
     else if (e->shared && rc == LV_E_UNAVAILABLE)
@@ -384,6 +407,13 @@ void *lv_eng_writer_main(void *arg)
         }
         if (e->qhead == NULL && e->stopping)
             break;
+        if (e->shared) {
+            /* Writes that arrive while this waits for the other nodes'
+             * commits join the batch. */
+            pthread_mutex_unlock(&e->qlock);
+            reserve(e);
+            pthread_mutex_lock(&e->qlock);
+        }
         lv_write *list = e->qhead, *last = list;
         size_t n = 1;
         while (last->next != NULL && n < MAX_BATCH) {

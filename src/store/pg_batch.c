@@ -234,9 +234,9 @@ lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
 }
 
 static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev_out, bool *sent_commit,
-                        lv_error *err)
+                        bool in_tx, lv_error *err)
 {
-    lv_err rc = pg_cmd(pc, "BEGIN", "begin", err);
+    lv_err rc = in_tx ? LV_OK : pg_cmd(pc, "BEGIN", "begin", err);
     if (rc != LV_OK)
         return rc;
     /* Taking the head row orders every commit of every node: the next one
@@ -303,7 +303,17 @@ static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t
 lv_err pg_batch_run(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev, bool *sent_commit, lv_error *err)
 {
     *sent_commit = false;
-    lv_err rc = run_batch(pc, pb, keep, rev, sent_commit, err);
+    lv_err rc = run_batch(pc, pb, keep, rev, sent_commit, false, err);
+    if (rc != LV_OK)
+        pg_rollback(pc);
+    return rc;
+}
+
+lv_err pg_batch_run_in_tx(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev, bool *sent_commit,
+                          lv_error *err)
+{
+    *sent_commit = false;
+    lv_err rc = run_batch(pc, pb, keep, rev, sent_commit, true, err);
     if (rc != LV_OK)
         pg_rollback(pc);
     return rc;

@@ -26,6 +26,9 @@ void pg_batch_free(pg_batch *pb);
  * that leaves the outcome unknown. *rev receives the commit's revision. */
 lv_err pg_batch_run(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev, bool *sent_commit,
                     lv_error *err);
+/* The same inside a transaction the caller began (a reservation). */
+lv_err pg_batch_run_in_tx(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev, bool *sent_commit,
+                          lv_error *err);
 
 /* Drops tombstones up to upto and raises the horizon (inside the caller's
  * transaction, head row locked). */

@@ -62,6 +62,19 @@ lv_err lv_store_commit_batch(lv_store *s, const lv_store_batch *b, uint64_t *rev
     return s->ops->commit(s, b, rev, err);
 }
 
+lv_err lv_store_reserve(lv_store *s, uint64_t *head, lv_error *err)
+{
+    if (s->ops->reserve == NULL)
+        return lv_error_set(err, LV_E_INTERNAL, "%s: no commit order to reserve", s->ops->scheme);
+    return s->ops->reserve(s, head, err);
+}
+
+void lv_store_release(lv_store *s)
+{
+    if (s->ops->release != NULL)
+        s->ops->release(s);
+}
+
 lv_err lv_store_feed(lv_store *s, uint64_t since, lv_store_feed_fn fn, void *ctx, uint64_t *upto, lv_error *err)
 {
     return s->ops->feed(s, since, fn, ctx, upto, err);

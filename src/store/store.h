@@ -93,6 +93,9 @@ typedef struct lv_store_ops {
     lv_err (*wait)(lv_store *s, uint64_t since, int timeout_ms, bool *woken,
                    lv_error *err);
     lv_err (*compact)(lv_store *s, uint64_t upto, lv_error *err);
+    /* Optional (NULL: none; SQLite has one node): see lv_store_reserve. */
+    lv_err (*reserve)(lv_store *s, uint64_t *head, lv_error *err);
+    void (*release)(lv_store *s);
     /* Copies a consistent snapshot of the whole store to path. */
     lv_err (*backup)(lv_store *s, const char *path, lv_error *err);
     void (*close)(lv_store *s);
@@ -144,6 +147,20 @@ lv_err lv_store_commit(lv_store *s, const lv_store_op *ops, size_t n,
  *   LV_E_TOO_BIG, LV_E_IO, LV_E_NOMEM  nothing applied. */
 lv_err lv_store_commit_batch(lv_store *s, const lv_store_batch *b,
                              uint64_t *rev, lv_error *err);
+
+/* Takes the store's commit order for the calling thread's next
+ * lv_store_commit_batch on s: until that commit (or lv_store_release) no
+ * commit by any node can happen, so a batch planned after reading the
+ * feed up to *head (the head now) is not refused for a commit that came
+ * in between. Nodes writing at once then take turns instead of refusing
+ * each other's batches over and over. The batch's conditions are still
+ * checked. Hold it briefly: every node's commits wait meanwhile (the
+ * database ends a session idle in a reservation for 10 s).
+ * LV_E_INTERNAL when the backend has no such order (SQLite: one
+ * node), LV_E_UNAVAILABLE when the database cannot be reached. */
+lv_err lv_store_reserve(lv_store *s, uint64_t *head, lv_error *err);
+/* Gives up the calling thread's reservation, if it holds one. */
+void lv_store_release(lv_store *s);
 
 /* Hands fn every record changed by commits with a revision above since, up
  * to the head of one consistent snapshot, which *upto receives (== since

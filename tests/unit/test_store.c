@@ -2,7 +2,7 @@
  * LEVER_TEST_PG_URI, under tests/integration/pg_harness.py) PostgreSQL:
  * atomic batches, key order, persistence across reopen, backups, binary
  * keys, revisions, the change feed, conditional commits racing, waking
- * followers, compaction, schema versions. */
+ * followers, compaction, reserving the commit order, schema versions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -615,6 +615,100 @@ static void test_one_handle_two_threads(void **state)
     lv_store_close(s);
 }
 
+/* A commit on another handle while a reservation is held. */
+typedef struct blocked_commit {
+    lv_store *s;
+    uint64_t rev;
+    int done;
+} blocked_commit;
+
+static void *commit_thread(void *arg)
+{
+    blocked_commit *bc = arg;
+    lv_store_op ops[] = {put("other", "node")};
+    bc->rev = commit_rev(bc->s, ops, 1);
+    __atomic_store_n(&bc->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+/* The commit order taken for the next commit: no other commit meanwhile,
+ * the feed inside it sees everything, the commit cannot be refused for a
+ * commit in between; release gives it up. SQLite has nothing to take. */
+static void test_reserve(void **state)
+{
+    fixture *f = *state;
+    lv_store *a = open_store(f), *b = open_store(f);
+    lv_error err;
+    lv_store_op b1[] = {put("x", "1"), put("y", "2")};
+    uint64_t r1 = commit_rev(b, b1, 2);
+    uint64_t head = 0;
+    if (!f->pg) {
+        assert_int_not_equal(lv_store_reserve(a, &head, &err), LV_OK);
+        lv_store_release(a);
+        lv_store_op b2[] = {put("z", "3")};
+        assert_int_equal(commit_rev(a, b2, 1), r1 + 1);
+        lv_store_close(a);
+        lv_store_close(b);
+        return;
+    }
+    assert_int_equal(lv_store_reserve(a, &head, &err), LV_OK);
+    assert_int_equal(head, r1);
+    blocked_commit bc = {b, 0, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, commit_thread, &bc), 0);
+    usleep(200 * 1000);
+    assert_int_equal(__atomic_load_n(&bc.done, __ATOMIC_ACQUIRE), 0);
+    dump d;
+    uint64_t upto = 0;
+    feed(a, 0, &d, &upto);
+    assert_int_equal(upto, r1);
+    assert_int_equal(d.n, 2);
+    expect(&d, 0, "x", "1");
+    /* Planned against r1: not refused, the other commit comes after. */
+    lv_store_op b2[] = {put("x", "11")};
+    lv_store_cond c[] = {{"x", 1, r1}};
+    lv_store_batch sb = {b2, 1, c, 1, 1};
+    uint64_t r2 = 0;
+    assert_int_equal(lv_store_commit_batch(a, &sb, &r2, &err), LV_OK);
+    assert_int_equal(r2, r1 + 1);
+    pthread_join(t, NULL);
+    assert_int_equal(bc.rev, r2 + 1);
+    /* Given up: others commit at once; the handle commits normally. */
+    assert_int_equal(lv_store_reserve(a, &head, &err), LV_OK);
+    assert_int_equal(head, r2 + 1);
+    lv_store_release(a);
+    lv_store_op b3[] = {put("y", "22")};
+    assert_int_equal(commit_rev(b, b3, 1), r2 + 2);
+    assert_int_equal(commit_rev(a, b3, 1), r2 + 3);
+    lv_store_close(a);
+    lv_store_close(b);
+}
+
+/* A small retention: the backend compacts by itself, the feed from before
+ * says "load again". */
+static void test_tombstone_keep(void **state)
+{
+    fixture *f = *state;
+    lv_store *s = open_store(f);
+    lv_store_set_tombstone_keep(s, 4);
+    assert_int_equal(lv_store_compact_every(4), 2);
+    assert_int_equal(lv_store_compact_every(1000000), 256);
+    lv_store_op b1[] = {put("a", "1")}, b2[] = {del("a")};
+    commit_rev(s, b1, 1);
+    commit_rev(s, b2, 1);
+    for (int i = 0; i < 8; i++) {
+        char k[8];
+        snprintf(k, sizeof k, "k%d", i);
+        lv_store_op op[] = {put(k, "v")};
+        commit_rev(s, op, 1);
+    }
+    dump d;
+    uint64_t upto;
+    lv_error err;
+    assert_int_equal(lv_store_feed(s, 0, collect_feed, &d, &upto, &err), LV_E_COMPACTED);
+    lv_store_close(s);
+}
+
 /* A backup (SQLite format) imported into an empty store of either
  * backend, all at once; a store with data is refused. */
 static void test_import(void **state)
@@ -710,6 +804,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_one_handle_two_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reserve, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tombstone_keep, setup, teardown),
     };
     const struct CMUnitTest sqlite_only[] = {
         cmocka_unit_test_setup_teardown(test_sqlite_migrates_v1, setup, teardown),
