@@ -198,6 +198,7 @@ static void version_free(lv_version *v)
     for (unsigned i = 0; i < v->nlabels; i++)
         free(v->labels[i]);
     free(v->labels);
+    free(v->wire);
     free(v);
 }
 

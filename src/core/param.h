@@ -52,6 +52,12 @@ typedef struct lv_version {
                              * the version (the engine's), not to it */
     unsigned nlabels;
     char **labels;          /* room for LV_MAX_LABELS_PER_VERSION, NULL until the first */
+    /* A front-end's rendering of this version, made by the first read that
+     * needs it and kept for the version's life (api/ssm.c: the Parameter
+     * object GetParameter answers). Set once with an atomic exchange by
+     * readers under the engine's read lock; freed with the version, never
+     * copied (a copy is a new version to render). */
+    void *wire;
 } lv_version;
 
 typedef struct lv_tag {
