@@ -12,8 +12,8 @@ static lv_err check_skew(const char *amz_date, time_t t, time_t now,
                          lv_error *err)
 {
     char lim[17], nowd[17];
-    lv_sv4_fmt_amz_date(now, nowd);
     if ((long long)t < (long long)now - SKEW_SECONDS) {
+        lv_sv4_fmt_amz_date(now, nowd);
         lv_sv4_fmt_amz_date(now - SKEW_SECONDS, lim);
         return lv_error_set(err, LV_E_INVALID_SIGNATURE,
                             "Signature expired: %s is now earlier than %s "
@@ -21,6 +21,7 @@ static lv_err check_skew(const char *amz_date, time_t t, time_t now,
                             amz_date, lim, nowd);
     }
     if ((long long)t > (long long)now + SKEW_SECONDS) {
+        lv_sv4_fmt_amz_date(now, nowd);
         lv_sv4_fmt_amz_date(now + SKEW_SECONDS, lim);
         return lv_error_set(err, LV_E_INVALID_SIGNATURE,
                             "Signature not yet current: %s is still later "

@@ -50,7 +50,11 @@ typedef lv_err (*lv_sigv4_secret_fn)(void *ctx, const char *access_key,
 typedef struct lv_sigv4_cache {
     struct {
         char id[129 + 9 + 64 + 64 + 4];
-        char secret_sha[65];
+        /* the secret the key was derived from, to notice a changed one
+         * (compared in constant time; hashing it per request cost more
+         * than the rest of the lookup) */
+        char secret[256];
+        size_t secret_len;
         unsigned char key[32];
         bool used;
     } slot[8];

@@ -470,14 +470,13 @@ lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid,
         id[n++] = i < 3 ? '\n' : '\0';
     }
     n--; /* the length without the NUL */
-    char sh[65];
-    lv_err rc = lv_sv4_sha256_hex(secret, slen, sh);
-    if (rc != LV_OK)
-        return rc;
+    if (slen >= sizeof cache->slot[0].secret)
+        return lv_sv4_derive_key(secret, slen, date, region, service, key);
+    lv_err rc;
     size_t nslots = sizeof cache->slot / sizeof cache->slot[0];
     for (size_t i = 0; i < nslots; i++) {
-        if (cache->slot[i].used && strcmp(cache->slot[i].id, id) == 0 &&
-            CRYPTO_memcmp(cache->slot[i].secret_sha, sh, 64) == 0) {
+        if (cache->slot[i].used && strcmp(cache->slot[i].id, id) == 0 && cache->slot[i].secret_len == slen &&
+            CRYPTO_memcmp(cache->slot[i].secret, secret, slen) == 0) {
             memcpy(key, cache->slot[i].key, 32);
             return LV_OK;
         }
@@ -494,7 +493,9 @@ lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid,
         victim = cache->next++ % nslots;
     cache->slot[victim].used = true;
     memcpy(cache->slot[victim].id, id, n + 1);
-    memcpy(cache->slot[victim].secret_sha, sh, 65);
+    OPENSSL_cleanse(cache->slot[victim].secret, sizeof cache->slot[victim].secret);
+    memcpy(cache->slot[victim].secret, secret, slen);
+    cache->slot[victim].secret_len = slen;
     memcpy(cache->slot[victim].key, key, 32);
     return LV_OK;
 }

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LV_BUF_DEFAULT_MAX ((size_t)64 << 20)
 
 lv_err lv_buf_reserve(lv_buf *b, size_t extra)
 {
@@ -27,7 +26,7 @@ lv_err lv_buf_reserve(lv_buf *b, size_t extra)
     return LV_OK;
 }
 
-lv_err lv_buf_append(lv_buf *b, const void *p, size_t n)
+lv_err lv_buf_append_slow(lv_buf *b, const void *p, size_t n)
 {
     lv_err rc = lv_buf_reserve(b, n);
     if (rc != LV_OK)
@@ -44,10 +43,6 @@ lv_err lv_buf_puts(lv_buf *b, const char *s)
     return lv_buf_append(b, s, strlen(s));
 }
 
-lv_err lv_buf_putc(lv_buf *b, char c)
-{
-    return lv_buf_append(b, &c, 1);
-}
 
 lv_err lv_buf_printf(lv_buf *b, const char *fmt, ...)
 {

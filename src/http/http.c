@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <microhttpd.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -112,16 +113,28 @@ static void http_log(void *cls, const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
 }
 
+/* Zeroes a response but for its header scratch space (2.5 KiB that is
+ * only read where a header points into it): done per request, twice. */
+static void response_init(lv_http_response *r)
+{
+    size_t hs = offsetof(lv_http_response, header_storage), he = hs + sizeof r->header_storage;
+    memset(r, 0, hs);
+    memset((char *)r + he, 0, sizeof *r - he);
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)c;
     /* One allocation holds the exchange and the URI after it. */
     size_t ul = strlen(uri ? uri : "");
-    lv_http_exchange *x = calloc(1, sizeof *x + ul + 1);
+    lv_http_exchange *x = malloc(sizeof *x + ul + 1);
     if (x == NULL)
         return NULL;
+    memset(x, 0, offsetof(lv_http_exchange, later));
+    response_init(&x->later);
     x->raw_uri = (char *)(x + 1);
     memcpy(x->raw_uri, uri ? uri : "", ul);
+    x->raw_uri[ul] = '\0';
     x->loop = cls;
     x->srv = x->loop->srv;
     x->body.max = x->srv->max_body;
@@ -197,7 +210,7 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-static void remote_text(struct MHD_Connection *c, char *out, size_t cap)
+static void remote_format(struct MHD_Connection *c, char *out, size_t cap)
 {
     out[0] = '\0';
     const union MHD_ConnectionInfo *ci =
@@ -212,6 +225,20 @@ static void remote_text(struct MHD_Connection *c, char *out, size_t cap)
         const struct sockaddr_in6 *in6 = (const void *)sa;
         inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)cap);
     }
+}
+
+/* The peer's address as text, formatted once per connection (on_connection
+ * keeps it as the socket context) rather than once per request. */
+static void remote_text(struct MHD_Connection *c, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const char *have = ci ? ci->socket_context : NULL;
+    if (have != NULL) {
+        size_t n = strnlen(have, cap - 1);
+        memcpy(out, have, n);
+        out[n] = '\0';
+    } else
+        remote_format(c, out, cap);
 }
 
 static int status_ok(int status)
@@ -296,7 +323,7 @@ static enum MHD_Result dispatch(lv_http_exchange *x, struct MHD_Connection *c,
         .remote_addr = remote,
     };
     lv_http_response resp;
-    memset(&resp, 0, sizeof resp);
+    response_init(&resp);
     resp.status = 200;
     resp.content_type = "application/json";
     resp.exchange_ = x;
@@ -385,13 +412,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe)
 {
-    (void)c;
-    (void)socket_context;
     lv_http_server *s = cls;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         atomic_fetch_add(&s->open_conns, 1);
-    else
+        char *remote = malloc(INET6_ADDRSTRLEN);
+        if (remote != NULL)
+            remote_format(c, remote, INET6_ADDRSTRLEN);
+        *socket_context = remote; /* NULL: formatted per request instead */
+    } else {
         atomic_fetch_sub(&s->open_conns, 1);
+        free(*socket_context);
+        *socket_context = NULL;
+    }
 }
 
 static void free_tls(lv_http_server *s)
