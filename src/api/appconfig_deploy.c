@@ -66,7 +66,24 @@ json_t *lv_acapi_render_deployment(lv_acapi_ctx *c, const lv_acview *v, const lv
         json_array_append_new(log, e);
     }
     json_object_set_new(o, "EventLog", log);
-    json_object_set_new(o, "AppliedExtensions", json_array());
+    /* The extensions associated when it started (core: LV_AC_APPLIED). */
+    json_t *ax = json_array();
+    const lv_acrec *ar = lv_ac_get(v, "%c%s", LV_AC_APPLIED, d->key);
+    unsigned na = lv_acrec_count(ar, QF_EXTS);
+    for (unsigned i = 0; i + 3 < na;) {
+        json_t *e = json_object(), *params = json_object();
+        json_object_set_new(e, "ExtensionId", json_string(lv_acrec_item(ar, QF_EXTS, i)->p));
+        json_object_set_new(e, "ExtensionAssociationId", json_string(lv_acrec_item(ar, QF_EXTS, i + 1)->p));
+        json_object_set_new(e, "VersionNumber", json_integer(strtoll(lv_acrec_item(ar, QF_EXTS, i + 2)->p, NULL, 10)));
+        unsigned np = (unsigned)strtoul(lv_acrec_item(ar, QF_EXTS, i + 3)->p, NULL, 10);
+        i += 4;
+        for (unsigned k = 0; k < np && i + 1 < na; k++, i += 2)
+            json_object_set_new(params, lv_acrec_item(ar, QF_EXTS, i)->p,
+                                json_stringn(lv_acrec_item(ar, QF_EXTS, i + 1)->p, lv_acrec_item(ar, QF_EXTS, i + 1)->n));
+        json_object_set_new(e, "Parameters", params);
+        json_array_append_new(ax, e);
+    }
+    json_object_set_new(o, "AppliedExtensions", ax);
     /* lever's addition: the share of entities actually served the new
      * version, as reported by caches and counted here (docs/rollouts.md) */
     char seed[64];

@@ -75,6 +75,38 @@ static void kdouble(jw *w, const char *k, double v)
     jw_raw(w, t, (size_t)n);
 }
 
+/* AppliedExtensions: the extensions associated with the parameter when
+ * the rollout started (core: LV_AC_APPLIED), as GetDeployment answers. */
+static void render_applied(lv_engine *e, jw *w, const lv_acrec *d)
+{
+    lv_acview v;
+    lv_engine_rdlock(e);
+    lv_engine_ac_view(e, &v);
+    const lv_acrec *ar = lv_acrec_ref(lv_ac_get(&v, "%c%s", LV_AC_APPLIED, d->key));
+    lv_engine_rdunlock(e);
+    jw_key(w, "AppliedExtensions");
+    jw_arr(w);
+    unsigned na = lv_acrec_count(ar, QF_EXTS);
+    for (unsigned i = 0; i + 3 < na;) {
+        jw_obj(w);
+        jw_kstr(w, "ExtensionId", lv_acrec_item(ar, QF_EXTS, i)->p);
+        jw_kstr(w, "ExtensionAssociationId", lv_acrec_item(ar, QF_EXTS, i + 1)->p);
+        jw_kint(w, "VersionNumber", strtoll(lv_acrec_item(ar, QF_EXTS, i + 2)->p, NULL, 10));
+        unsigned np = (unsigned)strtoul(lv_acrec_item(ar, QF_EXTS, i + 3)->p, NULL, 10);
+        i += 4;
+        jw_key(w, "Parameters");
+        jw_obj(w);
+        for (unsigned k = 0; k < np && i + 1 < na; k++, i += 2) {
+            jw_key(w, lv_acrec_item(ar, QF_EXTS, i)->p);
+            jw_strn(w, lv_acrec_item(ar, QF_EXTS, i + 1)->p, lv_acrec_item(ar, QF_EXTS, i + 1)->n);
+        }
+        jw_obj_end(w);
+        jw_obj_end(w);
+    }
+    jw_arr_end(w);
+    lv_acrec_unref(ar);
+}
+
 static void render(jw *w, const lv_acrec *d, lv_engine *e)
 {
     jw_obj(w);
@@ -125,6 +157,7 @@ static void render(jw *w, const lv_acrec *d, lv_engine *e)
     snprintf(seed, sizeof seed, "ssm:%s:%s:%s:%" PRId64, lv_acrec_str(d, DF_APP), lv_acrec_str(d, DF_ENV),
              lv_acrec_str(d, DF_PROFILE), lv_acrec_num(d, DF_NUMBER));
     lv_served_render_jw(e, seed, w);
+    render_applied(e, w, d);
     jw_obj_end(w);
 }
 

@@ -191,6 +191,66 @@ static lv_err set_override(lv_acrec *d, const lv_acrec *tags, bool *any)
     return LV_OK;
 }
 
+/* ---------- AppliedExtensions ---------- */
+
+typedef struct applied {
+    const char *keys[3];
+    unsigned nkeys;
+    lv_acrec *rec;
+    unsigned found;
+    lv_err rc;
+} applied;
+
+static bool applied_one(void *arg, const lv_acrec *a)
+{
+    applied *x = arg;
+    const char *rk = lv_acrec_str(a, YF_RESKEY);
+    bool match = false;
+    for (unsigned i = 0; i < x->nkeys && !match; i++)
+        match = strcmp(rk, x->keys[i]) == 0;
+    if (!match)
+        return true;
+    unsigned np = lv_acrec_count(a, YF_PARAMS) / 2;
+    char n[16];
+    snprintf(n, sizeof n, "%u", np);
+    const char *ext = lv_acrec_str(a, YF_EXT), *id = lv_acrec_str(a, YF_ID), *ver = lv_acrec_str(a, YF_EXTVER);
+    x->rc = lv_acrec_push(x->rec, QF_EXTS, ext, strlen(ext));
+    if (x->rc == LV_OK)
+        x->rc = lv_acrec_push(x->rec, QF_EXTS, id, strlen(id));
+    if (x->rc == LV_OK)
+        x->rc = lv_acrec_push(x->rec, QF_EXTS, ver, strlen(ver));
+    if (x->rc == LV_OK)
+        x->rc = lv_acrec_push(x->rec, QF_EXTS, n, strlen(n));
+    for (unsigned i = 0; x->rc == LV_OK && i < 2 * np; i++) {
+        const lv_acstr *v = lv_acrec_item(a, YF_PARAMS, i);
+        x->rc = lv_acrec_push(x->rec, QF_EXTS, v->p, v->n);
+    }
+    x->found++;
+    return x->rc == LV_OK;
+}
+
+/* Records which extensions apply to the deployment d as it starts: those
+ * associated with one of the resource keys (association key order). */
+static lv_err put_applied(const lv_acview *v, lv_acplan *out, const lv_acrec *d, const char *k0, const char *k1,
+                          const char *k2)
+{
+    char key[1216];
+    snprintf(key, sizeof key, "%c%s", LV_AC_APPLIED, d->key);
+    applied x = {{k0, k1, k2}, 0, lv_acrec_new(LV_AC_APPLIED, QF__N), 0, LV_OK};
+    x.nkeys = k2 ? 3 : k1 ? 2 : 1;
+    if (x.rec == NULL || lv_acrec_set_key(x.rec, key) != LV_OK) {
+        lv_acrec_unref(x.rec);
+        return LV_E_NOMEM;
+    }
+    lv_acrec_clear(x.rec, QF_EXTS, true);
+    v->each(v->ctx, "X", 1, applied_one, &x);
+    if (x.rc != LV_OK || x.found == 0) {
+        lv_acrec_unref(x.rec);
+        return x.rc;
+    }
+    return lv_acplan_put(out, x.rec);
+}
+
 /* Completes a BAKING deployment early because a new one starts. */
 static lv_err finish_baking(const lv_acrec *last, int64_t number, int64_t now, lv_acplan *out)
 {
@@ -299,6 +359,13 @@ static lv_err start(const lv_acview *v, const lv_acreq *q, lv_acplan *out, lv_er
         char tk[1216];
         snprintf(tk, sizeof tk, "t%s", key);
         rc = lv_acplan_put(out, lv_acrec_clone(q->tags, tk));
+    }
+    if (rc == LV_OK) {
+        char ka[40], ke[40], kp[40];
+        snprintf(ka, sizeof ka, "a%s", q->app);
+        snprintf(ke, sizeof ke, "e%s/%s", q->app, q->env);
+        snprintf(kp, sizeof kp, "p%s/%s", q->app, pid);
+        rc = put_applied(v, out, d, ka, ke, kp);
     }
     if (rc != LV_OK)
         goto nomem;
@@ -522,6 +589,10 @@ static lv_err start_label(const lv_acview *v, const lv_acreq *q, lv_acplan *out,
                                : "Label deployment started",
                     q->now_ms) != LV_OK ||
         dep_change(out, LV_CHANGE_AC_STARTED, d) != LV_OK || take_due_steps(d, q->now_ms, out, &done) != LV_OK)
+        goto nomem;
+    char kparam[1200];
+    snprintf(kparam, sizeof kparam, "%c%s|%s|", LV_AC_LABEL_DEPLOY, q->app, q->env);
+    if (put_applied(v, out, d, kparam, NULL, NULL) != LV_OK)
         goto nomem;
     out->result = lv_acrec_ref(d);
     return lv_acplan_put(out, d) == LV_OK ? LV_OK : oom(err);

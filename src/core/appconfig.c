@@ -391,13 +391,16 @@ static lv_err put_tags(lv_acplan *out, const char *key, const lv_acrec *tags)
     return t ? lv_acplan_put(out, t) : LV_E_NOMEM;
 }
 
-/* Deletes key and its tags record. */
+/* Deletes key, its tags record and (a deployment's) applied extensions. */
 static lv_err del_with_tags(const lv_acview *v, lv_acplan *out, const char *key)
 {
     lv_err rc = lv_acplan_del(out, key);
     const lv_acrec *t = rc == LV_OK ? lv_ac_get(v, "t%s", key) : NULL;
     if (t != NULL)
         rc = lv_acplan_del(out, t->key);
+    const lv_acrec *x = rc == LV_OK && key[0] == LV_AC_DEPLOY ? lv_ac_get(v, "%c%s", LV_AC_APPLIED, key) : NULL;
+    if (x != NULL)
+        rc = lv_acplan_del(out, x->key);
     return rc;
 }
 

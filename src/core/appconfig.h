@@ -30,6 +30,10 @@ enum {
      * fields with DF_APP the region, DF_ENV the parameter name, DF_PROFILE
      * the label: l<region>|<name>|<label>|<%010u number> */
     LV_AC_LABEL_DEPLOY = 'l',
+    /* The extensions associated with a deployment's application,
+     * environment or profile (a label rollout's parameter) when it
+     * started: GetDeployment's AppliedExtensions. A<deployment key> */
+    LV_AC_APPLIED = 'A',
 };
 
 /* Fields per kind. Numbers are decimal strings; times are epoch ms. */
@@ -67,6 +71,9 @@ enum { XF_ID, XF_NAME, XF_VERSION, XF_DESC, XF_ACTIONS, XF_PARAMS, XF__N };
 enum { YF_ID, YF_EXT, YF_EXTVER, YF_RESOURCE, YF_RESKEY, YF_PARAMS, YF__N };
 /* TAGS: flat (Key, Value) pairs, sorted by key. */
 enum { TF_TAGS, TF__N };
+/* EXTS: per applied extension ExtensionId, ExtensionAssociationId,
+ * VersionNumber, the number N of parameters, then N (Name, Value) pairs. */
+enum { QF_EXTS, QF__N };
 
 /* Quotas (AWS AppConfig's default service quotas; docs/appconfig.md). */
 enum {
