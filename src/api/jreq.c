@@ -1,6 +1,8 @@
 /* jreq.c - typed, constrained access to a parsed JSON request. */
 #include "api/jreq.h"
 
+#include "json/flat.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,7 @@ lv_err jreq_parse(jreq *r, const char *body, size_t len, lv_error *err)
         return r->root ? LV_OK : lv_error_set(err, LV_E_NOMEM, "out of memory");
     }
     json_error_t je;
-    r->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    r->root = lv_json_load_request(body, len, &je);
     if (r->root == NULL)
         return lv_error_set(err, LV_E_SERIALIZATION,
                             "Could not parse the request body as JSON: %s (line %d, column %d).",

@@ -18,6 +18,7 @@
 #include "api/alarm_api.h"
 #include "api/alertmanager.h"
 #include "api/offload.h"
+#include "json/flat.h"
 #include "json/jw.h"
 #include "api/label_deploy.h"
 #include "api/lever.h"
@@ -785,7 +786,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     bool mutating = admin || alarm_op || check_op || label_op || (ssm && lv_authz_ssm_mutating(op));
     json_t *parsed = NULL; /* parsed once, here, and handed to the SSM front-end */
     if (!is_root || mutating) {
-        parsed = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, NULL);
+        parsed = lv_json_load_request(req->body, req->body_len, NULL);
         rc = lv_authz_extract(ssm ? "ssm" : "lever", op, parsed, auth.region, r->account, &az);
         if (rc != LV_OK) {
             lv_authz_req_free(&az);
