@@ -125,6 +125,9 @@ void lv_acapi_metrics(lv_engine *e, lv_buf *out);
 lv_err lv_acapi_validate_content(lv_acapi_ctx *c, const lv_acrec *profile, const char *content, size_t n,
                                  lv_error *err);
 /* Checks a validator list given to Create/UpdateConfigurationProfile. */
+/* Whether a profile (names or ids) has a validator that calls out over
+ * HTTP (LAMBDA: a URL): a call that runs it must not hold an event loop. */
+bool lv_acapi_profile_calls_out(lv_engine *e, const char *app, const char *profile);
 lv_err lv_acapi_check_validators(lv_acapi_ctx *c, const lv_acrec *in, unsigned field, lv_error *err);
 
 #endif

@@ -49,6 +49,22 @@ static bool http_url(const char *s)
     return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+bool lv_acapi_profile_calls_out(lv_engine *e, const char *app, const char *profile)
+{
+    if (e == NULL || app == NULL || profile == NULL)
+        return false;
+    bool out = false;
+    lv_acview v;
+    lv_engine_rdlock(e);
+    lv_engine_ac_view(e, &v);
+    const lv_acrec *a = lv_ac_find_app(&v, app);
+    const lv_acrec *p = a ? lv_ac_find_profile(&v, lv_acrec_str(a, AF_ID), profile) : NULL;
+    for (unsigned i = 0; p != NULL && !out && i + 1 < lv_acrec_count(p, PF_VALIDATORS); i += 2)
+        out = strcmp(lv_acrec_item(p, PF_VALIDATORS, i)->p, "LAMBDA") == 0;
+    lv_engine_rdunlock(e);
+    return out;
+}
+
 lv_err lv_acapi_check_validators(lv_acapi_ctx *c, const lv_acrec *in, unsigned field, lv_error *err)
 {
     (void)c;

@@ -480,6 +480,10 @@ static bool waits_on_hook(lv_router *r, const lv_acwire_call *call)
     if (r->offload == NULL)
         return false;
     const char *app = lv_acapi_str(call, "ApplicationId");
+    /* a LAMBDA validator is a URL leverd calls, up to its timeout */
+    if ((call->op == ACW_StartDeployment || call->op == ACW_ValidateConfiguration) &&
+        lv_acapi_profile_calls_out(r->engine, app, lv_acapi_str(call, "ConfigurationProfileId")))
+        return true;
     if (call->op == ACW_CreateHostedConfigurationVersion)
         return lv_hooks_wanted(r->hooks, LV_HOOK_PRE_CREATE, app, NULL, lv_acapi_str(call, "ConfigurationProfileId"));
     if (call->op == ACW_StartDeployment)
@@ -648,7 +652,14 @@ static void run_parked_json(void *arg)
  * webhook waits on it: not on an event loop. */
 static bool label_waits_on_hook(lv_router *r, const char *op, json_t *parsed, const char *region)
 {
-    if (r->offload == NULL || tl_parked || strcmp(op, "StartLabelDeployment") != 0)
+    if (r->offload == NULL || tl_parked)
+        return false;
+    /* Lever.CheckConfiguration runs the profile's validators, a LAMBDA one
+     * being a URL leverd calls */
+    if (strcmp(op, "CheckConfiguration") == 0)
+        return lv_acapi_profile_calls_out(r->engine, json_string_value(json_object_get(parsed, "Application")),
+                                          json_string_value(json_object_get(parsed, "ConfigurationProfile")));
+    if (strcmp(op, "StartLabelDeployment") != 0)
         return false;
     const char *name = json_string_value(json_object_get(parsed, "Name"));
     if (name == NULL)
@@ -913,7 +924,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
         observe(r, &t0);
         return;
     }
-    if (lever && as == NULL && label_op && label_waits_on_hook(r, op, parsed, auth.region) &&
+    if (lever && as == NULL && (label_op || check_op) && label_waits_on_hook(r, op, parsed, auth.region) &&
         park_json(r, req, resp)) {
         lv_authz_req_free(&az);
         json_decref(parsed);
