@@ -570,6 +570,9 @@ timeout -k 10 300 sh "$HERE/flags.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/
 log "gradual deployments: step/rollback -> 100 agents, 10 deployments in progress vs none (bench/rollout.sh)"
 timeout -k 10 900 sh "$HERE/rollout.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/rollout.md" ||
     note "gradual deployments: bench/rollout.sh did not finish"
+log "several nodes: 3 leverd on one PostgreSQL vs a 3-member etcd cluster (bench/multinode.sh)"
+timeout -k 10 900 sh "$HERE/multinode.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/multinode.md" ||
+    note "several nodes: bench/multinode.sh did not finish"
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
@@ -588,6 +591,7 @@ if python3 "$HERE/report.py" --tmp "$TMP" --out "$RESULTS" --stamp "$STAMP"; the
     [ -s "$TMP/console.md" ] && { printf '\n'; cat "$TMP/console.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/flags.md" ] && { printf '\n'; cat "$TMP/flags.md"; } >> "$RESULTS/$STAMP.md"
     [ -s "$TMP/rollout.md" ] && { printf '\n'; cat "$TMP/rollout.md"; } >> "$RESULTS/$STAMP.md"
+    [ -s "$TMP/multinode.md" ] && { printf '\n'; cat "$TMP/multinode.md"; } >> "$RESULTS/$STAMP.md"
     log "wrote $RESULTS/$STAMP.md"
 else
     log "report failed; raw runs follow"; cat "$TMP/runs.tsv" >&2

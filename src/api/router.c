@@ -241,6 +241,19 @@ static void metrics(lv_router *r, lv_http_response *resp)
                       "# TYPE lever_store_reloads_total counter\nlever_store_reloads_total %llu\n",
                       (unsigned long long)st.conflicts, (unsigned long long)st.followed, ok ? 1 : 0,
                       (unsigned long long)st.reloads);
+        lv_buf_puts(b, "# HELP lever_store_follow_lag_seconds Other nodes' commits, from their writer's clock to "
+                       "applied on this node.\n# TYPE lever_store_follow_lag_seconds histogram\n");
+        uint64_t below = 0;
+        for (int i = 0; i < LV_FOLLOW_LAG_BUCKETS; i++) {
+            below += st.follow_lag[i];
+            lv_buf_printf(b, "lever_store_follow_lag_seconds_bucket{le=\"%g\"} %llu\n",
+                          lv_engine_follow_lag_ms[i] / 1000.0, (unsigned long long)below);
+        }
+        lv_buf_printf(b,
+                      "lever_store_follow_lag_seconds_bucket{le=\"+Inf\"} %llu\n"
+                      "lever_store_follow_lag_seconds_sum %.3f\nlever_store_follow_lag_seconds_count %llu\n",
+                      (unsigned long long)st.follow_lag_count, st.follow_lag_sum_ms / 1000.0,
+                      (unsigned long long)st.follow_lag_count);
     }
 }
 

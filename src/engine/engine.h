@@ -107,6 +107,7 @@ lv_err lv_engine_ac_write(lv_engine *e, const lv_acreq *req, lv_acrec **result, 
                           lv_error *err);
 
 /* Counters for /metrics. */
+enum { LV_FOLLOW_LAG_BUCKETS = 11 };
 typedef struct lv_engine_stats {
     uint64_t commits, commit_ops, writes, write_errors;
     uint64_t params;
@@ -115,7 +116,12 @@ typedef struct lv_engine_stats {
     uint64_t conflicts;   /* commits refused because another node wrote first (re-planned) */
     uint64_t followed;    /* other nodes' commits applied from the feed */
     uint64_t reloads;     /* whole-store loads after falling behind the feed */
+    /* Other nodes' commits from their writer's clock to applied here
+     * (histogram, upper bounds lv_engine_follow_lag_ms; [n] = above). */
+    uint64_t follow_lag[LV_FOLLOW_LAG_BUCKETS + 1];
+    uint64_t follow_lag_count, follow_lag_sum_ms;
 } lv_engine_stats;
+extern const unsigned lv_engine_follow_lag_ms[LV_FOLLOW_LAG_BUCKETS];
 void lv_engine_stats_get(lv_engine *e, lv_engine_stats *out);
 
 /* ---- watchers ---- */

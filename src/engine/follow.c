@@ -28,6 +28,27 @@
 
 enum { WAIT_MS = 500 };
 
+const unsigned lv_engine_follow_lag_ms[LV_FOLLOW_LAG_BUCKETS] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Under qlock: a followed commit whose last change its writer made at t. */
+static void observe_lag(lv_engine *e, int64_t t, int64_t now)
+{
+    uint64_t lag = now > t ? (uint64_t)(now - t) : 0;
+    unsigned i = 0;
+    while (i < LV_FOLLOW_LAG_BUCKETS && lag > lv_engine_follow_lag_ms[i])
+        i++;
+    e->stats.follow_lag[i]++;
+    e->stats.follow_lag_count++;
+    e->stats.follow_lag_sum_ms += lag;
+}
+
 /* ---------- store health ---------- */
 
 static int64_t mono_ms(void)
@@ -471,6 +492,10 @@ static void apply(lv_engine *e, const feed_buf *f, applied *a, uint64_t since, u
             lv_eng_timers_add_param(e, pc->next);
     }
     e->stats.followed += a->ncr;
+    int64_t now = wall_ms();
+    for (size_t i = 0; !lost && i < a->ncr; i++)
+        if (a->cr[i].n > 0 && a->cr_rev[i] > since)
+            observe_lag(e, a->cr[i].c[a->cr[i].n - 1].time_ms, now);
     pthread_mutex_unlock(&e->qlock);
     if (nnew > 0)
         lv_eng_notify_changes(e, chg, nnew);

@@ -93,6 +93,10 @@ class FeedReloadTest(unittest.TestCase):
         rev0 = self.revision(a)
         mn.wait_for(lambda: self.revision(b) >= rev0, "B to follow A")
         self.assertEqual(self.metric(b, "lever_store_reloads_total"), 0)
+        # B measures how far behind A's writes it applies them.
+        self.assertGreaterEqual(self.metric(b, "lever_store_follow_lag_seconds_count"), 1)
+        self.assertEqual(self.metric(b, 'lever_store_follow_lag_seconds_bucket{le="+Inf"}'),
+                         self.metric(b, "lever_store_follow_lag_seconds_count"))
 
         # B parks a watch, then stops running while A moves on.
         parked = {}
