@@ -189,7 +189,9 @@ static void key_label(char *out, size_t cap, const char *k, size_t klen)
     out[n] = '\0';
 }
 
-static lv_err check_conds(pg_conn *pc, const pg_batch *pb, uint64_t horizon, lv_error *err)
+/* A condition below the horizon cannot be checked (its tombstones may be
+ * gone): refused. */
+static lv_err check_horizon(const pg_batch *pb, uint64_t horizon, lv_error *err)
 {
     if (pb->min_cond_rev < horizon) {
         for (size_t i = 0; i < pb->ncond; i++)
@@ -200,25 +202,7 @@ static lv_err check_conds(pg_conn *pc, const pg_batch *pb, uint64_t horizon, lv_
                                     label, (unsigned long long)pb->conds[i].rev, (unsigned long long)horizon);
             }
     }
-    const char *vals[2] = {pb->cond_k.data, pb->cond_r.data};
-    int lens[2] = {(int)pb->cond_k.len, (int)pb->cond_r.len}, fmts[2] = {1, 1};
-    PGresult *r = NULL;
-    lv_err rc = run(pc,
-                    "SELECT c.k, greatest(kv.rev, g.rev), c.r FROM unnest($1::bytea[], $2::int8[]) AS c(k, r) "
-                    "LEFT JOIN lever_kv kv ON kv.k = c.k LEFT JOIN lever_gone g ON g.k = c.k "
-                    "WHERE kv.rev > c.r OR g.rev > c.r LIMIT 1",
-                    2, vals, lens, fmts, &r, "conditions", err);
-    if (rc != LV_OK)
-        return rc;
-    if (PQntuples(r) > 0) {
-        char label[96];
-        key_label(label, sizeof label, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
-        rc = lv_error_set(err, LV_E_CONFLICT, "postgres: %s changed at revision %llu, after revision %llu", label,
-                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 1)),
-                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 2)));
-    }
-    PQclear(r);
-    return rc;
+    return LV_OK;
 }
 
 lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
@@ -236,53 +220,87 @@ lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
 static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev_out, bool *sent_commit,
                         bool in_tx, lv_error *err)
 {
-    lv_err rc = in_tx ? LV_OK : pg_cmd(pc, "BEGIN", "begin", err);
+    /* The head row first, in a statement of its own: the statement below
+     * then takes its snapshot after every earlier commit (one that waited
+     * for the row inside itself would check the conditions against a
+     * snapshot from before the commit it waited for). A reservation holds
+     * it already. */
+    lv_err rc = in_tx ? LV_OK : pg_cmd(pc, "BEGIN; SELECT 1 FROM lever_head WHERE id = 1 FOR UPDATE", "begin", err);
     if (rc != LV_OK)
         return rc;
-    /* Taking the head row orders every commit of every node: the next one
+    /* One statement (one round trip while every node's commits wait):
+     * taking the head row orders every commit of every node (the next one
      * waits until this one is committed and visible, so revisions become
-     * visible in order and a follower never skips one. */
+     * visible in order and a follower never skips one); the conditions
+     * read the state before this batch (a statement's parts share one
+     * snapshot); puts, deletes and the notification use the new head.
+     * Puts and deletes never touch the same key (one op per key). */
     char nrev[24];
     snprintf(nrev, sizeof nrev, "%llu", (unsigned long long)pb->nrev);
-    const char *hv[1] = {nrev};
+    const char *vals[6] = {nrev};
+    int lens[6] = {0}, fmts[6] = {0}, np = 1;
+    lv_buf sql = LV_BUF_INIT;
+    rc = lv_buf_puts(&sql, "WITH h AS (UPDATE lever_head SET rev = rev + $1::int8 WHERE id = 1 RETURNING rev, horizon)");
+    int ck = 0;
+    if (rc == LV_OK && pb->ncond) {
+        ck = np + 1;
+        vals[np] = pb->cond_k.data, lens[np] = (int)pb->cond_k.len, fmts[np++] = 1;
+        vals[np] = pb->cond_r.data, lens[np] = (int)pb->cond_r.len, fmts[np++] = 1;
+        rc = lv_buf_printf(&sql,
+                           ", c AS (SELECT c.k, greatest(kv.rev, g.rev) AS at, c.r FROM unnest($%d::bytea[], "
+                           "$%d::int8[]) AS c(k, r) LEFT JOIN lever_kv kv ON kv.k = c.k LEFT JOIN lever_gone g "
+                           "ON g.k = c.k WHERE kv.rev > c.r OR g.rev > c.r LIMIT 1)",
+                           ck, ck + 1);
+    }
+    if (rc == LV_OK && pb->nput) {
+        vals[np] = pb->put_k.data, lens[np] = (int)pb->put_k.len, fmts[np++] = 1;
+        vals[np] = pb->put_v.data, lens[np] = (int)pb->put_v.len, fmts[np++] = 1;
+        rc = lv_buf_printf(&sql,
+                           ", p AS (SELECT k, v FROM unnest($%d::bytea[], $%d::bytea[]) AS t(k, v)), "
+                           "pg AS (DELETE FROM lever_gone WHERE k IN (SELECT k FROM p)), "
+                           "pi AS (INSERT INTO lever_kv(k, v, rev) SELECT k, v, (SELECT rev FROM h) FROM p "
+                           "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, rev = EXCLUDED.rev)",
+                           np - 1, np);
+    }
+    if (rc == LV_OK && pb->ndel) {
+        /* Only a record that existed leaves a tombstone. */
+        vals[np] = pb->del_k.data, lens[np] = (int)pb->del_k.len, fmts[np++] = 1;
+        rc = lv_buf_printf(&sql,
+                           ", d AS (DELETE FROM lever_kv WHERE k = ANY($%d::bytea[]) RETURNING k), "
+                           "dg AS (INSERT INTO lever_gone(k, rev) SELECT k, (SELECT rev FROM h) FROM d "
+                           "ON CONFLICT (k) DO UPDATE SET rev = EXCLUDED.rev)",
+                           np);
+    }
+    if (rc == LV_OK)
+        rc = lv_buf_printf(&sql,
+                           ", n AS (SELECT pg_notify('lever_commit', (SELECT rev FROM h)::text)) "
+                           "SELECT h.rev, h.horizon, %s, (SELECT count(*) FROM n) FROM h%s",
+                           ck ? "c.k, c.at, c.r" : "NULL::bytea, NULL::int8, NULL::int8", ck ? " LEFT JOIN c ON true" : "");
+    if (rc != LV_OK) {
+        lv_buf_free(&sql);
+        return lv_error_set(err, LV_E_NOMEM, "out of memory");
+    }
     PGresult *r = NULL;
-    if ((rc = run(pc, "UPDATE lever_head SET rev = rev + $1::int8 WHERE id = 1 RETURNING rev, horizon", 1, hv,
-                  NULL, NULL, &r, "head", err)) != LV_OK)
+    rc = run(pc, sql.data, np, vals, lens, fmts, &r, "commit", err);
+    lv_buf_free(&sql);
+    if (rc != LV_OK)
         return rc;
     if (PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 8) {
         PQclear(r);
         return lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
     }
     uint64_t rev = pg_get_be64(PQgetvalue(r, 0, 0)), horizon = pg_get_be64(PQgetvalue(r, 0, 1));
+    if (ck && !PQgetisnull(r, 0, 2)) {
+        char label[96];
+        key_label(label, sizeof label, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
+        rc = lv_error_set(err, LV_E_CONFLICT, "postgres: %s changed at revision %llu, after revision %llu", label,
+                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 3)),
+                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 4)));
+    }
     PQclear(r);
-    if (pb->ncond && (rc = check_conds(pc, pb, horizon, err)) != LV_OK)
-        return rc;
-    char revs[24];
-    snprintf(revs, sizeof revs, "%llu", (unsigned long long)rev);
-    if (pb->nput) {
-        const char *vals[3] = {pb->put_k.data, pb->put_v.data, revs};
-        int lens[3] = {(int)pb->put_k.len, (int)pb->put_v.len, 0}, fmts[3] = {1, 1, 0};
-        if ((rc = run(pc,
-                      "WITH p AS (SELECT k, v FROM unnest($1::bytea[], $2::bytea[]) AS t(k, v)), "
-                      "g AS (DELETE FROM lever_gone WHERE k IN (SELECT k FROM p)) "
-                      "INSERT INTO lever_kv(k, v, rev) SELECT k, v, $3::int8 FROM p "
-                      "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, rev = EXCLUDED.rev",
-                      3, vals, lens, fmts, NULL, "put", err)) != LV_OK)
-            return rc;
-    }
-    if (pb->ndel) {
-        /* Only a record that existed leaves a tombstone. */
-        const char *vals[2] = {pb->del_k.data, revs};
-        int lens[2] = {(int)pb->del_k.len, 0}, fmts[2] = {1, 0};
-        if ((rc = run(pc,
-                      "WITH d AS (DELETE FROM lever_kv WHERE k = ANY($1::bytea[]) RETURNING k) "
-                      "INSERT INTO lever_gone(k, rev) SELECT k, $2::int8 FROM d "
-                      "ON CONFLICT (k) DO UPDATE SET rev = EXCLUDED.rev",
-                      2, vals, lens, fmts, NULL, "delete", err)) != LV_OK)
-            return rc;
-    }
-    const char *nv[1] = {revs};
-    if ((rc = run(pc, "SELECT pg_notify('lever_commit', $1)", 1, nv, NULL, NULL, NULL, "notify", err)) != LV_OK)
+    if (rc == LV_OK && pb->ncond)
+        rc = check_horizon(pb, horizon, err);
+    if (rc != LV_OK)
         return rc;
     if (keep > 0 && rev > keep && (rc = pg_compact_locked(pc, rev - keep, err)) != LV_OK)
         return rc;
