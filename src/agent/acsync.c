@@ -634,6 +634,7 @@ void lvac_load_disk(lvac_agent *a)
         if (d->rolling) {
             e->rollout.active = true;
             e->rollout.percent = d->percent;
+            lvc_rollout_percent_text(&e->rollout);
             snprintf(e->rollout.seed, sizeof e->rollout.seed, "%s", d->seed);
             snprintf(e->rollout.from, sizeof e->rollout.from, "%s", d->from_version);
             snprintf(e->rollout.to, sizeof e->rollout.to, "%s", d->version);

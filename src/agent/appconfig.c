@@ -74,6 +74,7 @@ typedef struct view {
     const char *plain;
     size_t plain_len;
     double percent;  /* a gradual deployment's percentage, < 0 outside one */
+    const char *percent_text; /* the same as text */
     bool to;         /* the entity got the deployment's new version */
 } view;
 
@@ -83,9 +84,8 @@ static void mark_rollout(lv_http_response *resp, const view *v)
 {
     if (v->percent < 0)
         return;
-    char pct[32];
-    snprintf(pct, sizeof pct, "%.6g", v->percent);
-    lv_http_response_header(resp, "X-Lever-Rollout-Percent", pct);
+    /* formatted once per step (lvc_rollout), not per read */
+    lv_http_response_header(resp, "X-Lever-Rollout-Percent", v->percent_text);
     lv_http_response_header(resp, "X-Lever-Rollout-Side", v->to ? "to" : "from");
 }
 
@@ -148,7 +148,7 @@ static view view_of(const acentry *e, const char *entity)
     const acside *s = lvac_side_for(e, entity);
     bool rolling = e->rollout.active && e->from.data != NULL;
     return (view){s->data, s->len, s->ctype, s->version, s->fd, s->plain, s->plain_len,
-                  rolling ? e->rollout.percent : -1, s == &e->cur};
+                  rolling ? e->rollout.percent : -1, e->rollout.percent_text, s == &e->cur};
 }
 
 
@@ -358,7 +358,7 @@ static void handle_local(lvac_agent *a, const lvac_target *t, const want *w, lv_
         send_error(resp, 500, "InternalServerException", "out of memory");
         return;
     }
-    view v = {b.data, b.len, ctype, version, doc, plain, plain_len, -1, true};
+    view v = {b.data, b.len, ctype, version, doc, plain, plain_len, -1, NULL, true};
     serve(resp, &v, w);
     lv_flagdoc_free(doc);
     free(plain);

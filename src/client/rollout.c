@@ -72,6 +72,7 @@ int lvc_rollout_parse(const char *percent, const char *seed, const char *from, c
     if (!text_ok(from, LVC_ROLLOUT_VERSION_MAX) || !text_ok(to, LVC_ROLLOUT_VERSION_MAX) || to[0] == '\0')
         return fail(out, err, errlen, "x-lever-rollout-from/-to: too long, control bytes, or no -to");
     out->percent = p;
+    lvc_rollout_percent_text(out);
     memcpy(out->seed, seed, strlen(seed) + 1);
     memcpy(out->from, from, strlen(from) + 1);
     memcpy(out->to, to, strlen(to) + 1);
@@ -92,6 +93,11 @@ int lvc_rollout_from_raw(const lvc_raw *r, lvc_rollout *out, char *err, size_t e
         return hs || hf || ht ? fail(out, err, errlen, "x-lever-rollout-* headers without a usable -percent") : 0;
     }
     return lvc_rollout_parse(pct, hs ? seed : NULL, hf ? from : NULL, ht ? to : NULL, out, err, errlen);
+}
+
+void lvc_rollout_percent_text(lvc_rollout *ro)
+{
+    snprintf(ro->percent_text, sizeof ro->percent_text, "%.6g", ro->percent);
 }
 
 bool lvc_rollout_is_to(const lvc_rollout *ro, const char *entity)

@@ -23,6 +23,9 @@ enum {
 typedef struct lvc_rollout {
     bool active;                              /* a deployment below 100 % */
     double percent;                           /* 0 <= percent < 100 */
+    /* percent as text, "%.6g" of it (what a cache puts in its own
+     * answers, formatted once rather than per read) */
+    char percent_text[24];
     char seed[LVC_ROLLOUT_SEED_MAX + 1];
     char from[LVC_ROLLOUT_VERSION_MAX + 1];   /* "" = nothing to fall back on */
     char to[LVC_ROLLOUT_VERSION_MAX + 1];
@@ -38,6 +41,9 @@ int lvc_rollout_parse(const char *percent, const char *seed, const char *from, c
 
 /* The same from an answer's headers. */
 int lvc_rollout_from_raw(const lvc_raw *r, lvc_rollout *out, char *err, size_t errlen);
+
+/* Fills ro->percent_text from ro->percent. */
+void lvc_rollout_percent_text(lvc_rollout *ro);
 
 /* Whether entity is served the `to` side: not active, or nothing to fall
  * back on, or the entity's bucket under the seed is in the percentage. */
