@@ -22,12 +22,13 @@ AGENTS=100
 DEPS=10
 STEPS=3
 BUSY=10
+WARM=3
 MODE=full
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case $1 in
-        --quick) MODE=quick; DUR=2; ROUNDS=1; AGENTS=10; DEPS=1; STEPS=2 ;;
+        --quick) MODE=quick; DUR=2; ROUNDS=2; WARM=1; AGENTS=10; DEPS=1; STEPS=2 ;;
         --build) BUILD=$2; shift ;;
         --out) OUT=$2; shift ;;
         --agents) AGENTS=$2; shift ;;
@@ -53,6 +54,7 @@ for b in leverd lever-agent; do
     fi
 done
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d /tmp/lever-bench-rollout.XXXXXX)
 PIDS=""
 cleanup() {
@@ -98,6 +100,7 @@ AP=$("$LVB" port)
 EP="http://127.0.0.1:$LP"
 LEVER_ROOT_ACCESS_KEY_ID=$AK LEVER_ROOT_SECRET_ACCESS_KEY=$SK LEVER_TIME_SCALE=600 \
     "$BUILD/leverd" --data "$TMP/data-cost" --listen "127.0.0.1:$LP" > "$TMP/leverd-cost.log" 2>&1 &
+LEVERD_COST=$!
 PIDS="$PIDS $!"
 "$LVB" wait --addr "127.0.0.1:$LP" > /dev/null 2>&1 || { log "leverd did not start"; exit 1; }
 if ! /usr/bin/python3 "$HERE/rollout/busy.py" setup "$EP" "$BUSY" "$TMP/busy.json" 2> "$TMP/busy.log"; then
@@ -111,6 +114,7 @@ while [ $i -lt "$BUSY" ]; do PREFETCH="$PREFETCH --appconfig-prefetch busy$i:pro
 # shellcheck disable=SC2086
 LEVER_AGENT_LOG_LEVEL=warn "$BUILD/lever-agent" --upstream "$EP" --appconfig-listen "127.0.0.1:$AP" $PREFETCH \
     > "$TMP/agent.log" 2>&1 &
+AGENT_COST=$!
 PIDS="$PIDS $!"
 URL=/applications/busy0/environments/prod/configurations/cfg
 i=0
@@ -121,17 +125,36 @@ until curl -sf "http://127.0.0.1:$AP/healthz" 2>/dev/null | grep -q '"watching":
 done
 
 printf 'round\tsystem\tconns\trps\tp50_ms\tp99_ms\tnon2xx\tsockerr\trequests\n' > "$TMP/runs.tsv"
+: > "$TMP/cpu.tsv"
+# CPU time (utime + stime, clock ticks) of a process so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# The server's CPU per answered request over one wrk run: on a machine
+# shared with other work, throughput moves with whatever else runs, while
+# the CPU the server spends per request (its bookkeeping included) does
+# not. "round system us_per_request".
+cpu_row() { # round system pid ticks_before wrk_output
+    awk -v r="$1" -v s="$2" -v t0="$4" -v t1="$(ticks "$3")" -v hz="$HZ" '/requests in/ { n = $1 }
+        END { printf "%s\t%s\t%.2f\n", r, s, (n > 0 ? (t1 - t0) * 1e6 / hz / n : 0) }' "$5" >> "$TMP/cpu.tsv"
+}
 run() { # round condition
     printf 'GetParameter\t{"Name":"/bench/rollout/p"}\n' | "$LVB" lua --addr "127.0.0.1:$LP" --sign "$SIGN" > "$TMP/get.lua"
+    t0=$(ticks "$LEVERD_COST")
     timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s --latency -s "$TMP/get.lua" "$EP/" \
         > "$TMP/wrk-get-$1-$2.txt" 2>&1
+    cpu_row "$1" "get-$2" "$LEVERD_COST" "$t0" "$TMP/wrk-get-$1-$2.txt"
     awk -v r="$1" -v s="get-$2" -v c="$CONNS" -f "$HERE/agent/wrk.awk" "$TMP/wrk-get-$1-$2.txt" >> "$TMP/runs.tsv"
+    t0=$(ticks "$AGENT_COST")
     timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s --latency -H "Entity-Id: user-42" \
         "http://127.0.0.1:$AP$URL" > "$TMP/wrk-agent-$1-$2.txt" 2>&1
+    cpu_row "$1" "agent-$2" "$AGENT_COST" "$t0" "$TMP/wrk-agent-$1-$2.txt"
     awk -v r="$1" -v s="agent-$2" -v c="$CONNS" -f "$HERE/agent/wrk.awk" "$TMP/wrk-agent-$1-$2.txt" >> "$TMP/runs.tsv"
     tail -2 "$TMP/runs.tsv" | awk -F'\t' '{printf "bench/rollout: round %s %-11s %9.0f req/s  p99 %7.3f ms  non2xx %s\n", $1, $2, $4, $6, $7}' >&2
+    tail -2 "$TMP/cpu.tsv" | awk -F'\t' '{printf "bench/rollout: round %s %-11s %6.2f us CPU per request\n", $1, $2, $3}' >&2
 }
 condition() { # busy|idle
+    # Two rounds meet on the same condition (idle busy | busy idle): the
+    # second "busy" keeps the deployments already running.
     if [ "$1" = busy ]; then
         /usr/bin/python3 "$HERE/rollout/busy.py" start "$EP" "$TMP/busy.json" 2>> "$TMP/busy.log"
         # the agent holds both sides of busy0 before its reads are measured
@@ -145,6 +168,15 @@ condition() { # busy|idle
         /usr/bin/python3 "$HERE/rollout/busy.py" stop "$EP" "$TMP/busy.json" 2>> "$TMP/busy.log"
     fi
 }
+# Warm-up, not reported: the first load on a fresh leverd and agent pays
+# for connection set-up, page faults and lazily built state, and used to
+# land on whichever condition ran first (always idle with one round: the
+# 1.27x "busy faster than idle" of an earlier quick run). Quick runs take
+# two rounds, so each condition runs once first and once second.
+printf 'GetParameter\t{"Name":"/bench/rollout/p"}\n' | "$LVB" lua --addr "127.0.0.1:$LP" --sign "$SIGN" > "$TMP/get.lua"
+timeout $((WARM + 30)) wrk -t2 -c"$CONNS" -d"${WARM}s" --timeout 5s -s "$TMP/get.lua" "$EP/" > /dev/null 2>&1 || true
+timeout $((WARM + 30)) wrk -t2 -c"$CONNS" -d"${WARM}s" --timeout 5s -H "Entity-Id: user-42" \
+    "http://127.0.0.1:$AP$URL" > /dev/null 2>&1 || true
 r=1
 while [ $r -le "$ROUNDS" ]; do
     if [ $((r % 2)) -eq 1 ]; then order="idle busy"; else order="busy idle"; fi
@@ -163,6 +195,8 @@ fi
     echo
     echo "- machine: $(nproc) CPU(s), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
     echo "- lever: $(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    echo "- load average at the start: $LOAD0 (other work on the machine moves throughput; see CPU per request)"
+    if [ "$MODE" = quick ]; then echo "- a quick run (short runs, few agents): indicative only"; fi
     echo
     echo "## A step or a rollback -> $AGENTS agents serving the right content"
     echo
@@ -184,7 +218,8 @@ fi
     echo
     echo "## Bookkeeping: $BUSY deployments in progress vs none"
     echo
-    echo "wrk, $CONNS connections, ${DUR}s per run, $ROUNDS round(s), order alternating. GetParameter on leverd;"
+    echo "wrk, $CONNS connections, ${WARM}s of each load first (not reported), ${DUR}s per run, $ROUNDS round(s),"
+    echo "order alternating (idle first in odd rounds, busy first in even ones). GetParameter on leverd;"
     echo "the agent reads busy0 (one of the $BUSY, bucketed per request with Entity-Id) and holds all $BUSY."
     echo
     echo "| round | GetParameter idle | busy | ratio | agent idle | busy | ratio |"
@@ -194,6 +229,20 @@ fi
               qg = gi > 0 ? gb / gi : 0; qa = ai > 0 ? ab / ai : 0; sg += qg; sa += qa
               printf "| %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |\n", r, gi, gb, qg, ai, ab, qa }
               if (n) printf "\nbusy / idle (mean of rounds): GetParameter **%.2fx**, agent **%.2fx** (target >= 0.90x)\n", sg / n, sa / n }' "$TMP/runs.tsv"
+    echo
+    echo "CPU per request (the serving process's user + system time over the run / requests answered; the"
+    echo "bookkeeping of the busy runs, steps and re-validations, included): steadier than throughput on a"
+    echo "machine that runs other work."
+    echo
+    echo "| round | GetParameter idle us | busy us | ratio | agent idle us | busy us | ratio |"
+    echo "|---|---|---|---|---|---|---|"
+    awk -F'\t' '{ us[$1, $2] = $3; if ($1 > n) n = $1 }
+        END { for (r = 1; r <= n; r++) { gi = us[r, "get-idle"]; gb = us[r, "get-busy"]; ai = us[r, "agent-idle"]; ab = us[r, "agent-busy"]
+              qg = gi > 0 ? gb / gi : 0; qa = ai > 0 ? ab / ai : 0; sg += qg; sa += qa
+              printf "| %d | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |\n", r, gi, gb, qg, ai, ab, qa }
+              if (n) printf "\nCPU per request busy / idle (mean of rounds): GetParameter **%.2fx**, agent **%.2fx** (within 10 %%: <= 1.10x)\n", sg / n, sa / n }' "$TMP/cpu.tsv"
+    echo
+    echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
     echo "Produced by \`sh bench/rollout.sh$([ "$MODE" = quick ] && echo ' --quick' || true)\`."
 } > "$OUT"

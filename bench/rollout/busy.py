@@ -3,7 +3,8 @@ bookkeeping-cost benchmark of bench/rollout.sh (Debian's python3-boto3):
     busy.py setup ENDPOINT N FILE   N applications/environments/profiles, two
                                     versions each, the first deployed; ids to FILE
     busy.py start ENDPOINT FILE     a slow gradual deployment of the second
-                                    version in each (LINEAR 1 % a step)
+                                    version in each (LINEAR 1 % a step), unless
+                                    one is in progress already
     busy.py stop ENDPOINT FILE      stops every deployment in progress
 Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY."""
 import json
@@ -44,6 +45,10 @@ def start(ac, path):
     with open(path) as f:
         doc = json.load(f)
     for it in doc["items"]:
+        # already in progress (the previous round ended busy): keep it
+        ds = ac.list_deployments(ApplicationId=it["a"], EnvironmentId=it["e"])["Items"]
+        if any(d["State"] in ("DEPLOYING", "BAKING", "VALIDATING") for d in ds):
+            continue
         ac.start_deployment(ApplicationId=it["a"], EnvironmentId=it["e"], ConfigurationProfileId=it["p"],
                             DeploymentStrategyId=doc["strategy"], ConfigurationVersion=str(it["v"]))
 
