@@ -137,20 +137,48 @@ cpu_row() { # round system pid ticks_before wrk_output
     awk -v r="$1" -v s="$2" -v t0="$4" -v t1="$(ticks "$3")" -v hz="$HZ" '/requests in/ { n = $1 }
         END { printf "%s\t%s\t%.2f\n", r, s, (n > 0 ? (t1 - t0) * 1e6 / hz / n : 0) }' "$5" >> "$TMP/cpu.tsv"
 }
+# Instructions the serving process retires per answered request (perf
+# stat, when perf may watch the process): unlike time, not inflated by
+# other work on the machine. "round system instructions_per_request".
+: > "$TMP/insn.tsv"
+PERF=""
+if command -v perf > /dev/null 2>&1 && perf stat -e instructions -x, -p "$LEVERD_COST" -o /dev/null -- sleep 0.1 \
+        > /dev/null 2>&1; then
+    PERF=perf
+fi
+perf_start() { # pid out
+    [ -n "$PERF" ] || return 0
+    perf stat -e instructions -x, -p "$1" -o "$2" > /dev/null 2>&1 &
+    PERF_PID=$!
+}
+perf_row() { # round system out wrk_output
+    [ -n "$PERF" ] || return 0
+    kill -INT "$PERF_PID" 2>/dev/null || true
+    wait "$PERF_PID" 2>/dev/null || true
+    awk -v r="$1" -v s="$2" -F, 'FILENAME == ARGV[1] && $3 ~ /^instructions/ { i = $1 }
+        FILENAME == ARGV[2] && /requests in/ { split($0, w, " "); n = w[1] }
+        END { printf "%s\t%s\t%.0f\n", r, s, (n > 0 ? i / n : 0) }' "$3" "$4" >> "$TMP/insn.tsv"
+}
 run() { # round condition
     printf 'GetParameter\t{"Name":"/bench/rollout/p"}\n' | "$LVB" lua --addr "127.0.0.1:$LP" --sign "$SIGN" > "$TMP/get.lua"
     t0=$(ticks "$LEVERD_COST")
+    perf_start "$LEVERD_COST" "$TMP/perf-get-$1-$2.txt"
     timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s --latency -s "$TMP/get.lua" "$EP/" \
         > "$TMP/wrk-get-$1-$2.txt" 2>&1
+    perf_row "$1" "get-$2" "$TMP/perf-get-$1-$2.txt" "$TMP/wrk-get-$1-$2.txt"
     cpu_row "$1" "get-$2" "$LEVERD_COST" "$t0" "$TMP/wrk-get-$1-$2.txt"
     awk -v r="$1" -v s="get-$2" -v c="$CONNS" -f "$HERE/agent/wrk.awk" "$TMP/wrk-get-$1-$2.txt" >> "$TMP/runs.tsv"
     t0=$(ticks "$AGENT_COST")
+    perf_start "$AGENT_COST" "$TMP/perf-agent-$1-$2.txt"
     timeout $((DUR + 30)) wrk -t2 -c"$CONNS" -d"${DUR}s" --timeout 5s --latency -H "Entity-Id: user-42" \
         "http://127.0.0.1:$AP$URL" > "$TMP/wrk-agent-$1-$2.txt" 2>&1
+    perf_row "$1" "agent-$2" "$TMP/perf-agent-$1-$2.txt" "$TMP/wrk-agent-$1-$2.txt"
     cpu_row "$1" "agent-$2" "$AGENT_COST" "$t0" "$TMP/wrk-agent-$1-$2.txt"
     awk -v r="$1" -v s="agent-$2" -v c="$CONNS" -f "$HERE/agent/wrk.awk" "$TMP/wrk-agent-$1-$2.txt" >> "$TMP/runs.tsv"
     tail -2 "$TMP/runs.tsv" | awk -F'\t' '{printf "bench/rollout: round %s %-11s %9.0f req/s  p99 %7.3f ms  non2xx %s\n", $1, $2, $4, $6, $7}' >&2
     tail -2 "$TMP/cpu.tsv" | awk -F'\t' '{printf "bench/rollout: round %s %-11s %6.2f us CPU per request\n", $1, $2, $3}' >&2
+    [ -z "$PERF" ] || tail -2 "$TMP/insn.tsv" |
+        awk -F'\t' '{printf "bench/rollout: round %s %-11s %8d instructions per request\n", $1, $2, $3}' >&2
 }
 condition() { # busy|idle
     # Two rounds meet on the same condition (idle busy | busy idle): the
@@ -186,6 +214,8 @@ done
 condition idle
 
 DATE=$(date -u '+%Y-%m-%d')
+# before the report is opened (writing it would make the tree dirty)
+DESC=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
 if [ -z "$OUT" ]; then
     mkdir -p "$HERE/results"
     OUT=$HERE/results/rollout-$DATE$([ "$MODE" = quick ] && echo -quick || true).md
@@ -194,7 +224,7 @@ fi
     echo "# Gradual deployments ($DATE, $MODE)"
     echo
     echo "- machine: $(nproc) CPU(s), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr)"
-    echo "- lever: $(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)"
+    echo "- lever: $DESC"
     echo "- load average at the start: $LOAD0 (other work on the machine moves throughput; see CPU per request)"
     if [ "$MODE" = quick ]; then echo "- a quick run (short runs, few agents): indicative only"; fi
     echo
@@ -241,6 +271,21 @@ fi
               qg = gi > 0 ? gb / gi : 0; qa = ai > 0 ? ab / ai : 0; sg += qg; sa += qa
               printf "| %d | %.2f | %.2f | %.2fx | %.2f | %.2f | %.2fx |\n", r, gi, gb, qg, ai, ab, qa }
               if (n) printf "\nCPU per request busy / idle (mean of rounds): GetParameter **%.2fx**, agent **%.2fx** (within 10 %%: <= 1.10x)\n", sg / n, sa / n }' "$TMP/cpu.tsv"
+    echo
+    if [ -s "$TMP/insn.tsv" ]; then
+        echo "Instructions per request (perf stat on the serving process; the busy runs' bookkeeping included):"
+        echo "what the work costs, whatever else the machine runs."
+        echo
+        echo "| round | GetParameter idle | busy | ratio | agent idle | busy | ratio |"
+        echo "|---|---|---|---|---|---|---|"
+        awk -F'\t' '{ v[$1, $2] = $3; if ($1 > n) n = $1 }
+            END { for (r = 1; r <= n; r++) { gi = v[r, "get-idle"]; gb = v[r, "get-busy"]; ai = v[r, "agent-idle"]; ab = v[r, "agent-busy"]
+                  qg = gi > 0 ? gb / gi : 0; qa = ai > 0 ? ab / ai : 0; sg += qg; sa += qa
+                  printf "| %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |\n", r, gi, gb, qg, ai, ab, qa }
+                  if (n) printf "\nInstructions per request busy / idle (mean of rounds): GetParameter **%.2fx**, agent **%.2fx** (within 10 %%: <= 1.10x)\n", sg / n, sa / n }' "$TMP/insn.tsv"
+    else
+        echo "(instructions per request not measured: perf is missing or may not watch the processes)"
+    fi
     echo
     echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
