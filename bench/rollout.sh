@@ -142,8 +142,9 @@ cpu_row() { # round system pid ticks_before wrk_output
 # other work on the machine. "round system instructions_per_request".
 : > "$TMP/insn.tsv"
 PERF=""
-if command -v perf > /dev/null 2>&1 && perf stat -e instructions -x, -p "$LEVERD_COST" -o /dev/null -- sleep 0.1 \
-        > /dev/null 2>&1; then
+# (virtual machines often have no hardware counters: "<not supported>")
+if command -v perf > /dev/null 2>&1 &&
+        perf stat -e instructions -x, -p "$LEVERD_COST" -- sleep 0.2 2>&1 | grep -q '^[0-9][0-9]*,'; then
     PERF=perf
 fi
 perf_start() { # pid out
@@ -284,7 +285,8 @@ fi
                   printf "| %d | %.0f | %.0f | %.2fx | %.0f | %.0f | %.2fx |\n", r, gi, gb, qg, ai, ab, qa }
                   if (n) printf "\nInstructions per request busy / idle (mean of rounds): GetParameter **%.2fx**, agent **%.2fx** (within 10 %%: <= 1.10x)\n", sg / n, sa / n }' "$TMP/insn.tsv"
     else
-        echo "(instructions per request not measured: perf is missing or may not watch the processes)"
+        echo "(instructions per request not measured: no perf, no hardware counters (a VM), or perf may not"
+        echo "watch the processes)"
     fi
     echo
     echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
