@@ -1,8 +1,8 @@
-/* agent.c - lever-agent's runtime: request handling (token, query, cache,
- * upstream pass-through, stale answers), the per-prefix watch threads, the
- * persister thread, /healthz and /metrics. One mutex guards all cache
+/* agent.c - lever-agent's runtime: the per-prefix watch threads, the
+ * persister thread, /healthz and /metrics, start and stop, and the
+ * helpers the GET handler (ssmget.c) uses. One mutex guards all cache
  * state; upstream calls are made without it. */
-#include "agent/agent.h"
+#include "agent/agent_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,31 +18,13 @@
 #include <jansson.h>
 
 #include "agent/cachefile.h"
-#include "agent/labelroll.h"
-#include "agent/query.h"
 #include "agent/table.h"
 #include "json/jw.h"
 #include "client/config.h"
 #include "client/http.h"
+#include "client/rollout.h"
 #include "crypto/crypto.h"
 #include "http/http.h"
-
-#define GET_PATH "/systemsmanager/parameters/get"
-#define TOKEN_HEADER "X-Aws-Parameters-Secrets-Token"
-/* leverd writes times as epoch seconds with milliseconds (13 significant
- * digits); jansson's default 17 would print 1795307261.976 as
- * 1795307261.9760001. 15 digits give back exactly what the upstream sent. */
-#define PARAM_DUMP (JSON_COMPACT | JSON_REAL_PRECISION(15))
-enum {
-    POOL_MAX = 32,            /* idle upstream connections kept for handlers */
-    SAVE_DEBOUNCE_MS = 300,   /* coalesce bursts of changes into one write */
-    SAVE_RETRY_MS = 5000,     /* after a failed write */
-    OD_BACKOFF_MIN_MS = 200,  /* on-demand fetches after an upstream failure */
-    OD_BACKOFF_MAX_MS = 5000,
-    WATCH_BACKOFF_MIN_MS = 100,
-    WATCH_BACKOFF_MAX_MS = 5000,
-    LIST_PAGE = 10,           /* GetParametersByPath's MaxResults limit */
-};
 
 static int g_log_level = LVA_LOG_INFO;
 
@@ -65,68 +47,19 @@ void lva_log(int level, const char *fmt, ...)
     fprintf(stderr, "lever-agent: %s: %s\n", names[level], line);
 }
 
-static int64_t mono_ms(void)
+int64_t lva_mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t wall_ms(void)
+int64_t lva_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
-
-typedef struct prefix {
-    char *path;
-    struct lva_agent *a;
-    pthread_t th;
-    bool th_started;
-    lvc_conn *conn;          /* interruptible: lva_agent_stop ends a long poll at once */
-    /* under a->mu */
-    bool loaded;             /* entries present (listed, or from the disk copy) */
-    bool connected;          /* the watch is current */
-    uint64_t revision;
-    int64_t last_ok_ms;      /* wall: when the upstream last confirmed the prefix */
-    double lag_s;            /* commit-to-apply delay of the last change applied */
-    uint64_t relists, reconnects, changes;
-} prefix;
-
-struct lva_agent {
-    lva_config cfg;
-    lvc_server srv;
-    lv_http_server *http;
-    unsigned char seal_key[LV_MASTER_KEY_LEN];
-    bool persist;
-
-    pthread_mutex_t mu;
-    pthread_cond_t cond;     /* stop, dirty, backoff sleeps */
-    bool stop;
-    lva_table pf;            /* prefetched: name -> entry, unbounded */
-    lva_table od;            /* on-demand: selector + flag -> entry, LRU */
-    prefix *prefixes;
-    size_t nprefixes;
-    /* upstream health as the handlers see it */
-    bool up_down;
-    unsigned up_streak;
-    int64_t up_retry_at;     /* mono */
-    char up_error[256];
-    /* persistence */
-    bool dirty;
-    int64_t last_save_mono;
-    bool save_failing;
-    pthread_t persister;
-    bool persister_started;
-
-    pthread_mutex_t pool_mu;
-    lvc_conn *pool[POOL_MAX];
-    size_t npool;
-
-    atomic_uint_fast64_t hits, misses, stale, upstream_errors, refused, bad_requests,
-        saves, save_errors, cache_rejected, cache_loaded_entries;
-};
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -155,7 +88,7 @@ char *lva_norm_prefix(const char *p)
     return out;
 }
 
-static bool under(const char *path, const char *name)
+bool lva_under(const char *path, const char *name)
 {
     if (strcmp(path, "/") == 0)
         return name[0] == '/';
@@ -163,18 +96,7 @@ static bool under(const char *path, const char *name)
     return strncmp(name, path, pl) == 0 && name[pl] == '/';
 }
 
-static bool ct_equal(const char *a, const char *b)
-{
-    if (a == NULL || b == NULL || *b == '\0')
-        return false;
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char d = (unsigned char)(la != lb);
-    for (size_t i = 0; i < la; i++)
-        d |= (unsigned char)(a[i] ^ b[i % lb]);
-    return d == 0;
-}
-
-static void send_error(lv_http_response *resp, int status, const char *type, const char *msg)
+void lva_send_error(lv_http_response *resp, int status, const char *type, const char *msg)
 {
     resp->status = status;
     resp->content_type = "application/json";
@@ -191,52 +113,8 @@ static void send_error(lv_http_response *resp, int status, const char *type, con
     }
 }
 
-/* The answer body of the extension: GetParameter's shape plus an empty
- * ResultMetadata, as the extension's SDK-serialised answer has. */
-static int put_param_body(lv_http_response *resp, const char *json, size_t len)
-{
-    lv_buf_reset(&resp->body);
-    if (lv_buf_puts(&resp->body, "{\"Parameter\":") != LV_OK || lv_buf_append(&resp->body, json, len) != LV_OK ||
-        lv_buf_puts(&resp->body, ",\"ResultMetadata\":{}}") != LV_OK)
-        return -1;
-    return 0;
-}
-
-/* Headers telling the caller where the answer came from; age_s < 0 means
- * current. */
-static void mark(lv_http_response *resp, const char *state, int64_t age_s)
-{
-    lv_http_response_header(resp, "X-Lever-Cache", state);
-    if (age_s >= 0) {
-        char v[48];
-        snprintf(v, sizeof v, "age=%" PRId64, age_s);
-        lv_http_response_header(resp, "X-Lever-Stale", v);
-    }
-}
-
-static lvc_conn *conn_get(lva_agent *a)
-{
-    pthread_mutex_lock(&a->pool_mu);
-    lvc_conn *c = a->npool ? a->pool[--a->npool] : NULL;
-    pthread_mutex_unlock(&a->pool_mu);
-    return c ? c : lvc_conn_new();
-}
-
-static void conn_put(lva_agent *a, lvc_conn *c)
-{
-    if (c == NULL)
-        return;
-    pthread_mutex_lock(&a->pool_mu);
-    if (a->npool < POOL_MAX) {
-        a->pool[a->npool++] = c;
-        c = NULL;
-    }
-    pthread_mutex_unlock(&a->pool_mu);
-    lvc_conn_free(c);
-}
-
 /* Caller holds mu. */
-static void upstream_ok_locked(lva_agent *a)
+void lva_upstream_ok_locked(lva_agent *a)
 {
     if (a->up_down)
         lva_log(LVA_LOG_INFO, "upstream %s reachable again", a->cfg.upstream);
@@ -246,7 +124,7 @@ static void upstream_ok_locked(lva_agent *a)
 }
 
 /* Caller holds mu. */
-static void upstream_failed_locked(lva_agent *a, const char *why)
+void lva_upstream_failed_locked(lva_agent *a, const char *why)
 {
     if (!a->up_down)
         lva_log(LVA_LOG_WARN, "upstream %s unavailable: %s; serving from the cache", a->cfg.upstream, why);
@@ -257,36 +135,21 @@ static void upstream_failed_locked(lva_agent *a, const char *why)
     if (back > OD_BACKOFF_MAX_MS)
         back = OD_BACKOFF_MAX_MS;
     a->up_streak++;
-    a->up_retry_at = mono_ms() + back;
+    a->up_retry_at = lva_mono_ms() + back;
     snprintf(a->up_error, sizeof a->up_error, "%s", why);
-}
-
-/* Whether a failed call means "the upstream is not answering" (serve stale,
- * back off) rather than an answer to pass on. */
-static bool is_outage(lever_status st, const lvc_reply *r)
-{
-    if (st == LEVER_E_UNREACHABLE || st == LEVER_E_PARSE || st == LEVER_E_NOMEM)
-        return true;
-    if (r->status == 0 || r->status >= 500)
-        return true;
-    return strcmp(r->code, "ThrottlingException") == 0;
 }
 
 /* GetParameter. On LEVER_OK *json (malloc'd compact text), secure and
  * version describe the Parameter. */
-static lever_status get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, const char *side,
-                                     lv_buf *hdrs, lvc_reply *r, char **json, bool *secure, int64_t *version,
-                                     char *err, size_t errlen);
-
 static lever_status get_parameter(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, lvc_reply *r,
                                   char **json, bool *secure, int64_t *version, char *err, size_t errlen)
 {
-    return get_parameter_ex(a, c, sel, decrypt, NULL, NULL, r, json, secure, version, err, errlen);
+    return lva_get_parameter_ex(a, c, sel, decrypt, NULL, NULL, r, json, secure, version, err, errlen);
 }
 
 /* GetParameter, optionally for one side of a label rollout
  * (x-lever-rollout-side) and keeping the answer's headers. */
-static lever_status get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, const char *side,
+lever_status lva_get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel, bool decrypt, const char *side,
                                      lv_buf *hdrs, lvc_reply *r, char **json, bool *secure, int64_t *version,
                                      char *err, size_t errlen)
 {
@@ -319,292 +182,12 @@ static lever_status get_parameter_ex(lva_agent *a, lvc_conn *c, const char *sel,
     return LEVER_OK;
 }
 
-static void free_secret(char *s)
+void lva_free_secret(char *s)
 {
     if (s) {
         memset(s, 0, strlen(s));
         free(s);
     }
-}
-
-/* ----------------------------------------------------------------- GET */
-
-/* Caller holds mu. The prefix that serves name: a loaded one covering it,
- * preferring one whose watch is current. */
-static prefix *covering(lva_agent *a, const char *name)
-{
-    prefix *best = NULL;
-    for (size_t i = 0; i < a->nprefixes; i++) {
-        prefix *p = &a->prefixes[i];
-        if (!p->loaded || !under(p->path, name))
-            continue;
-        if (best == NULL || (p->connected && !best->connected))
-            best = p;
-    }
-    return best;
-}
-
-static int64_t age_s(int64_t since_ms)
-{
-    int64_t d = wall_ms() - since_ms;
-    return d > 0 ? d / 1000 : 0;
-}
-
-/* Caller holds mu. The on-demand entry for key as entity sees it: one
- * side of a label rollout the table holds, else the plain entry. */
-static lva_entry *od_get(lva_agent *a, const char *key, const char *entity)
-{
-    bool rolling;
-    lva_entry *r;
-    lva_entry *e = lva_lr_lookup(&a->od, key, entity, true, &rolling, &r);
-    return rolling ? e : lva_table_get(&a->od, key, true);
-}
-
-/* Serves from the cache when it can; returns true when resp is filled. */
-static bool try_cache_locked(lva_agent *a, const lva_query *q, const char *key, const char *entity,
-                             lv_http_response *resp)
-{
-    if (!q->selected && q->name[0] == '/') {
-        prefix *p = covering(a, q->name);
-        if (p) {
-            lva_entry *e = lva_table_get(&a->pf, q->name, false);
-            if (e && (!e->secure || q->decrypt)) {
-                if (put_param_body(resp, e->json, e->json_len) != 0)
-                    return false;
-                int64_t conf = e->confirmed_ms > p->last_ok_ms ? e->confirmed_ms : p->last_ok_ms;
-                atomic_fetch_add(&a->hits, 1);
-                if (!p->connected)
-                    atomic_fetch_add(&a->stale, 1);
-                mark(resp, p->connected ? "hit" : "stale", p->connected ? -1 : age_s(conf));
-                return true;
-            }
-            if (e == NULL && p->connected) {
-                /* The watch keeps the whole prefix current, absence included. */
-                char msg[LVA_NAME_MAX + 64];
-                snprintf(msg, sizeof msg, "Parameter %s not found.", q->name);
-                atomic_fetch_add(&a->hits, 1);
-                send_error(resp, 400, "ParameterNotFound", msg);
-                mark(resp, "hit", -1);
-                return true;
-            }
-        }
-    }
-    lva_entry *e = od_get(a, key, entity);
-    if (e == NULL)
-        return false;
-    int64_t now = mono_ms();
-    bool fresh = a->cfg.ttl_ms > 0 && now - e->fetched_mono < a->cfg.ttl_ms;
-    bool backing_off = a->up_down && now < a->up_retry_at;
-    if (!fresh && !backing_off)
-        return false;
-    if (put_param_body(resp, e->json, e->json_len) != 0)
-        return false;
-    atomic_fetch_add(&a->hits, 1);
-    if (a->up_down || !fresh) {
-        atomic_fetch_add(&a->stale, 1);
-        mark(resp, "stale", age_s(e->confirmed_ms));
-    } else {
-        mark(resp, "hit", -1);
-    }
-    return true;
-}
-
-/* After a failed refresh: the last good value, if any, marked stale. */
-static bool serve_stale(lva_agent *a, const char *key, const char *entity, lv_http_response *resp)
-{
-    bool ok = false;
-    pthread_mutex_lock(&a->mu);
-    lva_entry *e = od_get(a, key, entity);
-    if (e && put_param_body(resp, e->json, e->json_len) == 0) {
-        mark(resp, "stale", age_s(e->confirmed_ms));
-        atomic_fetch_add(&a->stale, 1);
-        ok = true;
-    }
-    pthread_mutex_unlock(&a->mu);
-    return ok;
-}
-
-static void handle_get(lva_agent *a, const lv_http_request *req, lv_http_response *resp)
-{
-    if (lv_http_header_get(req, "X-Forwarded-For") != NULL) {
-        /* a proxy in front of a loopback agent is how SSRF reaches it */
-        atomic_fetch_add(&a->refused, 1);
-        send_error(resp, 400, "ValidationException", "requests carrying X-Forwarded-For are refused");
-        return;
-    }
-    const char *tok = lv_http_header_get(req, TOKEN_HEADER);
-    if (tok == NULL || !(ct_equal(tok, a->cfg.token) || ct_equal(tok, a->cfg.session_token))) {
-        atomic_fetch_add(&a->refused, 1);
-        send_error(resp, 403, "AccessDeniedException",
-                   tok == NULL ? "missing " TOKEN_HEADER " header" : "wrong " TOKEN_HEADER " header");
-        return;
-    }
-    /* The entity of label rollouts: X-Lever-Entity-Id, else the agent's
-     * access key id (what leverd would answer the agent itself). */
-    const char *entity = lv_http_header_get(req, "X-Lever-Entity-Id");
-    if (entity != NULL && !lva_lr_entity_ok(entity)) {
-        atomic_fetch_add(&a->bad_requests, 1);
-        send_error(resp, 400, "ValidationException", "X-Lever-Entity-Id must be 1-256 printable ASCII characters");
-        return;
-    }
-    if (entity == NULL)
-        entity = a->srv.creds.access_key_id;
-    lva_query q;
-    char err[256];
-    const char *qs = req->query ? req->query : "";
-    if (lva_query_parse(qs, strlen(qs), &q, err, sizeof err) != 0) {
-        atomic_fetch_add(&a->bad_requests, 1);
-        send_error(resp, 400, "ValidationException", err);
-        return;
-    }
-    size_t kl = strlen(q.selector) + 3;
-    char *key = malloc(kl);
-    if (key == NULL) {
-        send_error(resp, 500, "InternalServerError", "out of memory");
-        lva_query_free(&q);
-        return;
-    }
-    /* '\n' cannot occur in a name (the parser refuses control bytes) */
-    snprintf(key, kl, "%s\n%c", q.selector, q.decrypt ? 'd' : 'e');
-
-    pthread_mutex_lock(&a->mu);
-    bool done = try_cache_locked(a, &q, key, entity, resp);
-    pthread_mutex_unlock(&a->mu);
-    if (done)
-        goto out;
-    /* A miss asks the upstream even while it is thought down: there is
-     * nothing to serve instead, and it may be back (the back-off only
-     * spares requests that have a stale value to fall back on). */
-    atomic_fetch_add(&a->misses, 1);
-
-    lvc_conn *c = conn_get(a);
-    if (c == NULL) {
-        send_error(resp, 500, "InternalServerError", "out of memory");
-        goto out;
-    }
-    lvc_reply r;
-    char *json = NULL, *other = NULL;
-    bool secure = false;
-    int64_t version = 0;
-    lv_buf hdrs = LV_BUF_INIT;
-    lever_status st = get_parameter_ex(a, c, q.selector, q.decrypt, NULL, q.selected ? &hdrs : NULL, &r, &json,
-                                       &secure, &version, err, sizeof err);
-    /* A label under rollout: the other side too, so every entity is
-     * answered here as leverd would answer it. */
-    lvc_rollout ro;
-    memset(&ro, 0, sizeof ro);
-    lva_lr_side to = {0}, from = {0};
-    bool rolling = false;
-    if (st == LEVER_OK && q.selected) {
-        lvc_raw raw;
-        memset(&raw, 0, sizeof raw);
-        raw.headers = hdrs;
-        char rerr[160];
-        if (lvc_rollout_from_raw(&raw, &ro, rerr, sizeof rerr) != 0)
-            lva_log(LVA_LOG_WARN, "%s: ignoring the rollout headers: %s", q.selector, rerr);
-        bool is_to = ro.active && version == strtoll(ro.to, NULL, 10);
-        if (ro.active && (ro.from[0] != '\0' || !is_to)) {
-            lvc_reply r2;
-            bool sec2 = false;
-            int64_t v2 = 0;
-            char err2[256];
-            lever_status s2 = get_parameter_ex(a, c, q.selector, q.decrypt, is_to ? "from" : "to", NULL, &r2, &other,
-                                               &sec2, &v2, err2, sizeof err2);
-            lvc_reply_clear(&r2);
-            if (s2 == LEVER_OK) {
-                lva_lr_side mine = {json, strlen(json), secure, version}, theirs = {other, strlen(other), sec2, v2};
-                to = is_to ? mine : theirs;
-                from = is_to ? theirs : mine;
-                rolling = true;
-            } else {
-                lva_log(LVA_LOG_WARN, "%s: the other side of its rollout: %s", q.selector, err2);
-            }
-        } else if (ro.active) {
-            to = (lva_lr_side){json, strlen(json), secure, version};
-            rolling = true; /* nothing to fall back on: everyone gets it */
-        }
-    }
-    lv_buf_free(&hdrs);
-    conn_put(a, c);
-    if (st == LEVER_OK && rolling) {
-        int64_t nw = wall_ms(), nm = mono_ms();
-        const char *pname = json_string_value(json_object_get(json_object_get(r.body, "Parameter"), "Name"));
-        pthread_mutex_lock(&a->mu);
-        upstream_ok_locked(a);
-        if (a->cfg.max_entries > 0) {
-            if (lva_lr_store(&a->od, key, pname ? pname : q.name, &ro, &to, from.json ? &from : NULL, nw, nm) != 0)
-                lva_log(LVA_LOG_WARN, "out of memory caching %s", q.selector);
-            else
-                a->dirty = true;
-            pthread_cond_broadcast(&a->cond);
-        }
-        pthread_mutex_unlock(&a->mu);
-        const lva_lr_side *mine = from.json && !lvc_rollout_is_to(&ro, entity) ? &from : &to;
-        if (put_param_body(resp, mine->json, mine->json_len) != 0)
-            send_error(resp, 500, "InternalServerError", "out of memory");
-        else
-            mark(resp, "miss", -1);
-    } else if (st == LEVER_OK) {
-        int64_t nw = wall_ms(), nm = mono_ms();
-        pthread_mutex_lock(&a->mu);
-        upstream_ok_locked(a);
-        lva_lr_forget(&a->od, key);
-        if (a->cfg.max_entries > 0) {
-            if (lva_table_put(&a->od, key, json_string_value(json_object_get(json_object_get(r.body, "Parameter"), "Name")),
-                              json, strlen(json), secure, version, nw, nm) != 0)
-                lva_log(LVA_LOG_WARN, "out of memory caching %s", q.selector);
-            else
-                a->dirty = true;
-            pthread_cond_broadcast(&a->cond);
-        }
-        pthread_mutex_unlock(&a->mu);
-        if (put_param_body(resp, json, strlen(json)) != 0)
-            send_error(resp, 500, "InternalServerError", "out of memory");
-        else
-            mark(resp, "miss", -1);
-    } else if (is_outage(st, &r)) {
-        atomic_fetch_add(&a->upstream_errors, 1);
-        pthread_mutex_lock(&a->mu);
-        upstream_failed_locked(a, err);
-        pthread_mutex_unlock(&a->mu);
-        if (!serve_stale(a, key, entity, resp)) {
-            if (r.status >= 400 && r.body) {
-                /* the upstream's own error document, passed on */
-                char *t = json_dumps(r.body, JSON_COMPACT);
-                resp->status = (int)r.status;
-                lv_buf_reset(&resp->body);
-                if (t == NULL || lv_buf_puts(&resp->body, t) != LV_OK)
-                    send_error(resp, 502, "ServiceUnavailable", err);
-                free(t);
-            } else {
-                char msg[400];
-                snprintf(msg, sizeof msg, "upstream unavailable (%s); %s not cached", err, q.selector);
-                send_error(resp, 503, "ServiceUnavailable", msg);
-            }
-        }
-    } else {
-        /* A definitive answer (not found, invalid, denied): passed through
-         * with its status and AWS error body, and whatever was cached for
-         * the key is no longer true. */
-        pthread_mutex_lock(&a->mu);
-        upstream_ok_locked(a);
-        if (lva_table_del(&a->od, key))
-            a->dirty = true;
-        lva_lr_forget(&a->od, key);
-        pthread_mutex_unlock(&a->mu);
-        char *t = r.body ? json_dumps(r.body, JSON_COMPACT) : NULL;
-        resp->status = (int)r.status;
-        lv_buf_reset(&resp->body);
-        if (t == NULL || lv_buf_puts(&resp->body, t) != LV_OK)
-            send_error(resp, (int)r.status, r.code[0] ? r.code : "InternalServerError", err);
-        free(t);
-    }
-    free_secret(json);
-    free_secret(other);
-    lvc_reply_clear(&r);
-out:
-    free(key);
-    lva_query_free(&q);
 }
 
 /* ------------------------------------------------------- healthz/metrics */
@@ -621,7 +204,7 @@ static void oldest_fn(const lva_entry *e, void *user)
     oldest_ctx *o = user;
     int64_t conf = e->confirmed_ms;
     if (o->pf) {
-        prefix *p = covering(o->a, e->name);
+        prefix *p = lva_covering(o->a, e->name);
         if (p && p->connected)
             return; /* kept current by the watch: age 0 */
         if (p && p->last_ok_ms > conf)
@@ -657,7 +240,7 @@ static void handle_metrics(lva_agent *a, lv_http_response *resp)
       atomic_load(&a->cache_loaded_entries));
 
     pthread_mutex_lock(&a->mu);
-    oldest_ctx o = {a, wall_ms(), 0, true};
+    oldest_ctx o = {a, lva_wall_ms(), 0, true};
     lva_table_each(&a->pf, oldest_fn, &o);
     o.pf = false;
     lva_table_each(&a->od, oldest_fn, &o);
@@ -697,7 +280,7 @@ static void handle_metrics(lva_agent *a, lv_http_response *resp)
     pthread_mutex_unlock(&a->mu);
 #undef M
     if (rc)
-        send_error(resp, 500, "InternalServerError", "out of memory");
+        lva_send_error(resp, 500, "InternalServerError", "out of memory");
 }
 
 static void handle_healthz(lva_agent *a, lv_http_response *resp)
@@ -725,7 +308,7 @@ static void handle_healthz(lva_agent *a, lv_http_response *resp)
     jw_obj_end(&w);
     pthread_mutex_unlock(&a->mu);
     if (w.rc != LV_OK)
-        send_error(resp, 500, "InternalServerError", "out of memory");
+        lva_send_error(resp, 500, "InternalServerError", "out of memory");
 }
 
 static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp)
@@ -734,16 +317,16 @@ static void handle(void *ctx, const lv_http_request *req, lv_http_response *resp
     bool get = strcmp(req->method, "GET") == 0;
     if (strcmp(req->path, GET_PATH) == 0) {
         if (!get) {
-            send_error(resp, 405, "MethodNotAllowed", "only GET is served here");
+            lva_send_error(resp, 405, "MethodNotAllowed", "only GET is served here");
             return;
         }
-        handle_get(a, req, resp);
+        lva_handle_get(a, req, resp);
     } else if (strcmp(req->path, "/healthz") == 0 && get) {
         handle_healthz(a, resp);
     } else if (strcmp(req->path, "/metrics") == 0 && get) {
         handle_metrics(a, resp);
     } else {
-        send_error(resp, 404, "NotFound", "lever-agent serves GET " GET_PATH ", /healthz and /metrics");
+        lva_send_error(resp, 404, "NotFound", "lever-agent serves GET " GET_PATH ", /healthz and /metrics");
     }
 }
 
@@ -786,7 +369,7 @@ static void listed_free(listed *l, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(l[i].name);
-        free_secret(l[i].json);
+        lva_free_secret(l[i].json);
     }
     free(l);
 }
@@ -796,7 +379,7 @@ static bool in_seen(const lva_entry *e, void *user)
     void **u = user;
     const char *path = u[0];
     lva_table *seen = u[1];
-    return !under(path, e->name) || lva_table_get(seen, e->name, false) != NULL;
+    return !lva_under(path, e->name) || lva_table_get(seen, e->name, false) != NULL;
 }
 
 /* Lists the prefix (every page, decrypted) and replaces its entries. */
@@ -852,7 +435,7 @@ static lever_status relist(lva_agent *a, prefix *p, char *err, size_t errlen)
                         json_integer_value(json_object_get(o, "Version"))};
             if (l.name == NULL || l.json == NULL) {
                 free(l.name);
-                free_secret(l.json);
+                lva_free_secret(l.json);
                 st = LEVER_E_NOMEM;
                 break;
             }
@@ -874,7 +457,7 @@ static lever_status relist(lva_agent *a, prefix *p, char *err, size_t errlen)
 
     lva_table seen;
     lva_table_init(&seen, 0);
-    int64_t nw = wall_ms(), nm = mono_ms();
+    int64_t nw = lva_wall_ms(), nm = lva_mono_ms();
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < n && st == LEVER_OK; i++) {
         if (lva_table_put(&a->pf, items[i].name, items[i].name, items[i].json, strlen(items[i].json),
@@ -891,7 +474,7 @@ static lever_status relist(lva_agent *a, prefix *p, char *err, size_t errlen)
         p->last_ok_ms = nw;
         p->relists++;
         a->dirty = true;
-        upstream_ok_locked(a);
+        lva_upstream_ok_locked(a);
         pthread_cond_broadcast(&a->cond);
     } else {
         snprintf(err, errlen, "out of memory");
@@ -945,11 +528,11 @@ static lever_status apply_changes(lva_agent *a, prefix *p, json_t *changes, uint
     }
     if (st != LEVER_OK) {
         for (size_t i = 0; i < nc; i++)
-            free_secret(f[i].json);
+            lva_free_secret(f[i].json);
         free(f);
         return st;
     }
-    int64_t nw = wall_ms(), nm = mono_ms();
+    int64_t nw = lva_wall_ms(), nm = lva_mono_ms();
     double last_time = 0;
     pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < nc; i++) {
@@ -990,7 +573,7 @@ static lever_status apply_changes(lva_agent *a, prefix *p, json_t *changes, uint
             a->dirty = true;
             pthread_cond_broadcast(&a->cond);
         }
-        upstream_ok_locked(a);
+        lva_upstream_ok_locked(a);
     } else {
         /* a partial apply: list again rather than trust the cache */
         p->loaded = false;
@@ -998,7 +581,7 @@ static lever_status apply_changes(lva_agent *a, prefix *p, json_t *changes, uint
     }
     pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < nc; i++)
-        free_secret(f[i].json);
+        lva_free_secret(f[i].json);
     free(f);
     return st;
 }
@@ -1085,7 +668,7 @@ static void *watch_main(void *arg)
         p->reconnects++;
         atomic_fetch_add(&a->upstream_errors, 1);
         if (st == LEVER_E_UNREACHABLE || st == LEVER_E_SERVER || st == LEVER_E_PARSE)
-            upstream_failed_locked(a, err);
+            lva_upstream_failed_locked(a, err);
         pthread_mutex_unlock(&a->mu);
         backoff = backoff ? backoff * 2 : WATCH_BACKOFF_MIN_MS;
         if (backoff > WATCH_BACKOFF_MAX_MS)
@@ -1117,7 +700,7 @@ static void save(lva_agent *a)
     lva_snapshot s = {0};
     snap_ctx c = {&s, true, 0};
     pthread_mutex_lock(&a->mu);
-    s.saved_ms = wall_ms();
+    s.saved_ms = lva_wall_ms();
     for (size_t i = 0; i < a->nprefixes && c.rc == 0; i++)
         if (a->prefixes[i].loaded &&
             lva_snapshot_add_prefix(&s, a->prefixes[i].path, a->prefixes[i].revision, a->prefixes[i].last_ok_ms))
@@ -1126,7 +709,7 @@ static void save(lva_agent *a)
     c.pf = false;
     lva_table_each(&a->od, snap_fn, &c);
     a->dirty = false;
-    a->last_save_mono = mono_ms();
+    a->last_save_mono = lva_mono_ms();
     pthread_mutex_unlock(&a->mu);
 
     char err[512] = "out of memory";
@@ -1162,7 +745,7 @@ static void *persist_main(void *arg)
     while (!a->stop) {
         int64_t wait = 1000;
         if (a->dirty) {
-            int64_t due = a->last_save_mono + (a->save_failing ? SAVE_RETRY_MS : SAVE_DEBOUNCE_MS) - mono_ms();
+            int64_t due = a->last_save_mono + (a->save_failing ? SAVE_RETRY_MS : SAVE_DEBOUNCE_MS) - lva_mono_ms();
             if (due <= 0) {
                 pthread_mutex_unlock(&a->mu);
                 save(a);
@@ -1207,7 +790,7 @@ static void load_disk(lva_agent *a)
         atomic_store(&a->cache_rejected, 1);
         return;
     }
-    int64_t nw = wall_ms(), nm = mono_ms();
+    int64_t nw = lva_wall_ms(), nm = lva_mono_ms();
     size_t loaded = 0;
     for (size_t i = 0; i < s.nprefixes; i++)
         for (size_t j = 0; j < a->nprefixes; j++)
@@ -1224,7 +807,7 @@ static void load_disk(lva_agent *a)
         if (e->prefetched) {
             bool keep = false;
             for (size_t j = 0; j < a->nprefixes && !keep; j++)
-                keep = a->prefixes[j].loaded && under(a->prefixes[j].path, e->name);
+                keep = a->prefixes[j].loaded && lva_under(a->prefixes[j].path, e->name);
             if (!keep)
                 continue;
             r = lva_table_put(&a->pf, e->key, e->name, e->json, e->json_len, e->secure, e->version,
