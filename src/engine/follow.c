@@ -603,6 +603,9 @@ lv_err lv_eng_catch_up(lv_engine *e, lv_error *err)
         memset(&f, 0, sizeof f);
         lv_error_clear(err);
         reloading = true;
+        /* Not while holding every node's commits (the writer may have
+         * reserved the order): the batch then commits on its conditions. */
+        lv_store_release(e->store);
         rc = reload(e, &f, &upto, err);
     }
     if (rc != LV_OK) {

@@ -123,8 +123,13 @@ class FeedReloadTest(unittest.TestCase):
         self.assertGreater(horizon, rev0, "A compacted the feed past B's position")
         self.assertGreaterEqual(horizon, head - 2 * RETENTION)
 
+        cb = b.client()
         resumed = time.monotonic()
         b.proc.send_signal(signal.SIGCONT)
+        # A write on B at once: planned after B loaded the store again
+        # (whether its follower or its writer noticed first).
+        cb.put_parameter(Name="/r/fromb", Value="b", Type="String")
+        mn.wait_for(lambda: self.by_path(a).get("/r/fromb") == ("b", 1), "A to follow B's write")
         mn.wait_for(lambda: self.metric(b, "lever_store_reloads_total") == 1, "B to load the store again")
         mn.wait_for(lambda: self.revision(b) >= head, "B to reach A's head")
         self.assertIn("loading the whole store again", b.log_text())
@@ -140,7 +145,6 @@ class FeedReloadTest(unittest.TestCase):
 
         # B serves exactly A's state: deletions included, versions kept.
         self.assertEqual(self.by_path(b), self.by_path(a))
-        cb = b.client()
         got = cb.get_parameter(Name="/r/secret", WithDecryption=True)["Parameter"]
         self.assertEqual((got["Value"], got["Version"]), ("s2", 2))
         hist = cb.get_parameter_history(Name="/r/changed")["Parameters"]
