@@ -61,12 +61,7 @@ int lvac_flags_serve(const lv_flagdoc *fd, const lvac_flags *flags, const lvac_c
     const char *keys[LVAC_MAX_FLAGS];
     for (size_t i = 0; i < flags->n; i++)
         keys[i] = flags->keys[i];
-    json_t *o = lv_flagdoc_serve(fd, &ctx, flags->n ? keys : NULL, flags->n);
-    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    int rc = t && lv_buf_puts(out, t) == LV_OK ? 0 : -1;
-    free(t);
-    return rc;
+    return lv_flagdoc_serve_text(fd, &ctx, flags->n ? keys : NULL, flags->n, out) == LV_OK ? 0 : -1;
 }
 
 int lvac_flags_answer(const char *doc, size_t len, bool stored, const lvac_flags *flags,

@@ -14,6 +14,7 @@ typedef struct fd_variant {
     bool enabled;
     lv_flagrule *rule;    /* owned; NULL for the default variant */
     const json_t *attrs;  /* borrowed from doc; NULL when none */
+    char *text, *text_v;  /* owned: its served object as JSON, without and with "_variant" */
 } fd_variant;
 
 typedef struct fd_flag {
@@ -23,6 +24,7 @@ typedef struct fd_flag {
     json_t *attrs;        /* owned: the attribute values of values.<key> */
     fd_variant *variants; /* owned; NULL for a flag without variants */
     size_t nvariants;
+    char *text;           /* owned: a flag without variants, served, as JSON */
 } fd_flag;
 
 struct lv_flagdoc {
@@ -58,8 +60,12 @@ void lv_flagdoc_free(lv_flagdoc *d)
         fd_flag *f = &d->flags[i];
         free(f->seed);
         json_decref(f->attrs);
-        for (size_t v = 0; v < f->nvariants; v++)
+        free(f->text);
+        for (size_t v = 0; v < f->nvariants; v++) {
             lv_flagrule_free(f->variants[v].rule);
+            free(f->variants[v].text);
+            free(f->variants[v].text_v);
+        }
         free(f->variants);
     }
     free(d->flags);
@@ -217,6 +223,38 @@ static lv_err finish(fd_check *c, lv_error *err)
     return lv_error_set(err, LV_E_VALIDATION, "Invalid feature flag document: %s", c->first);
 }
 
+/* The served object of one outcome as JSON text (what json_dumps of
+ * lv_flag_result_value gives), made once per flag and variant so serving
+ * writes bytes instead of building and dumping a tree per request. */
+static char *render_text(bool enabled, const json_t *attrs, const char *variant)
+{
+    lv_flag_result r;
+    memset(&r, 0, sizeof r);
+    r.enabled = enabled;
+    r.attributes = json_object_size(attrs) ? attrs : NULL;
+    r.variant = variant;
+    json_t *o = lv_flag_result_value(&r, variant != NULL);
+    char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return t;
+}
+
+static bool render_texts(lv_flagdoc *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        fd_flag *f = &d->flags[i];
+        if (f->variants == NULL && (f->text = render_text(f->enabled, f->attrs, NULL)) == NULL)
+            return false;
+        for (size_t v = 0; v < f->nvariants; v++) {
+            fd_variant *x = &f->variants[v];
+            if ((x->text = render_text(x->enabled, x->attrs, NULL)) == NULL ||
+                (x->text_v = render_text(x->enabled, x->attrs, x->name)) == NULL)
+                return false;
+        }
+    }
+    return true;
+}
+
 lv_err lv_flagdoc_compile(const json_t *doc, lv_flagdoc **out, lv_buf *details, lv_error *err)
 {
     *out = NULL;
@@ -308,6 +346,10 @@ lv_err lv_flagdoc_compile(const json_t *doc, lv_flagdoc **out, lv_buf *details, 
         d->sorted[i].idx = i;
     }
     qsort(d->sorted, d->n, sizeof *d->sorted, by_key);
+    if (!render_texts(d)) {
+        lv_flagdoc_free(d);
+        return lv_error_set(err, LV_E_NOMEM, "out of memory compiling a feature flag document");
+    }
     *out = d;
     return LV_OK;
 }
@@ -386,6 +428,7 @@ void lv_flagdoc_eval(const lv_flagdoc *d, const char *flag, const lv_flag_contex
         out->enabled = f->enabled;
         out->attributes = json_object_size(f->attrs) ? f->attrs : NULL;
         out->reason = f->enabled ? LV_FLAG_STATIC : LV_FLAG_DISABLED;
+        out->text = out->text_v = f->text;
         return;
     }
     const fd_variant *def = &f->variants[f->nvariants - 1];
@@ -412,6 +455,8 @@ void lv_flagdoc_eval(const lv_flagdoc *d, const char *flag, const lv_flag_contex
     out->variant = chosen->name;
     out->enabled = chosen->enabled;
     out->attributes = json_object_size(chosen->attrs) ? chosen->attrs : NULL;
+    out->text = chosen->text;
+    out->text_v = chosen->text_v;
 }
 
 json_t *lv_flag_result_value(const lv_flag_result *r, bool with_variant)
@@ -461,6 +506,36 @@ json_t *lv_flagdoc_serve(const lv_flagdoc *d, const lv_flag_context *ctx,
         }
     }
     return o;
+}
+
+lv_err lv_flagdoc_serve_text(const lv_flagdoc *d, const lv_flag_context *ctx, const char *const *flags,
+                             size_t nflags, lv_buf *out)
+{
+    lv_err rc = lv_buf_putc(out, '{');
+    bool first = true;
+    size_t n = flags ? nflags : d->n;
+    for (size_t i = 0; rc == LV_OK && i < n; i++) {
+        const char *key = flags ? flags[i] : d->flags[i].key;
+        if (key == NULL || (flags && find(d, key) == NULL))
+            continue;
+        bool again = false; /* a key asked for twice is served once */
+        for (size_t j = 0; flags && j < i && !again; j++)
+            again = flags[j] != NULL && strcmp(flags[j], key) == 0;
+        if (again)
+            continue;
+        lv_flag_result r;
+        lv_flagdoc_eval(d, key, ctx, &r);
+        const char *t = ctx != NULL ? r.text_v : r.text;
+        if (t == NULL)
+            return LV_E_NOMEM;
+        /* keys are [a-z][A-Za-z0-9_-]* (checked when compiled): no escaping */
+        if ((!first && (rc = lv_buf_putc(out, ',')) != LV_OK) || (rc = lv_buf_putc(out, '"')) != LV_OK ||
+            (rc = lv_buf_puts(out, key)) != LV_OK || (rc = lv_buf_append(out, "\":", 2)) != LV_OK ||
+            (rc = lv_buf_puts(out, t)) != LV_OK)
+            return rc;
+        first = false;
+    }
+    return rc == LV_OK ? lv_buf_putc(out, '}') : rc;
 }
 
 json_t *lv_flagdoc_simplify(const json_t *doc, const lv_flag_context *ctx)

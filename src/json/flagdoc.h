@@ -80,6 +80,9 @@ typedef struct lv_flag_result {
      * (a rule that could not run); then enabled/attributes are the
      * default variant's (or false/NULL for an unknown flag). */
     const char *error_code;
+    /* The served object (lv_flag_result_value) as compact JSON text,
+     * without and with "_variant"; borrowed from the compiled document. */
+    const char *text, *text_v;
 } lv_flag_result;
 
 /* Evaluates one flag. ctx NULL means "no evaluation": a multi-variant flag
@@ -103,6 +106,12 @@ json_t *lv_flag_result_value(const lv_flag_result *r, bool with_variant);
  * allocation failure. */
 json_t *lv_flagdoc_serve(const lv_flagdoc *d, const lv_flag_context *ctx,
                          const char *const *flags, size_t nflags);
+
+/* lv_flagdoc_serve written as compact JSON text (the same bytes as
+ * json_dumps(JSON_COMPACT | JSON_PRESERVE_ORDER) of it) onto out, from
+ * texts made when the document was compiled. */
+lv_err lv_flagdoc_serve_text(const lv_flagdoc *d, const lv_flag_context *ctx, const char *const *flags,
+                             size_t nflags, lv_buf *out);
 
 /* Convenience: compile doc and serve every flag. NULL when doc is not a
  * valid feature flag document (or on allocation failure). */

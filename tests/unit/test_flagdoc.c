@@ -187,6 +187,22 @@ static void test_serve(void **state)
     json_decref(o);
     json_decref(want);
 
+    /* The text form is the same bytes as dumping the tree form. */
+    const lv_flag_context *ctxs[] = {NULL, &ctx};
+    const char *const *sels[] = {NULL, sel};
+    for (int ci = 0; ci < 2; ci++) {
+        for (int si = 0; si < 2; si++) {
+            json_t *tree = lv_flagdoc_serve(d, ctxs[ci], sels[si], si ? 3 : 0);
+            char *dumped = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            lv_buf text = LV_BUF_INIT;
+            assert_int_equal(lv_flagdoc_serve_text(d, ctxs[ci], sels[si], si ? 3 : 0, &text), LV_OK);
+            assert_string_equal(text.data, dumped);
+            lv_buf_free(&text);
+            free(dumped);
+            json_decref(tree);
+        }
+    }
+
     /* simplify() is compile + serve. */
     json_t *doc = json_loads(DOC, 0, NULL);
     o = lv_flagdoc_simplify(doc, &ctx);
