@@ -94,10 +94,20 @@ int lvac_snapshot_add(lvac_snapshot *s, const lvac_disk_entry *e)
 
 char *lvac_entry_key(const char *app, const char *env, const char *profile, const char *entity)
 {
-    size_t n = strlen(app) + strlen(env) + strlen(profile) + strlen(entity) + 4;
+    /* per request: pieces copied, not formatted */
+    const char *part[4] = {app, env, profile, entity};
+    size_t len[4], n = 0;
+    for (int i = 0; i < 4; i++)
+        n += (len[i] = strlen(part[i])) + 1;
     char *k = malloc(n);
-    if (k)
-        snprintf(k, n, "%s\n%s\n%s\n%s", app, env, profile, entity);
+    if (k == NULL)
+        return NULL;
+    char *p = k;
+    for (int i = 0; i < 4; i++) {
+        memcpy(p, part[i], len[i]);
+        p += len[i];
+        *p++ = i < 3 ? '\n' : '\0';
+    }
     return k;
 }
 
