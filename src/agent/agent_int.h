@@ -1,8 +1,9 @@
-/* agent_int.h - what lever-agent's runtime files share: the agent's
- * state (one mutex guards all cache state), the watched prefixes, and the
- * helpers agent.c (watch threads, persistence, /healthz, /metrics,
- * lifecycle) offers ssmget.c (the :2773 GET handler). Not for other
- * modules. */
+/* agent_int.h - what lever-agent's :2773 runtime files share: the agent's
+ * state (one mutex guards all cache state), the watched prefixes, the
+ * helpers agent.c (lifecycle, routing) offers the others, and the entry
+ * points of ssmget.c (the GET handler), ssmstatus.c (/healthz, /metrics),
+ * ssmwatch.c (the watch threads) and ssmdisk.c (the disk copy). Not for
+ * other modules. */
 #ifndef LV_AGENT_AGENT_INT_H
 #define LV_AGENT_AGENT_INT_H
 
@@ -107,5 +108,20 @@ prefix *lva_covering(lva_agent *a, const char *name);
 
 /* GET /systemsmanager/parameters/get (ssmget.c). */
 void lva_handle_get(lva_agent *a, const lv_http_request *req, lv_http_response *resp);
+
+/* GET /healthz and /metrics (ssmstatus.c). Take mu. */
+void lva_handle_healthz(lva_agent *a, lv_http_response *resp);
+void lva_handle_metrics(lva_agent *a, lv_http_response *resp);
+
+/* The watch thread of one prefix; arg is its prefix (ssmwatch.c). */
+void *lva_watch_main(void *arg);
+
+/* The disk copy (ssmdisk.c). lva_save writes the cache now (takes mu);
+ * lva_persist_main is the persister thread (arg: the agent), saving after
+ * changes, debounced; lva_load_disk restores the copy at start, before any
+ * thread runs (a file failing any check is moved aside and ignored). */
+void lva_save(lva_agent *a);
+void *lva_persist_main(void *arg);
+void lva_load_disk(lva_agent *a);
 
 #endif

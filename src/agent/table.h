@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 typedef struct lva_entry {
-    char *key;             /* map key (see agent.c for the forms) */
+    char *key;             /* map key (see ssmget.c and ssmwatch.c for the forms) */
     char *name;            /* the parameter's Name */
     char *json;            /* the "Parameter" object as compact JSON text */
     size_t json_len;
