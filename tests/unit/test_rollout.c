@@ -2,7 +2,8 @@
  * and gaps of LINEAR, EXPONENTIAL, canary and all-at-once strategies with
  * and without bake time, and the plans that move a deployment (start,
  * the driver's steps with stale and repeated ones refused, a BAKING
- * deployment completed by the next start, rollback, revert's 72 hours). */
+ * deployment completed by the next start, rollback, revert's 72 hours,
+ * the override's recovered alarms, AppliedExtensions). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +355,96 @@ static void test_override_tag(void **state)
     lv_actable_free(&t.w.t);
 }
 
+/* The override's recovered alarms: "!<alarm>" in DF_OVERRIDE, written
+ * once, refused once the deployment is over; "!" items of the tag are
+ * not names. */
+static void test_rearm(void **state)
+{
+    (void)state;
+    tree t;
+    tree_init(&t);
+    lv_error err = {0};
+    lv_acrec *d = input(LV_AC_DEPLOY, DF__N), *tags = input(LV_AC_TAGS, TF__N), *r = NULL;
+    lv_acrec_set_str(d, DF_PROFILE, t.prof);
+    lv_acrec_set_str(d, DF_VERSION, "1");
+    lv_acrec_set_str(d, DF_STRATEGY, "Lever.Linear10PercentEvery1Minute");
+    lv_acrec_push(tags, TF_TAGS, LV_AC_OVERRIDE_TAG, strlen(LV_AC_OVERRIDE_TAG));
+    lv_acrec_push(tags, TF_TAGS, "a5xx,!forged", 12);
+    lv_acreq q = {.op = LV_ACOP_START_DEPLOYMENT, .in = d, .tags = tags, .app = t.app, .env = t.env, .lock = -1,
+                  .now_ms = 1};
+    assert_int_equal(run(&t.w, &q, &r, &err), LV_OK);
+    int64_t n = lv_acrec_num(r, DF_NUMBER);
+    assert_int_equal(lv_acrec_count(r, DF_OVERRIDE), 1); /* "!forged" is not a name */
+    assert_false(lv_ac_rearmed(r, "forged"));
+    assert_false(lv_ac_rearmed(r, "a5xx"));
+    lv_acrec_unref(r);
+    lv_acreq ra = {.op = LV_ACOP_REARM_ALARM, .app = t.app, .env = t.env, .number = n, .alarm = "a5xx",
+                   .lock = -1, .now_ms = 2};
+    assert_int_equal(run(&t.w, &ra, &r, &err), LV_OK);
+    assert_true(lv_ac_rearmed(r, "a5xx"));
+    assert_int_equal(lv_acrec_count(r, DF_OVERRIDE), 2);
+    assert_int_equal(t.w.changes, 1 + 0); /* the start's change only: nothing served changed */
+    lv_acrec_unref(r);
+    /* again: nothing more is written */
+    lv_acplan p;
+    assert_int_equal(lv_ac_plan(&t.w.v, &ra, &p, &err), LV_OK);
+    assert_int_equal(p.nputs, 0);
+    lv_acplan_free(&p);
+    /* over: refused */
+    lv_acreq st = {.op = LV_ACOP_STOP_DEPLOYMENT, .app = t.app, .env = t.env, .number = n, .lock = -1, .now_ms = 3};
+    assert_int_equal(run(&t.w, &st, NULL, &err), LV_OK);
+    ra.alarm = "other";
+    assert_int_equal(run(&t.w, &ra, NULL, &err), LV_E_AC_CONFLICT);
+    lv_acrec_unref(d);
+    lv_acrec_unref(tags);
+    lv_actable_free(&t.w.t);
+}
+
+/* AppliedExtensions: the associations of the app, env and profile at the
+ * start, kept in "A<deployment key>"; deleted with the environment. */
+static void test_applied_extensions(void **state)
+{
+    (void)state;
+    tree t;
+    tree_init(&t);
+    lv_error err = {0};
+    lv_acrec *x = input(LV_AC_EXT, XF__N), *r = NULL;
+    lv_acrec_set_str(x, XF_NAME, "notify");
+    lv_acreq xq = {.op = LV_ACOP_CREATE_EXT, .in = x, .lock = -1};
+    assert_int_equal(run(&t.w, &xq, &r, &err), LV_OK);
+    char ext[8];
+    snprintf(ext, sizeof ext, "%s", lv_acrec_str(r, XF_ID));
+    lv_acrec_unref(r);
+    char reskey[40];
+    snprintf(reskey, sizeof reskey, "e%s/%s", t.app, t.env);
+    const char *targets[] = {reskey, "lus-east-1|/p|"};
+    for (int i = 0; i < 2; i++) {
+        lv_acrec *a = input(LV_AC_ASSOC, YF__N);
+        lv_acrec_set_str(a, YF_EXT, ext);
+        lv_acrec_set_str(a, YF_RESOURCE, "arn");
+        lv_acrec_push(a, YF_PARAMS, "k", 1);
+        lv_acrec_push(a, YF_PARAMS, "v", 1);
+        lv_acreq aq = {.op = LV_ACOP_CREATE_ASSOC, .in = a, .target = targets[i], .lock = -1};
+        assert_int_equal(run(&t.w, &aq, NULL, &err), LV_OK); /* a parameter key needs no record */
+        lv_acrec_unref(a);
+    }
+    assert_int_equal(start(&t, "1", "Lever.AllAtOnce", 10, &r, &err), LV_OK);
+    const lv_acrec *ap = lv_ac_get(&t.w.v, "%c%s", LV_AC_APPLIED, r->key);
+    assert_non_null(ap);
+    assert_int_equal(lv_acrec_count(ap, QF_EXTS), 6); /* ext, assoc, version, 1, k, v */
+    assert_string_equal(lv_acrec_item(ap, QF_EXTS, 0)->p, ext);
+    assert_string_equal(lv_acrec_item(ap, QF_EXTS, 2)->p, "1");
+    assert_string_equal(lv_acrec_item(ap, QF_EXTS, 5)->p, "v");
+    lv_acrec_unref(r);
+    /* deleting the environment deletes the deployment's record too */
+    lv_acreq de = {.op = LV_ACOP_DELETE_ENV, .app = t.app, .env = t.env, .lock = -1};
+    assert_int_equal(run(&t.w, &de, NULL, &err), LV_OK);
+    char ap_prefix[2] = {LV_AC_APPLIED, 0};
+    assert_int_equal(lv_ac_count(&t.w.v, ap_prefix), 0);
+    lv_acrec_unref(x);
+    lv_actable_free(&t.w.t);
+}
+
 /* A label rollout: its record, its steps, the label move planned with the
  * completing step, and parameter-keyed changes. */
 static void test_label_plans(void **state)
@@ -414,6 +505,8 @@ int main(void)
         cmocka_unit_test(test_plans_bake_canary_stop_revert),
         cmocka_unit_test(test_override_tag),
         cmocka_unit_test(test_label_plans),
+        cmocka_unit_test(test_rearm),
+        cmocka_unit_test(test_applied_extensions),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     lv_ac_predefined_free();
