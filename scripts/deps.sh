@@ -9,7 +9,7 @@ libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev
 # nodejs and npm run the console's browser tests in Debian's chromium.
 test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"
 
-bench="wrk nginx-light etcd-server etcd-client gnuplot-nox sqlite3 git python3-matplotlib"
+bench="wrk nginx-light etcd-server etcd-client gnuplot-nox sqlite3 git python3-matplotlib linux-perf"
 fuzz="clang libclang-rt-14-dev"
 
 # --list MODE prints what MODE installs (scripts/check-deps.py reads it).
