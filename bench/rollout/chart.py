@@ -15,8 +15,8 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,17 +26,11 @@ import botocore.config
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(HERE, ".."))
+from agentfleet import free_port  # noqa: E402
 AK, SK = "AKIALVCHARTROLLOUT01", "lvchartRolloutSecret0123456789abcdefghij"
 ENTITIES = ["user-%d" % i for i in range(1000)]
 ALARM = "chart-error-rate"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_http(port, path, deadline_s=20):

@@ -14,46 +14,19 @@ Prints TSV lines:
     step <deployment> <agent> <ms>        rollback <deployment> <agent> <ms>
     stepwall <deployment> <ms>            rollbackwall <deployment> <ms>
 Usage: prop.py BUILD ENDPOINT AKID SECRET AGENTS DEPLOYMENTS STEPS TMPDIR"""
-import http.client
 import json
 import os
-import re
-import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
-import botocore.config
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "reference"))
 import bucketing  # noqa: E402  the published function, in Python
+from agentfleet import appconfig_client, get, lag_ms, start_agents, stop_agents, wait_watching  # noqa: E402
 
-LAG = re.compile(rb"^lever_agent_appconfig_watch_lag_seconds ([0-9.]+)$", re.M)
 WORKERS = 8
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def get(port, path, conns, entity=None):
-    c = conns.get(port)
-    if c is None:
-        c = conns[port] = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    try:
-        c.request("GET", path, headers={"Entity-Id": entity} if entity else {})
-        r = c.getresponse()
-        return r.status, r.read()
-    except (OSError, http.client.HTTPException):
-        conns.pop(port, None)
-        return 0, b""
 
 
 def entity_moved_by(seed, lo, hi):
@@ -90,21 +63,13 @@ class Fleet:
         return last
 
     def lags(self, conns):
-        out = []
-        for p in self.ports:
-            st, body = get(p, "/metrics", conns)
-            m = LAG.search(body)
-            if m:
-                out.append(float(m.group(1)) * 1000)
-        return out
+        return [lag for lag in (lag_ms(p, conns) for p in self.ports) if lag is not None]
 
 
 def main():
     build, endpoint, akid, secret, n_agents, n_deps, n_steps, tmp = sys.argv[1:9]
     n_agents, n_deps, n_steps = int(n_agents), int(n_deps), int(n_steps)
-    ac = boto3.session.Session().client("appconfig", endpoint_url=endpoint, region_name="us-east-1",
-                                        aws_access_key_id=akid, aws_secret_access_key=secret,
-                                        config=botocore.config.Config(retries={"total_max_attempts": 1}))
+    ac = appconfig_client(endpoint, akid, secret)
     a = ac.create_application(Name="rollbench")["Id"]
     e = ac.create_environment(ApplicationId=a, Name="prod")["Id"]
     p = ac.create_configuration_profile(ApplicationId=a, Name="cfg", LocationUri="hosted")["Id"]
@@ -117,30 +82,12 @@ def main():
     strategy = ac.create_deployment_strategy(Name="fifths", DeploymentDurationInMinutes=10, GrowthFactor=20,
                                              FinalBakeTimeInMinutes=0, GrowthType="LINEAR",
                                              ReplicateTo="NONE")["Id"]
-    env_vars = {k: v for k, v in os.environ.items() if not k.startswith(("LEVER_", "AWS_"))}
-    env_vars.update(AWS_ACCESS_KEY_ID=akid, AWS_SECRET_ACCESS_KEY=secret, AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-                    LEVER_AGENT_LOG_LEVEL="warn")
     agents = []
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     try:
-        for i in range(n_agents):
-            port = free_port()
-            log = open(os.path.join(tmp, "rollout-agent-%d.log" % i), "wb")
-            proc = subprocess.Popen([os.path.join(build, "lever-agent"), "--upstream", endpoint, "--threads", "1",
-                                     "--appconfig-listen", "127.0.0.1:%d" % port,
-                                     "--appconfig-prefetch", "rollbench:prod:cfg"],
-                                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env_vars)
-            agents.append((proc, port))
+        start_agents(agents, build, endpoint, akid, secret, n_agents, "rollbench:prod:cfg", tmp, "rollout-agent")
         conns = {}
-        deadline = time.monotonic() + 60
-        for proc, port in agents:
-            while True:
-                st, body = get(port, "/healthz", conns)
-                if st == 200 and json.loads(body).get("watching"):
-                    break
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise SystemExit("an agent did not start watching")
-                time.sleep(0.02)
+        wait_watching(agents, conns)
         fleet = Fleet([port for _proc, port in agents], "/applications/rollbench/environments/prod/configurations/cfg",
                       pool)
         fleet.wait_all("anyone", old)
@@ -177,13 +124,7 @@ def main():
             for i, lag in enumerate(fleet.lags(conns)):
                 print("rollback\t%d\t%d\t%.3f" % (d, i, lag), flush=True)
     finally:
-        for proc, _port in agents:
-            proc.terminate()
-        for proc, _port in agents:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_agents(agents)
 
 
 if __name__ == "__main__":
