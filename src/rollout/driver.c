@@ -215,7 +215,11 @@ static void report_changes(lv_rollout *r)
     collect_events(r, &ev, &n);
     lv_engine_rdunlock(r->cfg.engine);
     for (size_t i = 0; i < n; i++) {
-        r->cfg.hooks.event(r->cfg.hooks.ctx, ev[i].point, ev[i].rec);
+        /* Every node sees every change; the node that drives (or, for a
+         * deployment that never needed driving, first claims) its clock
+         * sends its events, so a hook is called once, not once a node. */
+        if (r->cfg.is_leader == NULL || r->cfg.is_leader(r->cfg.leader_ctx, ev[i].rec->key))
+            r->cfg.hooks.event(r->cfg.hooks.ctx, ev[i].point, ev[i].rec);
         lv_acrec_unref(ev[i].rec);
     }
     free(ev);

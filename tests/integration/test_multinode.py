@@ -19,7 +19,7 @@ import unittest
 import botocore.exceptions
 
 from ac_helpers import ac_clients
-from lever_harness import Leverd, create_key, error_code
+from lever_harness import ACCOUNT, REGION, Leverd, create_key, error_code
 from pg_harness import PgServer
 
 DEADLINE = 30.0
@@ -379,6 +379,52 @@ class MultiNodeTest(unittest.TestCase):
         dead.restart()
         dc, _ = ac_clients(dead)
         self.assertEqual(get(dc, n)["State"], "COMPLETE")
+
+    def test_hook_events_are_sent_once_across_nodes(self):
+        """Every node follows the change log, but only the node driving a
+        deployment's clock sends its ON_DEPLOYMENT_* events."""
+        from test_hooks import Receiver
+        recv = Receiver()
+        self.addCleanup(recv.close)
+        nodes = [self.node(args=["--time-scale", "600"]) for _ in range(2)]
+        ac, _data = ac_clients(nodes[0])
+        a = ac.create_application(Name="hooked")
+        e = ac.create_environment(ApplicationId=a["Id"], Name="prod")
+        p = ac.create_configuration_profile(ApplicationId=a["Id"], Name="cfg", LocationUri="hosted")
+        ac.create_hosted_configuration_version(ApplicationId=a["Id"], ConfigurationProfileId=p["Id"],
+                                               Content=b"v1", ContentType="text/plain")
+        ext = ac.create_extension(Name="once", Actions={
+            pt: [{"Name": pt.lower(), "Uri": recv.url("/ok?" + pt)}]
+            for pt in ("ON_DEPLOYMENT_START", "ON_DEPLOYMENT_STEP", "ON_DEPLOYMENT_COMPLETE")})
+        ac.create_extension_association(ExtensionIdentifier=ext["Id"],
+                                        ResourceIdentifier="arn:aws:appconfig:%s:%s:application/%s" % (
+                                            REGION, ACCOUNT, a["Id"]))
+        # a label rollout too, associated through its parameter
+        nodes[1].call_raw("AmazonSSM.PutParameter", {"Name": "/once/p", "Value": "1", "Type": "String"})
+        nodes[1].call_raw("AmazonSSM.PutParameter", {"Name": "/once/p", "Value": "2", "Type": "String",
+                                                     "Overwrite": True})
+        nodes[1].call_raw("AmazonSSM.LabelParameterVersion", {"Name": "/once/p", "ParameterVersion": 1,
+                                                              "Labels": ["live"]})
+        ac.create_extension_association(ExtensionIdentifier=ext["Id"],
+                                        ResourceIdentifier="arn:aws:ssm:%s:%s:parameter/once/p" % (REGION, ACCOUNT))
+        n = ac.start_deployment(ApplicationId=a["Id"], EnvironmentId=e["Id"], DeploymentStrategyId="Lever.AllAtOnce",
+                                ConfigurationProfileId=p["Id"], ConfigurationVersion="1")["DeploymentNumber"]
+        st, _h, body, raw = nodes[1].call_raw("Lever.StartLabelDeployment", {
+            "Name": "/once/p", "Label": "live", "ParameterVersion": 2, "DeploymentStrategyId": "Lever.AllAtOnce"})
+        self.assertEqual(st, 200, raw)
+        for pt in ("ON_DEPLOYMENT_START", "ON_DEPLOYMENT_STEP", "ON_DEPLOYMENT_COMPLETE"):
+            wait_for(lambda pt=pt: len([r for r in recv.requests() if r["path"] == "/ok?" + pt]) >= 2, pt)
+        time.sleep(2.5)  # the driver reports within a second: time enough for a duplicate to show
+        got = {}
+        for r in recv.requests():
+            ev = json.loads(r["body"])
+            what = ("label", ev["Parameter"]["Name"]) if "Parameter" in ev else ("appconfig", ev["DeploymentNumber"])
+            got.setdefault((ev["Type"], what), 0)
+            got[(ev["Type"], what)] += 1
+        want = {(pt, w): 1 for pt in ("ON_DEPLOYMENT_START", "ON_DEPLOYMENT_STEP", "ON_DEPLOYMENT_COMPLETE")
+                for w in (("appconfig", n), ("label", "/once/p"))}
+        self.assertEqual(got, want)
+
 
 if __name__ == "__main__":
     unittest.main()
