@@ -104,6 +104,33 @@ int lvac_flags_answer(const char *doc, size_t len, bool stored, const lvac_flags
     return 0;
 }
 
+int lvac_flags_ofrep_text(const lv_flagdoc *fd, const char *key, const unsigned char *types, const lvac_context *c,
+                          const char *entity, lv_buf *out)
+{
+    lv_flag_kv kv[LVAC_MAX_CTX];
+    lv_flag_context ctx;
+    context_of(c, types, entity, kv, &ctx);
+    lv_flag_result r;
+    lv_flagdoc_eval(fd, key, &ctx, &r);
+    if (r.reason == LV_FLAG_ERROR || r.ofrep == NULL)
+        return 0;
+    /* the bytes json_dumps gives for lvac_flags_ofrep's object; the key
+     * is one the document has, so [a-z][A-Za-z0-9_-]*: nothing to escape */
+    lv_buf_reset(out);
+    lv_err rc = lv_buf_puts(out, "{\"key\":\"");
+    if (rc == LV_OK)
+        rc = lv_buf_puts(out, key);
+    if (rc == LV_OK)
+        rc = lv_buf_puts(out, r.enabled ? "\",\"value\":true,\"reason\":\"" : "\",\"value\":false,\"reason\":\"");
+    if (rc == LV_OK)
+        rc = lv_buf_puts(out, lv_flag_reason_name(r.reason));
+    if (rc == LV_OK)
+        rc = lv_buf_append(out, "\",", 2);
+    if (rc == LV_OK)
+        rc = lv_buf_puts(out, r.ofrep);
+    return rc == LV_OK ? 1 : -1;
+}
+
 int lvac_flags_ofrep(const lv_flagdoc *fd, const char *key, const unsigned char *types, const lvac_context *c,
                      const char *entity, json_t **out, int *status)
 {

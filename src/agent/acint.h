@@ -159,6 +159,11 @@ int lvac_flags_compile(const char *doc, size_t len, const char *entity, lv_flagd
 /* The served form of fd for a request's flags, Context and entity. */
 int lvac_flags_serve(const lv_flagdoc *fd, const lvac_flags *flags, const lvac_context *ctx, const char *entity,
                      lv_buf *out);
+/* One flag's OFREP evaluation written onto out (reset first) from the
+ * texts compiled with fd: 1 done, 0 an error result (use
+ * lvac_flags_ofrep), -1 out of memory. */
+int lvac_flags_ofrep_text(const lv_flagdoc *fd, const char *key, const unsigned char *types, const lvac_context *c,
+                          const char *entity, lv_buf *out);
 /* OFREP evaluations from fd: one flag (key) or {"flags": [...]}; *status
  * 200, 400 or 404 for one flag. 0, or -1 out of memory. */
 int lvac_flags_ofrep(const lv_flagdoc *fd, const char *key, const unsigned char *types, const lvac_context *ctx,

@@ -158,6 +158,13 @@ int lvac_ofrep_answer(const struct lv_flagdoc *fd, const char *doc, size_t len, 
     *status = 200;
     if (etag && etag_cap)
         etag[0] = '\0';
+    if (fd != NULL && key != NULL) {
+        /* one flag of a compiled document: its evaluation written from
+         * texts made at compile time (errors take the general path) */
+        int t = lvac_flags_ofrep_text(fd, key, ctx->type, &ctx->kv, ctx->entity[0] ? ctx->entity : NULL, out);
+        if (t != 0)
+            return t > 0 ? 0 : -1;
+    }
     if (fd == NULL)
         root = json_loadb(doc ? doc : "", len, 0, NULL); /* not inside json_is_object: a macro */
     if (fd) {

@@ -15,6 +15,7 @@ typedef struct fd_variant {
     lv_flagrule *rule;    /* owned; NULL for the default variant */
     const json_t *attrs;  /* borrowed from doc; NULL when none */
     char *text, *text_v;  /* owned: its served object as JSON, without and with "_variant" */
+    char *ofrep;          /* owned: the end of its OFREP evaluation (see lv_flag_result) */
 } fd_variant;
 
 typedef struct fd_flag {
@@ -25,6 +26,7 @@ typedef struct fd_flag {
     fd_variant *variants; /* owned; NULL for a flag without variants */
     size_t nvariants;
     char *text;           /* owned: a flag without variants, served, as JSON */
+    char *ofrep;          /* owned: the end of its OFREP evaluation */
 } fd_flag;
 
 struct lv_flagdoc {
@@ -61,7 +63,9 @@ void lv_flagdoc_free(lv_flagdoc *d)
         free(f->seed);
         json_decref(f->attrs);
         free(f->text);
+        free(f->ofrep);
         for (size_t v = 0; v < f->nvariants; v++) {
+            free(f->variants[v].ofrep);
             lv_flagrule_free(f->variants[v].rule);
             free(f->variants[v].text);
             free(f->variants[v].text_v);
@@ -239,16 +243,51 @@ static char *render_text(bool enabled, const json_t *attrs, const char *variant)
     return t;
 }
 
+/* The end of an OFREP evaluation of one outcome: '"variant":"name",'
+ * (with a variant) then '"metadata":{...}}', the attributes as OFREP
+ * metadata (strings, numbers and booleans as they are, anything else as
+ * its JSON text), whether the flag is enabled or not. */
+static char *render_ofrep(const json_t *attrs, const char *variant)
+{
+    json_t *o = json_object(), *m = json_object();
+    bool ok = o != NULL && m != NULL && (variant == NULL || json_object_set_new(o, "variant", json_string(variant)) == 0);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)attrs, k, v) {
+        if (!ok)
+            break;
+        json_t *mv;
+        if (json_is_string(v) || json_is_number(v) || json_is_boolean(v)) {
+            mv = json_incref(v);
+        } else {
+            char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            mv = t ? json_string(t) : NULL;
+            free(t);
+        }
+        ok = mv != NULL && json_object_set_new(m, k, mv) == 0;
+    }
+    ok = ok && json_object_set_new(o, "metadata", m) == 0;
+    if (!ok)
+        json_decref(m);
+    char *t = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (t != NULL)
+        memmove(t, t + 1, strlen(t)); /* without its '{': it follows "reason" */
+    return t;
+}
+
 static bool render_texts(lv_flagdoc *d)
 {
     for (size_t i = 0; i < d->n; i++) {
         fd_flag *f = &d->flags[i];
-        if (f->variants == NULL && (f->text = render_text(f->enabled, f->attrs, NULL)) == NULL)
+        if (f->variants == NULL && ((f->text = render_text(f->enabled, f->attrs, NULL)) == NULL ||
+                                    (f->ofrep = render_ofrep(f->attrs, NULL)) == NULL))
             return false;
         for (size_t v = 0; v < f->nvariants; v++) {
             fd_variant *x = &f->variants[v];
             if ((x->text = render_text(x->enabled, x->attrs, NULL)) == NULL ||
-                (x->text_v = render_text(x->enabled, x->attrs, x->name)) == NULL)
+                (x->text_v = render_text(x->enabled, x->attrs, x->name)) == NULL ||
+                (x->ofrep = render_ofrep(x->attrs, x->name)) == NULL)
                 return false;
         }
     }
@@ -429,6 +468,7 @@ void lv_flagdoc_eval(const lv_flagdoc *d, const char *flag, const lv_flag_contex
         out->attributes = json_object_size(f->attrs) ? f->attrs : NULL;
         out->reason = f->enabled ? LV_FLAG_STATIC : LV_FLAG_DISABLED;
         out->text = out->text_v = f->text;
+        out->ofrep = f->ofrep;
         return;
     }
     const fd_variant *def = &f->variants[f->nvariants - 1];
@@ -457,6 +497,7 @@ void lv_flagdoc_eval(const lv_flagdoc *d, const char *flag, const lv_flag_contex
     out->attributes = json_object_size(chosen->attrs) ? chosen->attrs : NULL;
     out->text = chosen->text;
     out->text_v = chosen->text_v;
+    out->ofrep = chosen->ofrep;
 }
 
 json_t *lv_flag_result_value(const lv_flag_result *r, bool with_variant)

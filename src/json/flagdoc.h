@@ -83,6 +83,9 @@ typedef struct lv_flag_result {
     /* The served object (lv_flag_result_value) as compact JSON text,
      * without and with "_variant"; borrowed from the compiled document. */
     const char *text, *text_v;
+    /* The end of its OFREP evaluation object, after "key", "value" and
+     * "reason": ["variant":"name",]"metadata":{...}} (borrowed). */
+    const char *ofrep;
 } lv_flag_result;
 
 /* Evaluates one flag. ctx NULL means "no evaluation": a multi-variant flag

@@ -48,6 +48,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if ((data[0] & 4) && lvac_flags_compile(p, n, "entity-1", &fd, &plain, &plain_len) == 0 &&
             (plain == NULL || strlen(plain) != plain_len))
             __builtin_trap();
+        if (fd != NULL && key != NULL) {
+            /* the text path writes the bytes the tree path would */
+            lv_buf text = LV_BUF_INIT;
+            json_t *tree = NULL;
+            int st = 0;
+            if (lvac_flags_ofrep_text(fd, key, c->type, &c->kv, NULL, &text) == 1) {
+                char *dumped = NULL;
+                if (lvac_flags_ofrep(fd, key, c->type, &c->kv, NULL, &tree, &st) == 0)
+                    dumped = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                if (dumped != NULL && strcmp(dumped, text.data) != 0)
+                    __builtin_trap();
+                free(dumped);
+                json_decref(tree);
+            }
+            lv_buf_free(&text);
+        }
         if (lvac_ofrep_answer(fd, p, n, key, c, "\"x\"", &out, &status, etag, sizeof etag) == 0 &&
             status != 200 && status != 304 && status != 400 && status != 404)
             __builtin_trap();
