@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,14 +156,31 @@ static int split(char *buf, char **seg)
     }
 }
 
+/* Every operation's path template split into segments once, not on each
+ * request for each operation tried. */
+#define NOPS ((int)(sizeof AC_OPS / sizeof AC_OPS[0]))
+static struct tmpl {
+    char buf[256];
+    char *seg[MAX_SEGS];
+    int n;
+} tmpls[NOPS];
+static pthread_once_t tmpls_once = PTHREAD_ONCE_INIT;
+
+static void split_templates(void)
+{
+    for (int i = 0; i < NOPS; i++) {
+        snprintf(tmpls[i].buf, sizeof tmpls[i].buf, "%s", AC_OPS[i].path);
+        tmpls[i].n = split(tmpls[i].buf, tmpls[i].seg);
+    }
+}
+
 /* Matches path against the op's template; fills the path members of in. */
 static int match(int op, char **seg, int nseg, const char *const *rawseg, json_t *in, lv_buf *tmp, lv_error *err,
                  bool *bad_escape)
 {
-    char tbuf[256];
-    snprintf(tbuf, sizeof tbuf, "%s", AC_OPS[op].path);
-    char *tseg[MAX_SEGS];
-    int nt = split(tbuf, tseg);
+    pthread_once(&tmpls_once, split_templates);
+    char *const *tseg = tmpls[op].seg;
+    int nt = tmpls[op].n;
     bool greedy = nt > 0 && tseg[nt - 1][0] == '{' && strncmp(AC_OPS[op].path, "/tags/", 6) == 0;
     if (nt != nseg && !(greedy && nseg > nt))
         return 0;
@@ -173,7 +191,11 @@ static int match(int op, char **seg, int nseg, const char *const *rawseg, json_t
         if (tseg[i][0] != '{')
             continue;
         char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)strlen(tseg[i]) - 2, tseg[i] + 1);
+        size_t nl = strlen(tseg[i]) - 2; /* "{Name}" */
+        if (nl >= sizeof name)
+            nl = sizeof name - 1;
+        memcpy(name, tseg[i] + 1, nl);
+        name[nl] = '\0';
         const char *raw = rawseg[i];
         size_t rl = strlen(seg[i]);
         if (greedy && i == nt - 1)

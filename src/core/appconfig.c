@@ -180,27 +180,52 @@ static const lv_acrec *find_by(const lv_acview *v, const char *prefix, unsigned 
     return f.found;
 }
 
-const lv_acrec *lv_ac_find_app(const lv_acview *v, const char *s)
+/* kind, then "<parent>/" when parent is given: a record key prefix
+ * (built per request, so without printf). 0 when it does not fit. */
+static size_t key_prefix(char *out, size_t cap, char kind, const char *parent)
+{
+    size_t pl = parent ? strlen(parent) : 0;
+    if (pl + 3 > cap)
+        return 0;
+    out[0] = kind;
+    memcpy(out + 1, parent ? parent : "", pl);
+    size_t n = 1 + pl;
+    if (parent)
+        out[n++] = '/';
+    out[n] = '\0';
+    return n;
+}
+
+/* The record kind/parent/s, looked up as an id (ids are short) and
+ * else by name under the prefix. */
+static const lv_acrec *find_under(const lv_acview *v, char kind, const char *parent, unsigned name_field,
+                                  const char *s)
 {
     char key[1200];
-    snprintf(key, sizeof key, "a%.70s", s);
-    return find_by(v, "a", AF_NAME, strlen(s) < 70 ? key : NULL, s);
+    size_t n = key_prefix(key, sizeof key, kind, parent), sl = strlen(s);
+    if (n == 0)
+        return NULL;
+    char prefix[1200];
+    memcpy(prefix, key, n + 1);
+    bool as_id = sl < 70 && n + sl < sizeof key;
+    if (as_id)
+        memcpy(key + n, s, sl + 1);
+    return find_by(v, prefix, name_field, as_id ? key : NULL, s);
+}
+
+const lv_acrec *lv_ac_find_app(const lv_acview *v, const char *s)
+{
+    return find_under(v, 'a', NULL, AF_NAME, s);
 }
 
 const lv_acrec *lv_ac_find_env(const lv_acview *v, const char *app, const char *s)
 {
-    char key[1200], prefix[1200];
-    snprintf(key, sizeof key, "e%s/%.70s", app, s);
-    snprintf(prefix, sizeof prefix, "e%s/", app);
-    return find_by(v, prefix, EF_NAME, strlen(s) < 70 ? key : NULL, s);
+    return find_under(v, 'e', app, EF_NAME, s);
 }
 
 const lv_acrec *lv_ac_find_profile(const lv_acview *v, const char *app, const char *s)
 {
-    char key[1200], prefix[1200];
-    snprintf(key, sizeof key, "p%s/%.70s", app, s);
-    snprintf(prefix, sizeof prefix, "p%s/", app);
-    return find_by(v, prefix, PF_NAME, strlen(s) < 70 ? key : NULL, s);
+    return find_under(v, 'p', app, PF_NAME, s);
 }
 
 static bool keep_last(void *arg, const lv_acrec *r)
