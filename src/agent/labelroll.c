@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 bool lva_lr_entity_ok(const char *s)
 {
     size_t n = 0;
@@ -28,25 +30,36 @@ char *lva_lr_key(const char *key, char which)
     return k;
 }
 
-/* "percent\nseed\nfrom\nto" back into a rollout; false when malformed. */
+/* The rollout record's JSON back into a rollout; false when malformed.
+ * Parsed once per record and thread: a read compares the bytes with the
+ * last record this thread parsed (a step replaces the record). */
 static bool meta_parse(const lva_entry *e, lvc_rollout *ro)
 {
-    char buf[64 + LVC_ROLLOUT_SEED_MAX + 2 * LVC_ROLLOUT_VERSION_MAX + 8];
-    if (e->json_len >= sizeof buf)
+    static _Thread_local char last[LVA_LR_META_MAX];
+    static _Thread_local size_t last_len;
+    static _Thread_local lvc_rollout last_ro;
+    if (e->json_len >= sizeof last)
         return false;
-    memcpy(buf, e->json, e->json_len);
-    buf[e->json_len] = '\0';
-    char *f[4];
-    char *p = buf;
-    for (int i = 0; i < 4; i++) {
-        f[i] = p;
-        p = i < 3 ? strchr(p, '\n') : NULL;
-        if (i < 3 && p == NULL)
-            return false;
-        if (p)
-            *p++ = '\0';
+    if (last_len == e->json_len && last_len > 0 && memcmp(last, e->json, last_len) == 0) {
+        *ro = last_ro;
+        return true;
     }
-    return lvc_rollout_parse(f[0], f[1], f[2], f[3], ro, NULL, 0) == 0 && ro->active;
+    json_error_t je;
+    json_t *o = json_loadb(e->json, e->json_len, 0, &je);
+    json_t *r = json_object_get(o, "LeverRollout");
+    bool ok = json_is_object(r) &&
+              lvc_rollout_parse(json_string_value(json_object_get(r, "Percent")),
+                                json_string_value(json_object_get(r, "Seed")),
+                                json_string_value(json_object_get(r, "From")),
+                                json_string_value(json_object_get(r, "To")), ro, NULL, 0) == 0 &&
+              ro->active;
+    json_decref(o);
+    if (ok) {
+        memcpy(last, e->json, e->json_len);
+        last_len = e->json_len;
+        last_ro = *ro;
+    }
+    return ok;
 }
 
 lva_entry *lva_lr_lookup(lva_table *od, const char *key, const char *entity, bool touch, bool *rolling,
@@ -88,15 +101,17 @@ int lva_lr_store(lva_table *od, const char *key, const char *name, const lvc_rol
 {
     char pct[40];
     snprintf(pct, sizeof pct, "%.17g", ro->percent);
-    size_t ml = strlen(pct) + strlen(ro->seed) + strlen(ro->from) + strlen(ro->to) + 4;
-    char *meta = malloc(ml);
+    /* A Parameter-shaped object (the disk copy keeps only objects with
+     * their Name) holding the rollout; %.17g reads back to the same
+     * double. */
+    json_t *mo = json_pack("{s:s, s:{s:s, s:s, s:s, s:s}}", "Name", name, "LeverRollout", "Percent", pct, "Seed",
+                           ro->seed, "From", ro->from, "To", ro->to);
+    char *meta = mo ? json_dumps(mo, JSON_COMPACT) : NULL;
+    json_decref(mo);
     char *rk = lva_lr_key(key, 'R'), *tk = lva_lr_key(key, 'T'), *fk = lva_lr_key(key, 'F');
     int rc = -1;
-    if (meta == NULL || rk == NULL || tk == NULL || fk == NULL)
+    if (meta == NULL || strlen(meta) >= LVA_LR_META_MAX || rk == NULL || tk == NULL || fk == NULL)
         goto out;
-    /* The percentage as leverd sent it would be exact; %.17g of the
-     * parsed value reads back to the same double. */
-    snprintf(meta, ml, "%s\n%s\n%s\n%s", pct, ro->seed, ro->from, ro->to);
     lva_table_del(od, key);
     /* the sides before the rollout record: a reader never sees the
      * record without both */

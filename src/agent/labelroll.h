@@ -14,13 +14,15 @@
 #include "agent/table.h"
 #include "client/rollout.h"
 
-enum { LVA_ENTITY_MAX = 256 };
+enum { LVA_ENTITY_MAX = 256, LVA_LR_META_MAX = 8192 };
 
 /* Whether s is a usable X-Lever-Entity-Id: 1-256 printable ASCII bytes. */
 bool lva_lr_entity_ok(const char *s);
 
 /* The entry key's rollout companions: "<key>\n" plus R (the rollout, its
- * json "percent\nseed\nfrom\nto"), T (the new version) or F (the old).
+ * json {"Name", "LeverRollout": {"Percent", "Seed", "From", "To"}}, an
+ * object with the parameter's Name as the disk copy requires), T (the new
+ * version) or F (the old).
  * They carry the parameter's name, so lva_table_del_name drops them with
  * the plain entry. Returns a malloc'd key or NULL. */
 char *lva_lr_key(const char *key, char which);

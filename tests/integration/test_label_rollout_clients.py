@@ -9,8 +9,10 @@ puts every entity back on version 1 through both agents (one watching the
 prefix, one with a short TTL) within a deadline."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -54,8 +56,8 @@ class LabelRolloutClients(LeverTestCase):
         if bad:
             self.fail("\n".join(bad))
 
-    def agent(self, *args):
-        a = Agent(self.server.endpoint, args=list(args))
+    def agent(self, *args, upstream=None):
+        a = Agent(upstream or self.server.endpoint, args=list(args))
         self.agents.append(a)
         return a.start()
 
@@ -140,6 +142,29 @@ class LabelRolloutClients(LeverTestCase):
         for a in (watching, short):
             self.assertEqual({self.via_agent(a, e)[0] for e in new}, {1})
         self.assertEqual(set(self.fetch(p)), {1})
+
+    def test_agent_restarted_mid_rollout_serves_both_sides_from_disk(self):
+        cache = tempfile.mkdtemp(prefix="lever-lrc-cache-")
+        self.addCleanup(shutil.rmtree, cache, True)
+        a = Agent(self.server.endpoint, cache_dir=cache)
+        a.start()
+        st, _h, d, raw = self.server.call_raw("Lever.StartLabelDeployment", {
+            "Name": self.name, "Label": "live", "ParameterVersion": 2,
+            "DeploymentStrategyId": "Lever.Canary10Percent30Minutes"})
+        self.assertEqual(st, 200, raw)
+        seed = "ssm:%s:%s:live:%d" % (REGION, self.name, d["DeploymentNumber"])
+
+        def want(e):
+            return 2 if bucketing.bucket(seed, e) < bucketing.threshold(10) else 1
+        for e in ENTITIES[:100]:
+            self.assertEqual(self.via_agent(a, e)[0], want(e), e)
+        self.assertEqual(a.stop(), 0)  # SIGTERM writes the disk copy
+        a.cleanup()
+        # leverd unreachable: the disk copy holds both sides and the rollout
+        b = self.agent("--cache-dir", cache, upstream="http://127.0.0.1:9")
+        self.assertNotIn("rejected", b.log())
+        for e in ENTITIES[:100]:
+            self.assertEqual(self.via_agent(b, e)[0], want(e), e)
 
     def test_bad_entity_and_side_headers(self):
         a = self.agent()
