@@ -135,7 +135,9 @@ test('the served share reported by agents and counted by leverd follows the perc
   assert.ok(cmp.length >= 8, 'bins inside a step: ' + JSON.stringify(cmp));
   assert.ok(worst <= 10, 'served share within 10 points of the percentage in every bin: ' + JSON.stringify(cmp));
   const entities = Math.max(...pts.map((p) => p.Entities));
-  assert.ok(entities >= 400 && entities <= 800, 'about 700 entities counted (2 x 300 through agents, 100 direct): ' + entities);
+  // A bin sums the reports that fall in it; on a slow (sanitizer) build one
+  // agent's two reports can share a bin, so the upper bound allows twice.
+  assert.ok(entities >= 400 && entities <= 1400, 'about 700 entities counted (2 x 300 through agents, 100 direct): ' + entities);
 
   // /metrics has it too
   const metrics = await (await fetch(server.url + '/metrics')).text();
