@@ -541,9 +541,11 @@ static void run_parked_json(void *arg)
     free(p);
 }
 
-/* Lever.StartLabelDeployment of a parameter with a PRE_START_DEPLOYMENT
- * webhook waits on it: not on an event loop. */
-static bool label_waits_on_hook(lv_router *r, const char *op, json_t *parsed, const char *region)
+/* Whether a Lever.* call waits on something outside leverd, so is handled
+ * on a worker, not an event loop: Lever.StartLabelDeployment of a parameter
+ * with a PRE_START_DEPLOYMENT webhook, Lever.CheckConfiguration of a
+ * profile with a URL validator. */
+static bool lever_waits_outside(lv_router *r, const char *op, json_t *parsed, const char *region)
 {
     if (r->offload == NULL || tl_parked)
         return false;
@@ -817,7 +819,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
         lv_router_observe(r, &t0);
         return;
     }
-    if (lever && as == NULL && (label_op || check_op) && label_waits_on_hook(r, op, parsed, auth.region) &&
+    if (lever && as == NULL && (label_op || check_op) && lever_waits_outside(r, op, parsed, auth.region) &&
         park_json(r, req, resp)) {
         lv_authz_req_free(&az);
         json_decref(parsed);
