@@ -4,7 +4,7 @@
 # something is missing.
 set -eu
 
-build="build-essential cmake pkg-config libmicrohttpd-dev libsqlite3-dev
+build="build-essential cmake pkg-config libsqlite3-dev
 libjansson-dev libssl-dev libcurl4-openssl-dev libtre-dev libpcre2-dev libpq-dev"
 # nodejs and npm run the console's browser tests in Debian's chromium.
 test="libcmocka-dev python3 python3-boto3 awscli curl procps postgresql json-schema-test-suite chromium nodejs npm"

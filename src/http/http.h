@@ -1,6 +1,6 @@
 /* http.h - the HTTP listener: accepts connections, reads whole requests
  * (bounded), hands each to one handler function, writes its response.
- * Built on libmicrohttpd; nothing above this file sees MHD types. */
+ * lever's own HTTP/1.1 layer (http.c, loop.c, parse.c, wire.c, tls.c). */
 #ifndef LV_HTTP_HTTP_H
 #define LV_HTTP_HTTP_H
 

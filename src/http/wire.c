@@ -1,0 +1,168 @@
+/* wire.c - responses onto the wire: plain appends into the connection's
+ * output buffer, no formatting library on the common path. */
+#include "http/wire.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 417: return "Expectation Failed";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+static const char *date_now(lv_http_date *d)
+{
+    time_t now = time(NULL);
+    if (now != d->at || d->text[0] == '\0') {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(d->text, sizeof d->text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        d->at = now;
+    }
+    return d->text;
+}
+
+/* A field a handler set must not break the framing. */
+static int field_ok(const char *name, const char *value)
+{
+    if (name == NULL || value == NULL || name[0] == '\0')
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (*p == ':' || (unsigned char)*p <= 0x20 || *p == 0x7f)
+            return 0;
+    for (const char *p = value; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            return 0;
+    return 1;
+}
+
+static void put(lv_buf *o, const char *s, lv_err *rc)
+{
+    if (*rc == LV_OK)
+        *rc = lv_buf_append(o, s, strlen(s));
+}
+
+static void put_uint(lv_buf *o, size_t v, lv_err *rc)
+{
+    char d[24];
+    size_t i = sizeof d;
+    do {
+        d[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    if (*rc == LV_OK)
+        *rc = lv_buf_append(o, d + i, sizeof d - i);
+}
+
+static int has_body(int status)
+{
+    return !(status < 200 || status == 204 || status == 304);
+}
+
+lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_conn,
+                             int head_only, lv_http_date *date)
+{
+    size_t nh = r->nheaders < sizeof r->headers / sizeof r->headers[0]
+                    ? r->nheaders : sizeof r->headers / sizeof r->headers[0];
+    int valid = r->status >= 200 && r->status <= 599;
+    for (size_t i = 0; valid && i < nh; i++)
+        if (r->headers[i].name != NULL && !field_ok(r->headers[i].name, r->headers[i].value))
+            valid = 0;
+    if (valid && r->content_type != NULL && !field_ok("Content-Type", r->content_type))
+        valid = 0;
+    if (!valid) {
+        /* A handler bug must not become a malformed response. */
+        fprintf(stderr, "http: handler produced an invalid response (status %d)\n", r->status);
+        return lv_http_wire_error(out, 500, "InternalServerError", "invalid response",
+                                  close_conn, date);
+    }
+
+    size_t start = out->len;
+    lv_err rc = lv_buf_reserve(out, 160 + r->body.len);
+    char status[4] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
+                      (char)('0' + r->status % 10), '\0'};
+    put(out, "HTTP/1.1 ", &rc);
+    put(out, status, &rc);
+    put(out, " ", &rc);
+    put(out, reason(r->status), &rc);
+    put(out, "\r\n", &rc);
+    if (r->content_type != NULL) {
+        put(out, "Content-Type: ", &rc);
+        put(out, r->content_type, &rc);
+        put(out, "\r\n", &rc);
+    }
+    for (size_t i = 0; i < nh; i++) {
+        if (r->headers[i].name == NULL)
+            continue;
+        put(out, r->headers[i].name, &rc);
+        put(out, ": ", &rc);
+        put(out, r->headers[i].value, &rc);
+        put(out, "\r\n", &rc);
+    }
+    int body = has_body(r->status);
+    if (body) {
+        put(out, "Content-Length: ", &rc);
+        put_uint(out, r->body.len, &rc);
+        put(out, "\r\n", &rc);
+    }
+    put(out, "Date: ", &rc);
+    put(out, date_now(date), &rc);
+    put(out, close_conn ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n", &rc);
+    if (body && !head_only && r->body.len > 0 && rc == LV_OK)
+        rc = lv_buf_append(out, r->body.data, r->body.len);
+    if (rc != LV_OK) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+    }
+    return rc;
+}
+
+lv_err lv_http_wire_error(lv_buf *out, int status, const char *type, const char *msg,
+                          int close_conn, lv_http_date *date)
+{
+    lv_http_response r;
+    memset(&r, 0, offsetof(lv_http_response, header_storage));
+    r.body = (lv_buf)LV_BUF_INIT;
+    r.exchange_ = NULL;
+    r.status = status;
+    r.content_type = "application/json";
+    lv_err rc = lv_buf_printf(&r.body, "{\"__type\":\"%s\",\"message\":\"%s\"}", type, msg);
+    if (rc == LV_OK)
+        rc = lv_http_wire_response(out, &r, close_conn, 0, date);
+    lv_buf_free(&r.body);
+    return rc;
+}
