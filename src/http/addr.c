@@ -1,18 +1,16 @@
-/* addr.c - the listener's configuration parsers: listen address, sizes, PEM files. */
+/* addr.c - the listener's configuration parsers: listen address, sizes. */
 #include "http/addr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-/* Strict decimal, so a malformed Content-Length is left to MHD to reject
- * rather than read as a small number. */
+/* Strict decimal (digits only, no overflow): also the request parser's
+ * reading of Content-Length, where leniency would let a malformed value
+ * pass as a small number. */
 int lv_http_parse_size(const char *s, size_t *out)
 {
     size_t v = 0;
@@ -28,40 +26,6 @@ int lv_http_parse_size(const char *s, size_t *out)
     }
     *out = v;
     return 1;
-}
-
-/* Reads a PEM file (at most 1 MiB) into a NUL-terminated allocation. */
-lv_err lv_http_read_pem(const char *path, char **out, size_t *len, lv_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return lv_error_set(err, LV_E_IO, "cannot open %s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1 << 20)) {
-        close(fd);
-        return lv_error_set(err, LV_E_IO, "%s: not a PEM file of at most 1 MiB", path);
-    }
-    char *b = malloc((size_t)st.st_size + 1);
-    if (b == NULL) {
-        close(fd);
-        return lv_error_set(err, LV_E_NOMEM, "out of memory");
-    }
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
-        if (n <= 0) {
-            close(fd);
-            free(b);
-            return lv_error_set(err, LV_E_IO, "cannot read %s", path);
-        }
-        got += (size_t)n;
-    }
-    close(fd);
-    b[got] = '\0';
-    *out = b;
-    if (len)
-        *len = got;
-    return LV_OK;
 }
 
 /* Parses "HOST:PORT" (dotted IPv4, "localhost", "*" or empty for any,

@@ -1,5 +1,5 @@
 /* addr.h - small parsers of the listener's configuration: the listen
- * address, decimal sizes, PEM files. */
+ * address and decimal sizes. */
 #ifndef LV_HTTP_ADDR_H
 #define LV_HTTP_ADDR_H
 
@@ -15,9 +15,5 @@ int lv_http_parse_size(const char *s, size_t *out);
  * "[v6]") into ss; *is_v6 tells which family. */
 lv_err lv_http_parse_listen(const char *listen, struct sockaddr_storage *ss,
                             int *is_v6, lv_error *err);
-
-/* Reads a PEM file (at most 1 MiB) into a NUL-terminated allocation the
- * caller frees; *len (optional) gets its length. */
-lv_err lv_http_read_pem(const char *path, char **out, size_t *len, lv_error *err);
 
 #endif

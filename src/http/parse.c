@@ -4,15 +4,30 @@
  * Content-Length beside Transfer-Encoding, no coding but chunked. */
 #include "http/parse.h"
 
+#include "http/addr.h"
+
 #include <string.h>
 #include <strings.h>
 
-/* RFC 9110 tchar. */
+/* RFC 9110 tchar, as a table: it is asked of every byte of every name. */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1,
+    ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1,
+    ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+};
+
 static int is_tchar(unsigned char c)
 {
-    static const char extra[] = "!#$%&'*+-.^_`|~";
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c != 0 && strchr(extra, c) != NULL);
+    return tchar[c];
 }
 
 /* Field values: visible ASCII, space, tab and obs-text. */
@@ -49,23 +64,6 @@ static long check_request_line(const char *buf, size_t end, line_span *sp)
         return -505;
     sp->minor = v[7] - '0';
     return 0;
-}
-
-static int parse_length(const char *s, size_t *out)
-{
-    size_t v = 0;
-    if (*s == '\0')
-        return 0;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9')
-            return 0;
-        size_t d = (size_t)(*s - '0');
-        if (v > (SIZE_MAX - d) / 10)
-            return 0;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 1;
 }
 
 /* Connection: a comma-separated list of options. */
@@ -149,6 +147,7 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
         if (i == 0 || i >= ll || line[i] != ':')
             return -400; /* no name, folded line, space before ':' */
         char *name = line;
+        size_t nl = i;
         line[i++] = '\0';
         while (i < ll && (line[i] == ' ' || line[i] == '\t'))
             i++;
@@ -166,22 +165,25 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
         headers[h->nheaders].value = val;
         h->nheaders++;
 
-        if (strcasecmp(name, "content-length") == 0) {
+        /* Only four names matter to the framing; the length and first
+         * letter rule out the others before any comparison. */
+        int first = name[0] | 0x20;
+        if (nl == 14 && first == 'c' && strcasecmp(name, "content-length") == 0) {
             size_t v;
-            if (!parse_length(val, &v) || (has_length && v != h->content_length))
+            if (!lv_http_parse_size(val, &v) || (has_length && v != h->content_length))
                 return -400;
             has_length = 1;
             h->content_length = v;
-        } else if (strcasecmp(name, "transfer-encoding") == 0) {
+        } else if (nl == 17 && first == 't' && strcasecmp(name, "transfer-encoding") == 0) {
             if (has_te)
                 return -400;
             has_te = 1;
             if (strcasecmp(val, "chunked") != 0)
                 return -501;
             h->chunked = 1;
-        } else if (strcasecmp(name, "connection") == 0) {
+        } else if (nl == 10 && first == 'c' && strcasecmp(name, "connection") == 0) {
             connection_options(val, &close_, &keep);
-        } else if (strcasecmp(name, "expect") == 0) {
+        } else if (nl == 6 && first == 'e' && strcasecmp(name, "expect") == 0) {
             if (strcasecmp(val, "100-continue") != 0)
                 return -417;
             h->expect_continue = 1;

@@ -55,7 +55,8 @@ static const char *date_now(lv_http_date *d)
     return d->text;
 }
 
-/* A field a handler set must not break the framing. */
+/* A field a handler set must not break the framing: a name of visible
+ * characters without ':', a value without CR or LF. */
 static int field_ok(const char *name, const char *value)
 {
     if (name == NULL || value == NULL || name[0] == '\0')
@@ -63,16 +64,19 @@ static int field_ok(const char *name, const char *value)
     for (const char *p = name; *p; p++)
         if (*p == ':' || (unsigned char)*p <= 0x20 || *p == 0x7f)
             return 0;
-    for (const char *p = value; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return 0;
-    return 1;
+    size_t n = strlen(value);
+    return memchr(value, '\r', n) == NULL && memchr(value, '\n', n) == NULL;
+}
+
+static void put_n(lv_buf *o, const char *s, size_t n, lv_err *rc)
+{
+    if (*rc == LV_OK)
+        *rc = lv_buf_append(o, s, n);
 }
 
 static void put(lv_buf *o, const char *s, lv_err *rc)
 {
-    if (*rc == LV_OK)
-        *rc = lv_buf_append(o, s, strlen(s));
+    put_n(o, s, strlen(s), rc);
 }
 
 static void put_uint(lv_buf *o, size_t v, lv_err *rc)
@@ -114,31 +118,31 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
     lv_err rc = lv_buf_reserve(out, 160 + r->body.len);
     char status[4] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
                       (char)('0' + r->status % 10), '\0'};
-    put(out, "HTTP/1.1 ", &rc);
-    put(out, status, &rc);
-    put(out, " ", &rc);
+    put_n(out, "HTTP/1.1 ", 9, &rc);
+    put_n(out, status, 3, &rc);
+    put_n(out, " ", 1, &rc);
     put(out, reason(r->status), &rc);
-    put(out, "\r\n", &rc);
+    put_n(out, "\r\n", 2, &rc);
     if (r->content_type != NULL) {
-        put(out, "Content-Type: ", &rc);
+        put_n(out, "Content-Type: ", 14, &rc);
         put(out, r->content_type, &rc);
-        put(out, "\r\n", &rc);
+        put_n(out, "\r\n", 2, &rc);
     }
     for (size_t i = 0; i < nh; i++) {
         if (r->headers[i].name == NULL)
             continue;
         put(out, r->headers[i].name, &rc);
-        put(out, ": ", &rc);
+        put_n(out, ": ", 2, &rc);
         put(out, r->headers[i].value, &rc);
-        put(out, "\r\n", &rc);
+        put_n(out, "\r\n", 2, &rc);
     }
     int body = has_body(r->status);
     if (body) {
-        put(out, "Content-Length: ", &rc);
+        put_n(out, "Content-Length: ", 16, &rc);
         put_uint(out, r->body.len, &rc);
-        put(out, "\r\n", &rc);
+        put_n(out, "\r\n", 2, &rc);
     }
-    put(out, "Date: ", &rc);
+    put_n(out, "Date: ", 6, &rc);
     put(out, date_now(date), &rc);
     put(out, close_conn ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n", &rc);
     if (body && !head_only && r->body.len > 0 && rc == LV_OK)
