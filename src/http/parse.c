@@ -62,7 +62,7 @@ static long check_request_line(const char *buf, size_t end, line_span *sp)
         return -400;
     if (v[5] != '1')
         return -505;
-    sp->minor = v[7] - '0';
+    sp->minor = v[7] == '0' ? 0 : 1; /* a later 1.x is read as 1.1 */
     return 0;
 }
 

@@ -449,8 +449,86 @@ static void test_listen_parsing(void **state)
     assert_null(s);
 }
 
-/* A request MHD refuses itself (headers beyond its memory pool) must not
- * leak our per-request state. */
+
+/* Several requests in one send are answered in order; HTTP/1.0 closes
+ * after its answer; a head split across sends is put together. */
+static void test_pipelining(void **state)
+{
+    (void)state;
+    reply r;
+    int fd = connect_to(port);
+    send_str(fd, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+                 "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nxyz"
+                 "POST /c?q=1 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\nTrailer-X: t\r\n\r\n"
+                 "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_non_null(strstr(r.body, "P=/a\n"));
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_non_null(strstr(r.body, "P=/b\n"));
+    assert_non_null(strstr(r.body, "L=3\nB=xyz"));
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_non_null(strstr(r.body, "P=/c\nQ=q=1\n"));
+    assert_non_null(strstr(r.body, "L=5\nB=abcde"));
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_non_null(strstr(r.body, "P=/d\n"));
+    assert_null(strcasestr(r.head, "Connection: close"));
+
+    send_str(fd, "GET /sp");
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    send_str(fd, "lit HTTP/1.1\r\nHo");
+    nanosleep(&ts, NULL);
+    send_str(fd, "st: x\r\n\r\n");
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_non_null(strstr(r.body, "P=/split\n"));
+    close(fd);
+
+    fd = connect_to(port);
+    send_str(fd, "GET /old HTTP/1.0\r\n\r\n");
+    assert_int_equal(read_reply(fd, &r), 1);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strcasestr(r.head, "\r\nConnection: close\r\n"));
+    char c;
+    assert_int_equal(recv(fd, &c, 1, 0), 0);
+    close(fd);
+}
+
+/* Framing that could be read two ways is refused before the handler. */
+static void test_malformed_framing(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *req;
+        int status;
+    } cases[] = {
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd", 400},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 400},
+        {"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+        {"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400},
+        {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400},
+        {"GET / HTTP/1.1\nHost: x\n\n\r\n\r\n", 400},
+        {"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+        {"GET / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 417},
+        {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400},
+    };
+    int before = atomic_load(&handler_calls);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        reply r;
+        int fd = connect_to(port);
+        send_str(fd, cases[i].req);
+        assert_int_equal(read_reply(fd, &r), 1);
+        if (r.status != cases[i].status)
+            fail_msg("case %zu: status %d, want %d", i, r.status, cases[i].status);
+        assert_non_null(strcasestr(r.head, "\r\nConnection: close\r\n"));
+        close(fd);
+    }
+    assert_int_equal(atomic_load(&handler_calls), before);
+}
+
+/* A request refused for its size (headers beyond the head limit) must
+ * not reach the handler. */
 static void test_huge_headers(void **state)
 {
     (void)state;
@@ -459,7 +537,7 @@ static void test_huge_headers(void **state)
     send_str(fd, "GET /big HTTP/1.1\r\nHost: x\r\nX-Big: ");
     static char filler[100 * 1024];
     memset(filler, 'h', sizeof filler);
-    /* MHD may close mid-send; ignore send errors past that point. */
+    /* The server may close mid-send; ignore send errors past that point. */
     size_t off = 0;
     while (off < sizeof filler) {
         ssize_t w = send(fd, filler + off, sizeof filler - off, MSG_NOSIGNAL);
@@ -576,6 +654,8 @@ int main(void)
         cmocka_unit_test(test_concurrent),
         cmocka_unit_test(test_listen_parsing),
         cmocka_unit_test(test_huge_headers),
+        cmocka_unit_test(test_pipelining),
+        cmocka_unit_test(test_malformed_framing),
         cmocka_unit_test(test_cpus),
         cmocka_unit_test(test_defer_resume),
     };
