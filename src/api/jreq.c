@@ -120,16 +120,16 @@ const char *jreq_str(jreq *r, json_t *obj, const char *field, bool required, siz
     size_t n = json_string_length(v);
     if (len)
         *len = n;
-    char path[128], c[96];
-    camel(field, path, sizeof path);
     /* AWS counts characters; for the limits that matter here (ASCII names,
      * descriptions) bytes and characters agree, and values are bounded
      * separately by tier in bytes. */
-    if (n < min) {
-        snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
-        jreq_fail(r, s, path, c);
-    } else if (max && n > max) {
-        snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
+    if (n < min || (max && n > max)) {
+        char path[128], c[96];
+        camel(field, path, sizeof path);
+        if (n < min)
+            snprintf(c, sizeof c, "Member must have length greater than or equal to %zu", min);
+        else
+            snprintf(c, sizeof c, "Member must have length less than or equal to %zu", max);
         jreq_fail(r, s, path, c);
     }
     return s;
