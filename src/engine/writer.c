@@ -240,18 +240,20 @@ enum { MAX_REPLAN = 64 };
  * of catch-up and re-planning while the others commit). False when the
  * store cannot be reserved: the batch is then planned optimistically and
  * its commit reports what the store says. */
-static bool reserve(lv_engine *e)
+static bool reserve(lv_engine *e, bool asked)
 {
     uint64_t head = 0;
     lv_error err;
     lv_error_clear(&err);
-    if (lv_store_reserve(e->store, &head, &err) != LV_OK)
-        return false;
-    if (head > e->store_head) {
+    bool held = lv_store_reserve(e->store, e->store_head, &head, &err) == LV_OK;
+    /* asked: a catch-up was asked for (the follower, a reader waiting for
+     * a revision) and is done here, where it costs nothing more than the
+     * reservation's own (its feed came with it). */
+    if (held ? head > e->store_head || asked : asked) {
         lv_error_clear(&err);
         lv_eng_catch_up(e, &err); /* on failure the commit's condition refuses the plan */
     }
-    return true;
+    return held;
 }
 
 static void process_batch(lv_engine *e, batch *b, lv_write *list)
@@ -396,7 +398,9 @@ void *lv_eng_writer_main(void *arg)
     for (;;) {
         while (e->qhead == NULL && !e->stopping && !e->catchup)
             pthread_cond_wait(&e->qcond, &e->qlock);
-        if (e->catchup && !e->stopping) {
+        /* With writes waiting on a shared store, the reservation below
+         * catches up anyway (the feed comes with it): not twice. */
+        if (e->catchup && !e->stopping && !(e->shared && e->qhead != NULL)) {
             e->catchup = false;
             pthread_mutex_unlock(&e->qlock);
             lv_error cerr;
@@ -410,8 +414,10 @@ void *lv_eng_writer_main(void *arg)
         if (e->shared) {
             /* Writes that arrive while this waits for the other nodes'
              * commits join the batch. */
+            bool asked = e->catchup;
+            e->catchup = false;
             pthread_mutex_unlock(&e->qlock);
-            reserve(e);
+            reserve(e, asked);
             pthread_mutex_lock(&e->qlock);
         }
         lv_write *list = e->qhead, *last = list;

@@ -189,22 +189,6 @@ static void key_label(char *out, size_t cap, const char *k, size_t klen)
     out[n] = '\0';
 }
 
-/* A condition below the horizon cannot be checked (its tombstones may be
- * gone): refused. */
-static lv_err check_horizon(const pg_batch *pb, uint64_t horizon, lv_error *err)
-{
-    if (pb->min_cond_rev < horizon) {
-        for (size_t i = 0; i < pb->ncond; i++)
-            if (pb->conds[i].rev < horizon) {
-                char label[96];
-                key_label(label, sizeof label, pb->conds[i].key, pb->conds[i].klen);
-                return lv_error_set(err, LV_E_CONFLICT, "postgres: %s: revision %llu is below the horizon %llu",
-                                    label, (unsigned long long)pb->conds[i].rev, (unsigned long long)horizon);
-            }
-    }
-    return LV_OK;
-}
-
 lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
 {
     char n[24];
@@ -217,6 +201,95 @@ lv_err pg_compact_locked(pg_conn *pc, uint64_t upto, lv_error *err)
     return rc;
 }
 
+/* The one statement of a commit (see run_batch) into sql, its parameters
+ * into vals/lens/fmts; *ck tells whether it checks conditions. */
+static lv_err batch_sql(const pg_batch *pb, lv_buf *sql, const char **vals, int *lens, int *fmts, int *np,
+                        bool *ck, char *nrev, size_t nrev_cap)
+{
+    snprintf(nrev, nrev_cap, "%llu", (unsigned long long)pb->nrev);
+    *np = 0;
+    vals[*np] = nrev, lens[*np] = 0, fmts[(*np)++] = 0;
+    lv_err rc = lv_buf_puts(sql, "WITH ");
+    *ck = pb->ncond > 0;
+    if (rc == LV_OK && *ck) {
+        /* A condition fails when its record changed after its revision, or
+         * when the revision is below the horizon (its tombstones may be
+         * gone): the first such condition. */
+        int k = *np + 1;
+        vals[*np] = pb->cond_k.data, lens[*np] = (int)pb->cond_k.len, fmts[(*np)++] = 1;
+        vals[*np] = pb->cond_r.data, lens[*np] = (int)pb->cond_r.len, fmts[(*np)++] = 1;
+        rc = lv_buf_printf(sql,
+                           "c AS (SELECT c.k, greatest(kv.rev, g.rev) AS at, c.r, hz.horizon FROM unnest($%d::bytea[], "
+                           "$%d::int8[]) AS c(k, r) CROSS JOIN (SELECT horizon FROM lever_head WHERE id = 1) hz "
+                           "LEFT JOIN lever_kv kv ON kv.k = c.k LEFT JOIN lever_gone g ON g.k = c.k "
+                           "WHERE kv.rev > c.r OR g.rev > c.r OR c.r < hz.horizon LIMIT 1), ",
+                           k, k + 1);
+    }
+    /* Nothing is written, the head included, when a condition failed: the
+     * COMMIT sent along with the statement then commits nothing. */
+    if (rc == LV_OK)
+        rc = lv_buf_printf(sql, "h AS (UPDATE lever_head SET rev = rev + $1::int8 WHERE id = 1%s RETURNING rev, horizon)",
+                           *ck ? " AND NOT EXISTS (SELECT 1 FROM c)" : "");
+    if (rc == LV_OK && pb->nput) {
+        vals[*np] = pb->put_k.data, lens[*np] = (int)pb->put_k.len, fmts[(*np)++] = 1;
+        vals[*np] = pb->put_v.data, lens[*np] = (int)pb->put_v.len, fmts[(*np)++] = 1;
+        rc = lv_buf_printf(sql,
+                           ", p AS (SELECT k, v FROM unnest($%d::bytea[], $%d::bytea[]) AS t(k, v)), "
+                           "pg AS (DELETE FROM lever_gone WHERE k IN (SELECT k FROM p) AND EXISTS (SELECT 1 FROM h)), "
+                           "pi AS (INSERT INTO lever_kv(k, v, rev) SELECT p.k, p.v, h.rev FROM p CROSS JOIN h "
+                           "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, rev = EXCLUDED.rev)",
+                           *np - 1, *np);
+    }
+    if (rc == LV_OK && pb->ndel) {
+        /* Only a record that existed leaves a tombstone. */
+        vals[*np] = pb->del_k.data, lens[*np] = (int)pb->del_k.len, fmts[(*np)++] = 1;
+        rc = lv_buf_printf(sql,
+                           ", d AS (DELETE FROM lever_kv WHERE k = ANY($%d::bytea[]) AND EXISTS (SELECT 1 FROM h) "
+                           "RETURNING k), "
+                           "dg AS (INSERT INTO lever_gone(k, rev) SELECT d.k, h.rev FROM d CROSS JOIN h "
+                           "ON CONFLICT (k) DO UPDATE SET rev = EXCLUDED.rev)",
+                           *np);
+    }
+    if (rc == LV_OK)
+        rc = lv_buf_printf(sql,
+                           ", n AS (SELECT pg_notify('lever_commit', h.rev::text) FROM h) "
+                           "SELECT h.rev, h.horizon, %s, (SELECT count(*) FROM n) FROM (SELECT 1) AS one "
+                           "LEFT JOIN h ON true%s",
+                           *ck ? "c.k, c.at, c.r, c.horizon" : "NULL::bytea, NULL::int8, NULL::int8, NULL::int8",
+                           *ck ? " LEFT JOIN c ON true" : "");
+    return rc;
+}
+
+/* The commit statement's answer: the revision, or the failed condition. */
+static lv_err batch_answer(const pg_batch *pb, PGresult *r, uint64_t *rev, lv_error *err)
+{
+    (void)pb;
+    if (PQntuples(r) != 1)
+        return lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
+    if (!PQgetisnull(r, 0, 2)) {
+        char label[96];
+        key_label(label, sizeof label, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
+        uint64_t cr = pg_get_be64(PQgetvalue(r, 0, 4)), hz = pg_get_be64(PQgetvalue(r, 0, 5));
+        if (!PQgetisnull(r, 0, 3) && pg_get_be64(PQgetvalue(r, 0, 3)) > cr)
+            return lv_error_set(err, LV_E_CONFLICT, "postgres: %s changed at revision %llu, after revision %llu",
+                                label, (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 3)),
+                                (unsigned long long)cr);
+        return lv_error_set(err, LV_E_CONFLICT, "postgres: %s: revision %llu is below the horizon %llu", label,
+                            (unsigned long long)cr, (unsigned long long)hz);
+    }
+    if (PQgetisnull(r, 0, 0) || PQgetlength(r, 0, 0) != 8)
+        return lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
+    *rev = pg_get_be64(PQgetvalue(r, 0, 0));
+    return LV_OK;
+}
+
+/* Compaction inside a commit, after its statement: the head is the new
+ * one (the commit's own). A refused batch compacts as well (harmless). */
+static const char COMPACT_GONE[] =
+    "DELETE FROM lever_gone WHERE rev <= (SELECT rev FROM lever_head WHERE id = 1) - $1::int8";
+static const char COMPACT_HEAD[] =
+    "UPDATE lever_head SET horizon = rev - $1::int8 WHERE id = 1 AND horizon < rev - $1::int8";
+
 static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t *rev_out, bool *sent_commit,
                         bool in_tx, lv_error *err)
 {
@@ -224,95 +297,65 @@ static lv_err run_batch(pg_conn *pc, const pg_batch *pb, uint64_t keep, uint64_t
      * then takes its snapshot after every earlier commit (one that waited
      * for the row inside itself would check the conditions against a
      * snapshot from before the commit it waited for). A reservation holds
-     * it already. */
+     * it already. Its own round trip also shows that the connection works
+     * (a stale one, e.g. after a server restart, fails here, when nothing
+     * was sent that could commit, and is retried). */
     lv_err rc = in_tx ? LV_OK : pg_cmd(pc, "BEGIN; SELECT 1 FROM lever_head WHERE id = 1 FOR UPDATE", "begin", err);
     if (rc != LV_OK)
         return rc;
-    /* One statement (one round trip while every node's commits wait):
-     * taking the head row orders every commit of every node (the next one
-     * waits until this one is committed and visible, so revisions become
-     * visible in order and a follower never skips one); the conditions
-     * read the state before this batch (a statement's parts share one
-     * snapshot); puts, deletes and the notification use the new head.
-     * Puts and deletes never touch the same key (one op per key). */
-    char nrev[24];
-    snprintf(nrev, sizeof nrev, "%llu", (unsigned long long)pb->nrev);
-    const char *vals[6] = {nrev};
-    int lens[6] = {0}, fmts[6] = {0}, np = 1;
+    /* One statement, sent with the compaction (when due) and COMMIT: one
+     * round trip while every node's commits wait. Taking the head row
+     * orders every commit of every node (the next one waits until this one
+     * is committed and visible, so revisions become visible in order and a
+     * follower never skips one); the conditions read the state before this
+     * batch (a statement's parts share one snapshot); puts, deletes and the
+     * notification use the new head. Puts and deletes never touch the same
+     * key (one op per key). */
+    const char *vals[6];
+    int lens[6], fmts[6], np;
+    bool ck;
+    char nrev[24], kp[24];
     lv_buf sql = LV_BUF_INIT;
-    rc = lv_buf_puts(&sql, "WITH h AS (UPDATE lever_head SET rev = rev + $1::int8 WHERE id = 1 RETURNING rev, horizon)");
-    int ck = 0;
-    if (rc == LV_OK && pb->ncond) {
-        ck = np + 1;
-        vals[np] = pb->cond_k.data, lens[np] = (int)pb->cond_k.len, fmts[np++] = 1;
-        vals[np] = pb->cond_r.data, lens[np] = (int)pb->cond_r.len, fmts[np++] = 1;
-        rc = lv_buf_printf(&sql,
-                           ", c AS (SELECT c.k, greatest(kv.rev, g.rev) AS at, c.r FROM unnest($%d::bytea[], "
-                           "$%d::int8[]) AS c(k, r) LEFT JOIN lever_kv kv ON kv.k = c.k LEFT JOIN lever_gone g "
-                           "ON g.k = c.k WHERE kv.rev > c.r OR g.rev > c.r LIMIT 1)",
-                           ck, ck + 1);
-    }
-    if (rc == LV_OK && pb->nput) {
-        vals[np] = pb->put_k.data, lens[np] = (int)pb->put_k.len, fmts[np++] = 1;
-        vals[np] = pb->put_v.data, lens[np] = (int)pb->put_v.len, fmts[np++] = 1;
-        rc = lv_buf_printf(&sql,
-                           ", p AS (SELECT k, v FROM unnest($%d::bytea[], $%d::bytea[]) AS t(k, v)), "
-                           "pg AS (DELETE FROM lever_gone WHERE k IN (SELECT k FROM p)), "
-                           "pi AS (INSERT INTO lever_kv(k, v, rev) SELECT k, v, (SELECT rev FROM h) FROM p "
-                           "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v, rev = EXCLUDED.rev)",
-                           np - 1, np);
-    }
-    if (rc == LV_OK && pb->ndel) {
-        /* Only a record that existed leaves a tombstone. */
-        vals[np] = pb->del_k.data, lens[np] = (int)pb->del_k.len, fmts[np++] = 1;
-        rc = lv_buf_printf(&sql,
-                           ", d AS (DELETE FROM lever_kv WHERE k = ANY($%d::bytea[]) RETURNING k), "
-                           "dg AS (INSERT INTO lever_gone(k, rev) SELECT k, (SELECT rev FROM h) FROM d "
-                           "ON CONFLICT (k) DO UPDATE SET rev = EXCLUDED.rev)",
-                           np);
-    }
-    if (rc == LV_OK)
-        rc = lv_buf_printf(&sql,
-                           ", n AS (SELECT pg_notify('lever_commit', (SELECT rev FROM h)::text)) "
-                           "SELECT h.rev, h.horizon, %s, (SELECT count(*) FROM n) FROM h%s",
-                           ck ? "c.k, c.at, c.r" : "NULL::bytea, NULL::int8, NULL::int8", ck ? " LEFT JOIN c ON true" : "");
-    if (rc != LV_OK) {
+    if (batch_sql(pb, &sql, vals, lens, fmts, &np, &ck, nrev, sizeof nrev) != LV_OK) {
         lv_buf_free(&sql);
         return lv_error_set(err, LV_E_NOMEM, "out of memory");
     }
-    PGresult *r = NULL;
-    rc = run(pc, sql.data, np, vals, lens, fmts, &r, "commit", err);
+    snprintf(kp, sizeof kp, "%llu", (unsigned long long)keep);
+    const char *kv[1] = {kp};
+    pg_stmt st[4];
+    int n = 0;
+    /* Prepared once per shape (conditions, puts, deletes) and connection. */
+    int shape = PG_STMT_COMMIT + (ck ? 4 : 0) + (pb->nput ? 2 : 0) + (pb->ndel ? 1 : 0);
+    st[n++] = (pg_stmt){sql.data, shape, np, vals, lens, fmts, NULL};
+    if (keep > 0) {
+        st[n++] = (pg_stmt){COMPACT_GONE, -1, 1, kv, NULL, NULL, NULL};
+        st[n++] = (pg_stmt){COMPACT_HEAD, -1, 1, kv, NULL, NULL, NULL};
+    }
+    int commit_at = n, sent = 0;
+    st[n++] = (pg_stmt){"COMMIT", -1, 0, NULL, NULL, NULL, NULL};
+    rc = pg_pipeline(pc, st, n, &sent, "commit", err);
     lv_buf_free(&sql);
-    if (rc != LV_OK)
-        return rc;
-    if (PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 8) {
-        PQclear(r);
-        return lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
-    }
-    uint64_t rev = pg_get_be64(PQgetvalue(r, 0, 0)), horizon = pg_get_be64(PQgetvalue(r, 0, 1));
-    if (ck && !PQgetisnull(r, 0, 2)) {
-        char label[96];
-        key_label(label, sizeof label, PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
-        rc = lv_error_set(err, LV_E_CONFLICT, "postgres: %s changed at revision %llu, after revision %llu", label,
-                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 3)),
-                          (unsigned long long)pg_get_be64(PQgetvalue(r, 0, 4)));
-    }
-    PQclear(r);
-    if (rc == LV_OK && pb->ncond)
-        rc = check_horizon(pb, horizon, err);
-    if (rc != LV_OK)
-        return rc;
-    if (keep > 0 && rev > keep && (rc = pg_compact_locked(pc, rev - keep, err)) != LV_OK)
-        return rc;
-    *sent_commit = true;
-    if ((rc = pg_cmd(pc, "COMMIT", "commit", err)) != LV_OK) {
-        if (rc == LV_E_UNAVAILABLE)
+    bool committed = st[commit_at].res && PQresultStatus(st[commit_at].res) == PGRES_COMMAND_OK;
+    uint64_t rev = 0;
+    if (committed) {
+        rc = batch_answer(pb, st[0].res, &rev, err);
+    } else if (rc == LV_E_UNAVAILABLE && sent > commit_at) {
+        /* Lost with COMMIT on its way: applied or not, the feed tells;
+         * except when the server had ended the session before (it reports
+         * that first, and runs nothing after it). */
+        const char *state = st[0].res ? PQresultErrorField(st[0].res, PG_DIAG_SQLSTATE) : NULL;
+        if (state == NULL || strcmp(state, "25P03") != 0) {
+            *sent_commit = true;
             lv_error_set(err, LV_E_UNAVAILABLE,
-                         "postgres: connection lost during COMMIT of revision %llu: the batch may or may not be "
-                         "applied (the feed tells)",
-                         (unsigned long long)rev);
-        return rc;
+                         "postgres: connection lost during COMMIT: the batch may or may not be applied (the feed "
+                         "tells)");
+        }
+    } else if (rc == LV_OK) {
+        rc = lv_error_set(err, LV_E_IO, "postgres: commit: COMMIT did not succeed");
     }
+    pg_pipeline_clear(st, n);
+    if (rc != LV_OK)
+        return rc;
     if (rev_out)
         *rev_out = rev;
     return LV_OK;

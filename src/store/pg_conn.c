@@ -9,6 +9,7 @@ void pg_conn_init(pg_conn *pc)
 {
     pthread_mutex_init(&pc->mu, NULL);
     pc->c = NULL;
+    pc->prepared = 0;
 }
 
 void pg_conn_destroy(pg_conn *pc)
@@ -32,6 +33,7 @@ void pg_conn_drop(pg_conn *pc)
     if (pc->c != NULL)
         PQfinish(pc->c);
     pc->c = NULL;
+    pc->prepared = 0;
 }
 
 static void quiet(void *arg, const char *msg)
@@ -120,6 +122,82 @@ lv_err pg_cmd(pg_conn *pc, const char *sql, const char *what, lv_error *err)
     ExecStatusType st = PQresultStatus(r);
     lv_err rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? LV_OK : pg_result_error(pc, r, what, err);
     PQclear(r);
+    return rc;
+}
+
+void pg_pipeline_clear(pg_stmt *st, int n)
+{
+    for (int i = 0; i < n; i++) {
+        PQclear(st[i].res);
+        st[i].res = NULL;
+    }
+}
+
+/* A request that could not be sent in full leaves the protocol in an
+ * unknown state: the connection goes. */
+static lv_err send_failed(pg_conn *pc, const char *what, lv_error *err)
+{
+    char msg[300];
+    first_line(msg, sizeof msg, PQerrorMessage(pc->c));
+    pg_conn_drop(pc);
+    return lv_error_set(err, LV_E_UNAVAILABLE, "postgres: %s: connection lost (retry later): %s", what, msg);
+}
+
+lv_err pg_pipeline(pg_conn *pc, pg_stmt *st, int n, int *sent, const char *what, lv_error *err)
+{
+    PGconn *c = pc->c;
+    *sent = 0;
+    for (int i = 0; i < n; i++)
+        st[i].res = NULL;
+    for (int i = 0; i < n; i++) {
+        if (st[i].id < 0 || st[i].id > 31 || (pc->prepared & (1u << st[i].id)))
+            continue;
+        char name[16];
+        snprintf(name, sizeof name, "lever_s%d", st[i].id);
+        PGresult *r = PQprepare(c, name, st[i].sql, st[i].n, NULL);
+        lv_err rc = PQresultStatus(r) == PGRES_COMMAND_OK ? LV_OK : pg_result_error(pc, r, what, err);
+        PQclear(r);
+        if (rc != LV_OK)
+            return rc;
+        pc->prepared |= 1u << st[i].id;
+    }
+    if (!PQenterPipelineMode(c))
+        return send_failed(pc, what, err);
+    for (; *sent < n; (*sent)++) {
+        const pg_stmt *s = &st[*sent];
+        char name[16];
+        snprintf(name, sizeof name, "lever_s%d", s->id);
+        if (!(s->id >= 0 && s->id <= 31 ? PQsendQueryPrepared(c, name, s->n, s->vals, s->lens, s->fmts, 1)
+                                        : PQsendQueryParams(c, s->sql, s->n, NULL, s->vals, s->lens, s->fmts, 1)))
+            return send_failed(pc, what, err);
+    }
+    if (!PQpipelineSync(c))
+        return send_failed(pc, what, err);
+    lv_err rc = LV_OK;
+    for (int i = 0; i < n; i++) {
+        PGresult *r = PQgetResult(c);
+        if (r == NULL) /* not in the protocol: the connection is unusable */
+            return send_failed(pc, what, err);
+        st[i].res = r;
+        ExecStatusType stt = PQresultStatus(r);
+        if (stt != PGRES_COMMAND_OK && stt != PGRES_TUPLES_OK && stt != PGRES_PIPELINE_ABORTED && rc == LV_OK) {
+            rc = pg_result_error(pc, r, what, err);
+            if (pc->c == NULL)
+                return rc; /* lost and dropped */
+        }
+        if (PQstatus(c) != CONNECTION_OK)
+            return rc != LV_OK ? rc : send_failed(pc, what, err);
+        /* Each statement's results end with a NULL. */
+        while ((r = PQgetResult(c)) != NULL)
+            PQclear(r);
+    }
+    PGresult *r = PQgetResult(c);
+    bool synced = r != NULL && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (!synced || !PQexitPipelineMode(c)) {
+        lv_err lost = send_failed(pc, what, rc == LV_OK ? err : NULL);
+        return rc != LV_OK ? rc : lost;
+    }
     return rc;
 }
 

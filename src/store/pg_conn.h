@@ -13,7 +13,8 @@
 
 typedef struct pg_conn {
     pthread_mutex_t mu;
-    PGconn *c; /* NULL while disconnected */
+    PGconn *c;         /* NULL while disconnected */
+    uint32_t prepared; /* pg_stmt ids prepared on c */
 } pg_conn;
 
 void pg_conn_init(pg_conn *pc);
@@ -40,6 +41,36 @@ lv_err pg_result_error(pg_conn *pc, PGresult *r, const char *what, lv_error *err
 /* Runs one statement without parameters that returns no rows (or whose
  * rows are ignored). */
 lv_err pg_cmd(pg_conn *pc, const char *sql, const char *what, lv_error *err);
+
+/* Ids of the prepared statements (pg_stmt.id). */
+enum {
+    PG_STMT_RESERVE = 0, /* postgres.c: the head row, for a reservation */
+    PG_STMT_FEED = 1,    /* postgres.c: the feed, with a reservation */
+    PG_STMT_COMMIT = 8,  /* pg_batch.c: a commit's statement, 8 shapes (8..15) */
+};
+
+/* One statement of a pipeline: binary results, parameters as for
+ * PQexecParams (NULL vals when it has none). */
+typedef struct pg_stmt {
+    const char *sql;
+    int id; /* 0..31: prepared once per connection under that id (a
+             * statement run often: no parse and plan each time); -1: not */
+    int n;
+    const char *const *vals;
+    const int *lens, *fmts;
+    PGresult *res; /* out: its answer (the caller clears it), NULL when none came */
+} pg_stmt;
+
+/* Sends the n statements at once and reads their answers (libpq pipeline
+ * mode, one sync at the end): one round trip instead of n. The server runs
+ * them in order and skips the rest after one fails. LV_OK when every one
+ * succeeded; else the first failure, as pg_result_error (a lost connection
+ * is dropped). *sent receives how many statements went into the request
+ * (a statement at or past it was never sent). Caller holds the lock. */
+lv_err pg_pipeline(pg_conn *pc, pg_stmt *st, int n, int *sent, const char *what, lv_error *err);
+
+/* Clears the results of a pipeline. */
+void pg_pipeline_clear(pg_stmt *st, int n);
 
 /* Ends any transaction, ignoring errors (the connection may be gone). */
 void pg_rollback(pg_conn *pc);

@@ -14,6 +14,24 @@
 
 enum { FETCH_ROWS = 1000 };
 
+/* Rows of the feed read while holding a reservation (pg_reserve); a longer
+ * feed gives the reservation up and is read through a cursor. */
+enum { RESERVED_FEED_MAX = 20000 };
+#define RESERVED_FEED_LIMIT "LIMIT 20001" /* RESERVED_FEED_MAX + 1 */
+
+/* How long a session may sit inside a reservation between statements
+ * before PostgreSQL ends it (a node stopped by SIGSTOP, a paused VM): every
+ * node's commits wait meanwhile. A reservation's own idle time is the
+ * catch-up and the plan, a few milliseconds. */
+#define RESERVE_IDLE_TIMEOUT "2s"
+
+/* The records changed after $1 (binary, by revision then key), or none
+ * when $1 is below the horizon (the caller then loads again). */
+#define FEED_SQL                                                                                                       \
+    "SELECT rev, k, v FROM lever_kv WHERE rev > $1::int8 AND $1::int8 >= (SELECT horizon FROM lever_head WHERE "      \
+    "id = 1) UNION ALL SELECT rev, k, NULL FROM lever_gone WHERE rev > $1::int8 AND $1::int8 >= (SELECT horizon "     \
+    "FROM lever_head WHERE id = 1) ORDER BY 1, 2 "
+
 typedef struct pg_store {
     lv_store base;
     char *uri;
@@ -22,6 +40,8 @@ typedef struct pg_store {
     pg_conn l; /* LISTEN, wait */
     unsigned commits;
     uint64_t res_head, res_horizon; /* of the reservation (pg_reserve) */
+    PGresult *res_feed;             /* the feed after res_since, fetched with it */
+    uint64_t res_since;
 } pg_store;
 
 /* The store whose commit order this thread holds (pg_reserve): its w
@@ -209,34 +229,55 @@ static lv_err feed_row(void *ctx, PGresult *r, int i)
 
 static void pg_release(lv_store *s);
 
-/* The feed from inside this thread's reservation: nothing can commit
- * meanwhile, so one statement on the reserving connection sees it all
- * (no snapshot, cursor or head to read: one round trip instead of six,
- * while every node's commits wait). */
-static lv_err feed_reserved(pg_store *p, uint64_t since, feed_ctx *fc, uint64_t *upto, lv_error *err)
+/* Gives up the feed fetched with the reservation. */
+static void drop_res_feed(pg_store *p)
 {
-    if (since < p->res_horizon)
+    PQclear(p->res_feed);
+    p->res_feed = NULL;
+}
+
+/* The feed from inside this thread's reservation: nothing can commit
+ * meanwhile, so one statement on the reserving connection sees it all (no
+ * snapshot, cursor or head to read), and usually it came with the
+ * reservation itself (no round trip at all while every node's commits
+ * wait). *later is set when the feed is too long to read while holding
+ * the order: the reservation is given up, read it the usual way. */
+static lv_err feed_reserved(pg_store *p, uint64_t since, feed_ctx *fc, uint64_t *upto, bool *later, lv_error *err)
+{
+    *later = false;
+    if (since < p->res_horizon) {
+        drop_res_feed(p);
         return lv_error_set(err, LV_E_COMPACTED, "postgres: revision %llu is below the horizon %llu; load again",
                             (unsigned long long)since, (unsigned long long)p->res_horizon);
-    if (p->res_head > since) {
-        char q[256];
-        snprintf(q, sizeof q,
-                 "SELECT rev, k, v FROM lever_kv WHERE rev > %llu UNION ALL "
-                 "SELECT rev, k, NULL FROM lever_gone WHERE rev > %llu ORDER BY 1, 2",
-                 (unsigned long long)since, (unsigned long long)since);
-        PGresult *r = PQexecParams(p->w.c, q, 0, NULL, NULL, NULL, NULL, 1);
-        lv_err rc = LV_OK;
+    }
+    PGresult *r = NULL;
+    lv_err rc = LV_OK;
+    if (p->res_feed != NULL && p->res_since == since) {
+        r = p->res_feed;
+        p->res_feed = NULL;
+    } else if (p->res_head > since) {
+        drop_res_feed(p);
+        char n[24];
+        snprintf(n, sizeof n, "%llu", (unsigned long long)since);
+        const char *vals[1] = {n};
+        r = PQexecParams(p->w.c, FEED_SQL RESERVED_FEED_LIMIT, 1, NULL, vals, NULL, NULL, 1);
         if (PQresultStatus(r) != PGRES_TUPLES_OK)
             rc = pg_result_error(&p->w, r, "feed", err);
-        for (int i = 0, n = PQntuples(r); rc == LV_OK && i < n; i++)
-            rc = feed_row(fc, r, i);
+    }
+    if (rc == LV_OK && r != NULL && PQntuples(r) > RESERVED_FEED_MAX) {
         PQclear(r);
-        if (rc != LV_OK) {
-            /* The transaction may be aborted: give the reservation up, the
-             * commit then runs on its own (and its condition decides). */
-            pg_release(&p->base);
-            return rc == LV_E_CORRUPT && err->msg[0] == '\0' ? lv_error_set(err, rc, "postgres: bad feed row") : rc;
-        }
+        pg_release(&p->base);
+        *later = true;
+        return LV_OK;
+    }
+    for (int i = 0, n = r ? PQntuples(r) : 0; rc == LV_OK && i < n; i++)
+        rc = feed_row(fc, r, i);
+    PQclear(r);
+    if (rc != LV_OK) {
+        /* The transaction may be aborted: give the reservation up, the
+         * commit then runs on its own (and its condition decides). */
+        pg_release(&p->base);
+        return rc == LV_E_CORRUPT && err->msg[0] == '\0' ? lv_error_set(err, rc, "postgres: bad feed row") : rc;
     }
     if (upto)
         *upto = p->res_head > since ? p->res_head : since;
@@ -247,8 +288,12 @@ static lv_err pg_feed(lv_store *s, uint64_t since, lv_store_feed_fn fn, void *ct
 {
     pg_store *p = (pg_store *)s;
     feed_ctx fc = {fn, ctx};
-    if (reserved == p)
-        return feed_reserved(p, since, &fc, upto, err);
+    if (reserved == p) {
+        bool later;
+        lv_err rc = feed_reserved(p, since, &fc, upto, &later, err);
+        if (!later)
+            return rc;
+    }
     pg_conn_lock(&p->r);
     lv_err rc = LV_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -351,30 +396,44 @@ out:
 
 /* ---------- writing ---------- */
 
-static lv_err pg_reserve(lv_store *s, uint64_t *head, lv_error *err)
+static lv_err pg_reserve(lv_store *s, uint64_t since, uint64_t *head, lv_error *err)
 {
     pg_store *p = (pg_store *)s;
     if (reserved == p)
         return lv_error_set(err, LV_E_INTERNAL, "postgres: commit order reserved twice");
     pg_conn_lock(&p->w);
     lv_err rc = LV_OK;
+    char n[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)since);
+    const char *vals[1] = {n};
     for (int attempt = 0; attempt < 2; attempt++) {
         bool fresh;
         if ((rc = pg_conn_ensure(&p->w, p->uri, &fresh, err)) != LV_OK)
             break;
-        /* One round trip; a node that stops meanwhile (SIGSTOP, a paused
-         * VM) must not hold every node's commits for ever. */
-        PGresult *r = PQexec(p->w.c, "BEGIN; SET LOCAL idle_in_transaction_session_timeout = '10s'; "
-                                     "SELECT rev, horizon FROM lever_head WHERE id = 1 FOR UPDATE");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            rc = pg_result_error(&p->w, r, "reserve", err);
-        else if (PQntuples(r) != 1)
+        /* One round trip: the order, and the feed the caller will read
+         * inside it (a statement after the head row is held sees every
+         * commit up to it). A node that stops meanwhile must not hold
+         * every node's commits for long. */
+        pg_stmt st[] = {
+            {"BEGIN", -1, 0, NULL, NULL, NULL, NULL},
+            {"SET LOCAL idle_in_transaction_session_timeout = '" RESERVE_IDLE_TIMEOUT "'", -1, 0, NULL, NULL, NULL,
+             NULL},
+            {"SELECT rev, horizon FROM lever_head WHERE id = 1 FOR UPDATE", PG_STMT_RESERVE, 0, NULL, NULL, NULL, NULL},
+            {FEED_SQL RESERVED_FEED_LIMIT, PG_STMT_FEED, 1, vals, NULL, NULL, NULL},
+        };
+        int sent;
+        rc = pg_pipeline(&p->w, st, 4, &sent, "reserve", err);
+        PGresult *r = st[2].res;
+        if (rc == LV_OK && (PQntuples(r) != 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 8))
             rc = lv_error_set(err, LV_E_CORRUPT, "postgres: lever_head has no row");
-        else {
-            *head = p->res_head = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-            p->res_horizon = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+        if (rc == LV_OK) {
+            *head = p->res_head = pg_get_be64(PQgetvalue(r, 0, 0));
+            p->res_horizon = pg_get_be64(PQgetvalue(r, 0, 1));
+            p->res_feed = st[3].res;
+            p->res_since = since;
+            st[3].res = NULL;
         }
-        PQclear(r);
+        pg_pipeline_clear(st, 4);
         if (rc == LV_OK) {
             reserved = p;
             return LV_OK; /* w stays locked until the commit or release */
@@ -393,6 +452,7 @@ static void pg_release(lv_store *s)
     if (reserved != p)
         return;
     reserved = NULL;
+    drop_res_feed(p);
     pg_rollback(&p->w);
     pg_conn_unlock(&p->w);
 }
@@ -408,6 +468,8 @@ static lv_err pg_commit(lv_store *s, const lv_store_batch *b, uint64_t *rev, lv_
     }
     bool in_tx = reserved == p;
     reserved = in_tx ? NULL : reserved;
+    if (in_tx)
+        drop_res_feed(p);
     if (!in_tx)
         pg_conn_lock(&p->w);
     for (int attempt = 0; attempt < 2; attempt++) {

@@ -62,11 +62,11 @@ lv_err lv_store_commit_batch(lv_store *s, const lv_store_batch *b, uint64_t *rev
     return s->ops->commit(s, b, rev, err);
 }
 
-lv_err lv_store_reserve(lv_store *s, uint64_t *head, lv_error *err)
+lv_err lv_store_reserve(lv_store *s, uint64_t since, uint64_t *head, lv_error *err)
 {
     if (s->ops->reserve == NULL)
         return lv_error_set(err, LV_E_INTERNAL, "%s: no commit order to reserve", s->ops->scheme);
-    return s->ops->reserve(s, head, err);
+    return s->ops->reserve(s, since, head, err);
 }
 
 void lv_store_release(lv_store *s)

@@ -94,7 +94,7 @@ typedef struct lv_store_ops {
                    lv_error *err);
     lv_err (*compact)(lv_store *s, uint64_t upto, lv_error *err);
     /* Optional (NULL: none; SQLite has one node): see lv_store_reserve. */
-    lv_err (*reserve)(lv_store *s, uint64_t *head, lv_error *err);
+    lv_err (*reserve)(lv_store *s, uint64_t since, uint64_t *head, lv_error *err);
     void (*release)(lv_store *s);
     /* Copies a consistent snapshot of the whole store to path. */
     lv_err (*backup)(lv_store *s, const char *path, lv_error *err);
@@ -154,11 +154,15 @@ lv_err lv_store_commit_batch(lv_store *s, const lv_store_batch *b,
  * feed up to *head (the head now) is not refused for a commit that came
  * in between. Nodes writing at once then take turns instead of refusing
  * each other's batches over and over. The batch's conditions are still
- * checked. Hold it briefly: every node's commits wait meanwhile (the
- * database ends a session idle in a reservation for 10 s).
- * LV_E_INTERNAL when the backend has no such order (SQLite: one
- * node), LV_E_UNAVAILABLE when the database cannot be reached. */
-lv_err lv_store_reserve(lv_store *s, uint64_t *head, lv_error *err);
+ * checked. since is where the caller's feed stands: the backend may fetch
+ * the feed from there along with the order, so that lv_store_feed(since)
+ * inside the reservation costs no round trip. Hold it briefly: every
+ * node's commits wait meanwhile (the database ends a session idle in a
+ * reservation for 2 s; a feed inside it too long to read while the others
+ * wait gives the reservation up). LV_E_INTERNAL when the backend has no
+ * such order (SQLite: one node), LV_E_UNAVAILABLE when the database cannot
+ * be reached. */
+lv_err lv_store_reserve(lv_store *s, uint64_t since, uint64_t *head, lv_error *err);
 /* Gives up the calling thread's reservation, if it holds one. */
 void lv_store_release(lv_store *s);
 

@@ -643,7 +643,7 @@ static void test_reserve(void **state)
     uint64_t r1 = commit_rev(b, b1, 2);
     uint64_t head = 0;
     if (!f->pg) {
-        assert_int_not_equal(lv_store_reserve(a, &head, &err), LV_OK);
+        assert_int_not_equal(lv_store_reserve(a, 0, &head, &err), LV_OK);
         lv_store_release(a);
         lv_store_op b2[] = {put("z", "3")};
         assert_int_equal(commit_rev(a, b2, 1), r1 + 1);
@@ -651,7 +651,7 @@ static void test_reserve(void **state)
         lv_store_close(b);
         return;
     }
-    assert_int_equal(lv_store_reserve(a, &head, &err), LV_OK);
+    assert_int_equal(lv_store_reserve(a, 0, &head, &err), LV_OK);
     assert_int_equal(head, r1);
     blocked_commit bc = {b, 0, 0};
     pthread_t t;
@@ -673,8 +673,30 @@ static void test_reserve(void **state)
     assert_int_equal(r2, r1 + 1);
     pthread_join(t, NULL);
     assert_int_equal(bc.rev, r2 + 1);
+    /* The feed from the position named in the reservation (fetched with
+     * it), and from another one (read on its own). */
+    assert_int_equal(lv_store_reserve(a, r1, &head, &err), LV_OK);
+    assert_int_equal(head, r2 + 1);
+    dump d2;
+    feed(a, r1, &d2, &upto);
+    assert_int_equal(upto, r2 + 1);
+    assert_int_equal(d2.n, 2);
+    expect(&d2, 0, "x", "11");
+    expect(&d2, 1, "other", "node");
+    dump d3;
+    feed(a, r2, &d3, &upto);
+    assert_int_equal(upto, r2 + 1);
+    assert_int_equal(d3.n, 1);
+    expect(&d3, 0, "other", "node");
+    /* Refused inside a reservation (planned against r1): nothing applied,
+     * no revision consumed, the order given up. */
+    lv_store_op bz[] = {put("x", "stale")};
+    lv_store_cond cz[] = {{"x", 1, r1}};
+    lv_store_batch sz = {bz, 1, cz, 1, 1};
+    uint64_t rz = 0;
+    assert_int_equal(lv_store_commit_batch(a, &sz, &rz, &err), LV_E_CONFLICT);
     /* Given up: others commit at once; the handle commits normally. */
-    assert_int_equal(lv_store_reserve(a, &head, &err), LV_OK);
+    assert_int_equal(lv_store_reserve(a, 0, &head, &err), LV_OK);
     assert_int_equal(head, r2 + 1);
     lv_store_release(a);
     lv_store_op b3[] = {put("y", "22")};
