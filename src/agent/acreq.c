@@ -1,6 +1,7 @@
 /* acreq.c - strict parsers for the AppConfig Agent API's requests: every
  * malformed input is a clear 400 with a reason, never a guess. */
 #include "agent/acreq.h"
+#include "core/hex.h"
 #include "agent/query.h"
 
 #include <stdint.h>
@@ -25,8 +26,8 @@ static long decode(const char *s, size_t n, bool plus_space, char *out, size_t c
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? lva_hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? lva_hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? lv_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? lv_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *why = "bad percent-encoding";
                 return -1;

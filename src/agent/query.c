@@ -1,22 +1,12 @@
 /* query.c - strict parser for the extension-compatible query string: every
  * malformed input is a clear 400, never a guess (see docs/agent.md). */
 #include "agent/query.h"
+#include "core/hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-int lva_hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or
  * code points above U+10FFFF). */
@@ -71,8 +61,8 @@ static char *decode(const char *s, size_t n, size_t max, const char **bad)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            int hi = i + 1 < n ? lva_hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? lva_hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? lv_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? lv_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *bad = "bad percent-encoding";
                 free(out);

@@ -34,8 +34,6 @@ int lva_query_parse(const char *q, size_t len, lva_query *out, char *err, size_t
 void lva_query_free(lva_query *q);
 
 /* Shared by the agent's request parsers (query.c, acreq.c). */
-/* The value of hex digit c, or -1. */
-int lva_hexval(unsigned char c);
 /* Whether s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code
  * points above U+10FFFF). */
 bool lva_utf8_ok(const unsigned char *s, size_t n);

@@ -1,6 +1,7 @@
 /* acwire.c - the AppConfig REST router, decoder, validator and encoder,
  * driven by the generated model table (acmodel.inc). */
 #include "api/acwire.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -93,17 +94,6 @@ void lv_acwire_header(lv_http_response *resp, const char *name, const char *valu
 
 /* ---------- decoding ---------- */
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 lv_err lv_acwire_unescape(const char *s, size_t n, bool plus_space, lv_buf *out)
 {
     lv_buf_reset(out);
@@ -111,9 +101,9 @@ lv_err lv_acwire_unescape(const char *s, size_t n, bool plus_space, lv_buf *out)
     for (size_t i = 0; rc == LV_OK && i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexv(s[i + 1]) < 0 || hexv(s[i + 2]) < 0)
+            if (i + 2 >= n || lv_hexval(s[i + 1]) < 0 || lv_hexval(s[i + 2]) < 0)
                 return LV_E_VALIDATION;
-            c = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+            c = (char)(lv_hexval(s[i + 1]) * 16 + lv_hexval(s[i + 2]));
             i += 2;
         } else if (c == '+' && plus_space) {
             c = ' ';

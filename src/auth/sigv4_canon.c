@@ -34,8 +34,8 @@ lv_err lv_sv4_uri_decode(lv_buf *out, const char *p, size_t n)
         int hi, lo;
         char c = p[i];
         if (c == '%' && i + 2 < n &&
-            (hi = hexval((unsigned char)p[i + 1])) >= 0 &&
-            (lo = hexval((unsigned char)p[i + 2])) >= 0) {
+            (hi = lv_hexval((unsigned char)p[i + 1])) >= 0 &&
+            (lo = lv_hexval((unsigned char)p[i + 2])) >= 0) {
             c = (char)(hi << 4 | lo);
             i += 2;
         }

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "auth/sigv4.h"
+#include "core/hex.h"
 
 #define ALGO "AWS4-HMAC-SHA256"
 #define TERMINATOR "aws4_request"
@@ -52,17 +53,6 @@ static inline void to_hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = LV_SV4_HEX[in[i] & 15];
     }
     out[2 * n] = '\0';
-}
-
-static inline int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* ASCII-only case folding: header names are ASCII, and the C library's

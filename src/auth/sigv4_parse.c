@@ -174,7 +174,7 @@ lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
 {
     bool ok = n == 64;
     for (size_t i = 0; ok && i < n; i++)
-        ok = hexval((unsigned char)v[i]) >= 0;
+        ok = lv_hexval((unsigned char)v[i]) >= 0;
     if (!ok)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "Signature must be 64 hexadecimal characters.");

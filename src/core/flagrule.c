@@ -4,6 +4,7 @@
  * length bound, so untrusted rules cost at most linear time and memory.
  * The grammar and its meaning are in docs/flags.md. */
 #include "core/flagrule.h"
+#include "core/hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,24 +112,13 @@ static lv_err pool_add(parser *p, const char *b, size_t n, uint32_t *off)
     return LV_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool read_hex(parser *p, size_t digits, uint32_t *cp)
 {
     if (p->len - p->pos < digits)
         return false;
     uint32_t v = 0;
     for (size_t k = 0; k < digits; k++) {
-        int h = hexval(p->s[p->pos + k]);
+        int h = lv_hexval(p->s[p->pos + k]);
         if (h < 0)
             return false;
         v = v * 16 + (uint32_t)h;

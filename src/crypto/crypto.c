@@ -2,6 +2,7 @@
  * with HKDF-SHA256), the master key file, and small encoding helpers, all
  * on OpenSSL's libcrypto. */
 #include "crypto/crypto.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,17 +43,6 @@ void lv_sha256_hex(const void *p, size_t n, char out[65])
 }
 
 /* ---------- master key file ---------- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static lv_err write_key_file(const char *path, const unsigned char key[LV_MASTER_KEY_LEN],
                              lv_error *err)
@@ -145,7 +135,7 @@ lv_err lv_crypto_master_key_load(const char *path, unsigned char key[LV_MASTER_K
                               "master key file %s must hold exactly 64 hex digits and a newline",
                               path);
         for (int i = 0; rc == LV_OK && i < LV_MASTER_KEY_LEN; i++) {
-            int hi = hexval(text[2 * i]), lo = hexval(text[2 * i + 1]);
+            int hi = lv_hexval(text[2 * i]), lo = lv_hexval(text[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 rc = lv_error_set(err, LV_E_CORRUPT,
                                   "master key file %s must hold exactly 64 hex digits", path);

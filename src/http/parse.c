@@ -4,6 +4,7 @@
  * Content-Length beside Transfer-Encoding, no coding but chunked. */
 #include "http/parse.h"
 
+#include "core/hex.h"
 #include "http/addr.h"
 
 #include <stdint.h>
@@ -228,17 +229,6 @@ enum {
     CH_MAX_DIGITS = 15,  /* sizes below 2^60 */
 };
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static void take(lv_http_chunked *c, const char *p, size_t k, lv_buf *out)
 {
     if (c->too_big)
@@ -258,7 +248,7 @@ size_t lv_http_chunked_feed(lv_http_chunked *c, const char *in, size_t n, lv_buf
         char ch = in[i];
         switch (c->state) {
         case CH_SIZE: {
-            int v = hexval(ch);
+            int v = lv_hexval(ch);
             if (v >= 0 && c->digits < CH_MAX_DIGITS) {
                 c->left = c->left * 16 + (unsigned)v;
                 c->digits++;
