@@ -427,10 +427,11 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
     lv_sigv4_header hdrs[64];
     size_t nh = req->nheaders < 64 ? req->nheaders : 64;
     for (size_t i = 0; i < nh; i++) {
-        hdrs[i].name = req->headers[i].name;
-        hdrs[i].name_len = strlen(req->headers[i].name);
-        hdrs[i].value = req->headers[i].value;
-        hdrs[i].value_len = strlen(req->headers[i].value);
+        const lv_http_header *h = &req->headers[i];
+        hdrs[i].name = h->name;
+        hdrs[i].name_len = h->name_len ? h->name_len : strlen(h->name);
+        hdrs[i].value = h->value;
+        hdrs[i].value_len = h->value_len || h->value[0] == '\0' ? h->value_len : strlen(h->value);
     }
     lv_sigv4_request sreq = {req->method, req->path, req->query, hdrs, nh, req->body, req->body_len};
     lv_sigv4_auth auth;
@@ -453,7 +454,7 @@ static void handle_appconfig(lv_router *r, const char *rid, const lv_http_reques
     bool is_root = strcmp(auth.access_key, r->root.access_key_id) == 0;
     char user_arn[LV_ACCESS_KEY_MAX + 64];
     if (is_root)
-        snprintf(user_arn, sizeof user_arn, "%s", r->root_arn);
+        memcpy(user_arn, r->root_arn, strnlen(r->root_arn, sizeof user_arn - 1) + 1);
     else
         snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
     rc = lv_acwire_decode(req, &call, &err);
@@ -644,10 +645,11 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     lv_sigv4_header hdrs[64];
     size_t nh = req->nheaders < 64 ? req->nheaders : 64;
     for (size_t i = 0; i < nh; i++) {
-        hdrs[i].name = req->headers[i].name;
-        hdrs[i].name_len = strlen(req->headers[i].name);
-        hdrs[i].value = req->headers[i].value;
-        hdrs[i].value_len = strlen(req->headers[i].value);
+        const lv_http_header *h = &req->headers[i];
+        hdrs[i].name = h->name;
+        hdrs[i].name_len = h->name_len ? h->name_len : strlen(h->name);
+        hdrs[i].value = h->value;
+        hdrs[i].value_len = h->value_len || h->value[0] == '\0' ? h->value_len : strlen(h->value);
     }
     lv_sigv4_request sreq = {req->method, req->path, req->query, hdrs, nh, req->body, req->body_len};
     lv_sigv4_auth auth;
@@ -676,7 +678,7 @@ static void handle(lv_router *r, const lv_http_request *req, lv_http_response *r
     bool admin = lever && lv_admin_op_known(op);
     char user_arn[LV_ACCESS_KEY_MAX + 64];
     if (is_root)
-        snprintf(user_arn, sizeof user_arn, "%s", r->root_arn);
+        memcpy(user_arn, r->root_arn, strnlen(r->root_arn, sizeof user_arn - 1) + 1);
     else
         snprintf(user_arn, sizeof user_arn, "arn:aws:iam::%s:user/%s", r->account, auth.access_key);
 

@@ -12,6 +12,9 @@
 typedef struct lv_http_header {
     const char *name;  /* as received */
     const char *value;
+    /* Their lengths, when known (the listener's parser sets them); 0 in
+     * headers built elsewhere, which then need strlen. */
+    size_t name_len, value_len;
 } lv_http_header;
 
 /* A complete request. Every pointer is valid only during the handler call. */

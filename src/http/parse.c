@@ -190,6 +190,8 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
             return -431;
         headers[h->nheaders].name = name;
         headers[h->nheaders].value = val;
+        headers[h->nheaders].name_len = nl;
+        headers[h->nheaders].value_len = ve - i;
         h->nheaders++;
 
         /* Only four names matter to the framing; the length and first
