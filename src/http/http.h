@@ -68,7 +68,8 @@ lv_err lv_http_start(const lv_http_config *cfg, lv_http_handler_fn fn,
 /* The port actually bound (useful with port 0). */
 unsigned lv_http_port(const lv_http_server *s);
 
-/* Stops accepting, finishes in-flight requests, frees s. */
+/* Stops accepting and ends every loop once it has finished the handler
+ * call under way; open connections are closed, frees s. */
 void lv_http_stop(lv_http_server *s);
 
 /* Finds a header by case-insensitive name; NULL when absent. */

@@ -379,11 +379,6 @@ static void process(lv_http_conn *c)
     }
 }
 
-static void conn_close(lv_http_conn *c)
-{
-    conn_free(c);
-}
-
 /* Sends what is queued. 0 when the connection broke. */
 static int flush(lv_http_conn *c)
 {
@@ -424,19 +419,19 @@ static void start_linger(lv_http_conn *c)
 static void settle(lv_http_conn *c)
 {
     if (!flush(c)) {
-        conn_close(c);
+        conn_free(c);
         return;
     }
     int pending = c->out_off < c->out.len;
     if (!pending && c->close_after) {
         if (c->eof)
-            conn_close(c);
+            conn_free(c);
         else
             start_linger(c);
         return;
     }
     if (!pending && c->eof && c->state != ST_PARKED) {
-        conn_close(c);
+        conn_free(c);
         return;
     }
     unsigned ev = 0;
@@ -491,24 +486,24 @@ static void conn_event(lv_http_conn *c, unsigned ev)
 {
     if (c->state == ST_LINGER) {
         if (!read_some(c))
-            conn_close(c);
+            conn_free(c);
         return;
     }
     if (ev & EPOLLERR) {
-        conn_close(c);
+        conn_free(c);
         return;
     }
     int can_read = (ev & (EPOLLIN | EPOLLHUP)) && c->io_want == LV_IO_WANT_READ;
     can_read |= (ev & EPOLLOUT) && c->io_want == LV_IO_WANT_WRITE;
     if (c->state != ST_PARKED && !c->close_after && can_read) {
         if (!read_some(c)) {
-            conn_close(c);
+            conn_free(c);
             return;
         }
     } else if (c->out_off < c->out.len && (ev & EPOLLOUT)) {
         list_touch(c, IN_IDLE);
         if (!flush(c)) {
-            conn_close(c);
+            conn_free(c);
             return;
         }
         /* Room again for pipelined requests held back. */
@@ -596,9 +591,9 @@ static void sweep(lv_http_loop *l)
 {
     lv_http_server *s = l->srv;
     while (l->idle.head != NULL && l->now_ms - l->idle.head->last_ms >= s->timeout_ms)
-        conn_close(l->idle.head);
+        conn_free(l->idle.head);
     while (l->linger.head != NULL && l->now_ms - l->linger.head->last_ms >= LV_HTTP_LINGER_MS)
-        conn_close(l->linger.head);
+        conn_free(l->linger.head);
     l->next_sweep_ms = l->now_ms + 250;
 }
 

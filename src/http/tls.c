@@ -103,15 +103,19 @@ static ssize_t tls_outcome(SSL *s, int r, int *want)
     }
 }
 
+/* A plain socket call's result: the count, or LV_IO_*. */
+static ssize_t sock_outcome(ssize_t r)
+{
+    if (r >= 0)
+        return r;
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? LV_IO_AGAIN : LV_IO_ERROR;
+}
+
 ssize_t lv_http_io_read(int fd, lv_http_tls_conn *tls, char *buf, size_t n, int *want)
 {
     *want = LV_IO_WANT_READ;
     if (tls == NULL) {
-        ssize_t r = recv(fd, buf, n, 0);
-        if (r >= 0)
-            return r;
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? LV_IO_AGAIN
-                                                                          : LV_IO_ERROR;
+        return sock_outcome(recv(fd, buf, n, 0));
     }
     size_t got = 0;
     int r = SSL_read_ex(tls, buf, n, &got);
@@ -124,11 +128,7 @@ ssize_t lv_http_io_write(int fd, lv_http_tls_conn *tls, const char *buf, size_t 
 {
     *want = LV_IO_WANT_WRITE;
     if (tls == NULL) {
-        ssize_t r = send(fd, buf, n, MSG_NOSIGNAL);
-        if (r >= 0)
-            return r;
-        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? LV_IO_AGAIN
-                                                                          : LV_IO_ERROR;
+        return sock_outcome(send(fd, buf, n, MSG_NOSIGNAL));
     }
     size_t put = 0;
     int r = SSL_write_ex(tls, buf, n, &put);
