@@ -72,48 +72,12 @@ static lv_err lookup_secret(lv_sigv4_secret_fn fn, void *ctx,
     return LV_OK;
 }
 
-/* An X-Amz-Content-Sha256 header is signed as sent, so it must describe
- * the body we got, or a signed hash would vouch for a swapped body. */
-/* Hashes the body into body_hex and checks X-Amz-Content-Sha256 against
- * it; when the header is present its value goes to out. */
-static lv_err payload_hashes(const lv_sigv4_request *req, char body_hex[65],
-                             char out[65], bool *present, lv_error *err)
-{
-    lv_err rc = lv_sv4_sha256_hex(req->body, req->body_len, body_hex);
-    if (rc != LV_OK)
-        return lv_error_set(err, rc, "cannot hash the body");
-    size_t cnt;
-    const lv_sigv4_header *h = lv_sv4_find_header(req, "x-amz-content-sha256", &cnt);
-    *present = h != NULL;
-    if (h == NULL)
-        return LV_OK;
-    const char *v;
-    size_t n;
-    lv_sv4_trimmed(h, &v, &n);
-    bool ok = false;
-    if (cnt == 1 && n == 64) {
-        ok = true;
-        for (size_t i = 0; ok && i < 64; i++)
-            ok = lower(v[i]) == body_hex[i];
-    } else if (cnt == 1 && req->body_len == 0 &&
-               n == strlen(UNSIGNED_PAYLOAD) &&
-               memcmp(v, UNSIGNED_PAYLOAD, n) == 0) {
-        ok = true;
-    }
-    if (!ok)
-        return lv_error_set(err, LV_E_INVALID_SIGNATURE,
-                            "The provided 'x-amz-content-sha256' header does "
-                            "not match what was computed.");
-    memcpy(out, v, n);
-    out[n] = '\0';
-    return LV_OK;
-}
-
 /* Tries each canonical path form with each payload hash; one match is
- * enough. Every comparison is constant-time. */
+ * enough. Every comparison is constant-time. mac is the signing key made
+ * ready for HMAC (lv_sv4_mac_key). */
 static lv_err match_signature(const lv_sigv4_request *req,
                               const lv_sigv4_auth *a, const char *service,
-                              const unsigned char key[32],
+                              const unsigned char *mac,
                               const char *const *payloads, size_t npayloads,
                               bool presigned, lv_error *err)
 {
@@ -123,13 +87,20 @@ static lv_err match_signature(const lv_sigv4_request *req,
     if (owned)
         sc = &own;
     lv_buf *paths = sc->path, *canon = &sc->canon, *sts = &sc->sts;
-    lv_err rc = lv_sv4_canonical_path(req->path, true, &paths[0], &sc->tmp);
-    if (rc == LV_OK)
-        rc = lv_sv4_canonical_path(req->path, false, &paths[1], &sc->tmp);
+    lv_err rc;
     size_t npaths = 2;
-    if (rc == LV_OK && paths[0].len == paths[1].len &&
-        memcmp(paths[0].data, paths[1].data, paths[0].len) == 0)
+    if (req->path != NULL && req->path[0] == '/' && req->path[1] == '\0') {
+        /* "/" (every JSON API) reads the same in both forms. */
+        rc = lv_buf_putc(&paths[0], '/');
         npaths = 1;
+    } else {
+        rc = lv_sv4_canonical_path(req->path, true, &paths[0], &sc->tmp);
+        if (rc == LV_OK)
+            rc = lv_sv4_canonical_path(req->path, false, &paths[1], &sc->tmp);
+        if (rc == LV_OK && paths[0].len == paths[1].len &&
+            memcmp(paths[0].data, paths[1].data, paths[0].len) == 0)
+            npaths = 1;
+    }
     bool matched = false;
     for (size_t p = 0; rc == LV_OK && p < npaths && !matched; p++) {
         for (size_t k = 0; rc == LV_OK && k < npayloads && !matched; k++) {
@@ -149,11 +120,13 @@ static lv_err match_signature(const lv_sigv4_request *req,
             if (rc == LV_OK)
                 rc = lv_sv4_string_to_sign(a->amz_date, a->date, a->region, service,
                                     canon->data, canon->len, sts);
-            char sig[65];
-            if (rc == LV_OK)
-                rc = lv_sv4_signature_hex(key, sts, sig);
-            if (rc == LV_OK)
-                matched = CRYPTO_memcmp(sig, a->signature, 64) == 0;
+            if (rc == LV_OK) {
+                unsigned char sig[32];
+                char hex[65];
+                lv_sv4_mac(mac, sts->data, sts->len, sig);
+                to_hex(sig, sizeof sig, hex);
+                matched = ct_eq(hex, a->signature, 64);
+            }
         }
     }
     if (owned)
@@ -165,6 +138,82 @@ static lv_err match_signature(const lv_sigv4_request *req,
     }
     if (!matched)
         return lv_error_set(err, LV_E_INVALID_SIGNATURE, MSG_MISMATCH);
+    return LV_OK;
+}
+
+/* The headers verification reads as data, found in one pass. */
+typedef struct sig_headers {
+    const lv_sigv4_header *auth, *amz_date, *date, *content_sha;
+    size_t nauth, namz_date, ndate, ncontent_sha;
+} sig_headers;
+
+static void note_header(const lv_sigv4_header **slot, size_t *count, const lv_sigv4_header *h)
+{
+    if ((*count)++ == 0)
+        *slot = h;
+}
+
+static void scan_headers(const lv_sigv4_request *req, sig_headers *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const lv_sigv4_header *h = &req->headers[i];
+        if (h->name == NULL)
+            continue;
+        switch (h->name_len) {
+        case 4:
+            if (ieq(h->name, 4, "date", 4))
+                note_header(&sh->date, &sh->ndate, h);
+            break;
+        case 10:
+            if (ieq(h->name, 10, "x-amz-date", 10))
+                note_header(&sh->amz_date, &sh->namz_date, h);
+            break;
+        case 13:
+            if (ieq(h->name, 13, "authorization", 13))
+                note_header(&sh->auth, &sh->nauth, h);
+            break;
+        case 20:
+            if (ieq(h->name, 20, "x-amz-content-sha256", 20))
+                note_header(&sh->content_sha, &sh->ncontent_sha, h);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* The body's hash, or the X-Amz-Content-Sha256 header's value when there
+ * is one: signed as sent, it must describe the body we got, or a signed
+ * hash would vouch for a swapped body. */
+static lv_err payload_hash(const lv_sigv4_request *req, const sig_headers *sh,
+                           char out[65], lv_error *err)
+{
+    char body_hex[65];
+    lv_sv4_sha256_hex(req->body, req->body_len, body_hex);
+    if (sh->content_sha == NULL) {
+        memcpy(out, body_hex, 65);
+        return LV_OK;
+    }
+    const char *v;
+    size_t n;
+    lv_sv4_trimmed(sh->content_sha, &v, &n);
+    bool ok = false;
+    if (sh->ncontent_sha == 1 && n == 64) {
+        ok = true;
+        for (size_t i = 0; ok && i < 64; i++)
+            ok = lower(v[i]) == body_hex[i];
+    } else if (sh->ncontent_sha == 1 && req->body_len == 0 &&
+               n == strlen(UNSIGNED_PAYLOAD) &&
+               memcmp(v, UNSIGNED_PAYLOAD, n) == 0) {
+        ok = true;
+    }
+    if (!ok)
+        return lv_error_set(err, LV_E_INVALID_SIGNATURE,
+                            "The provided 'x-amz-content-sha256' header does "
+                            "not match what was computed.");
+    memcpy(out, v, n);
+    out[n] = '\0';
     return LV_OK;
 }
 
@@ -210,7 +259,7 @@ static lv_err collect_params(const char *q, qparam *ps, size_t nps)
 enum { QP_ALGO, QP_CRED, QP_DATE, QP_EXPIRES, QP_SIGNED, QP_SIG, QP__N };
 
 static lv_err verify_presigned(const lv_sigv4_request *req,
-                               const char *service, time_t now,
+                               const sig_headers *sh, const char *service, time_t now,
                                lv_sigv4_secret_fn secret_fn, void *secret_ctx,
                                lv_sigv4_cache *cache, lv_sigv4_auth *out,
                                lv_error *err)
@@ -224,9 +273,9 @@ static lv_err verify_presigned(const lv_sigv4_request *req,
         {"X-Amz-Signature", LV_BUF_INIT, 0},
     };
     char secret[SECRET_CAP];
-    unsigned char key[32];
+    _Alignas(8) unsigned char mac[LV_SIGV4_MAC_STATE];
     memset(secret, 0, sizeof secret);
-    memset(key, 0, sizeof key);
+    memset(mac, 0, sizeof mac);
     lv_sigv4_auth a;
     memset(&a, 0, sizeof a);
     lv_err rc = collect_params(req->query, ps, QP__N);
@@ -306,27 +355,25 @@ static lv_err verify_presigned(const lv_sigv4_request *req,
     if ((rc = lookup_secret(secret_fn, secret_ctx, a.access_key, secret,
                             err)) != LV_OK)
         goto done;
-    char body_hex[65], hdr_hash[65];
-    bool present;
-    if ((rc = payload_hashes(req, body_hex, hdr_hash, &present, err)) != LV_OK)
+    char hash[65];
+    if ((rc = payload_hash(req, sh, hash, err)) != LV_OK)
         goto done;
     /* Presigners disagree: botocore signs UNSIGNED-PAYLOAD, aws-c-auth the
      * body's hash. Both are accepted, the unsigned form only for an empty
      * body, so a presigned URL never covers a body it did not sign. */
-    const char *payloads[2] = {present ? hdr_hash : body_hex,
-                               UNSIGNED_PAYLOAD};
-    size_t npay = (!present && req->body_len == 0) ? 2 : 1;
+    const char *payloads[2] = {hash, UNSIGNED_PAYLOAD};
+    size_t npay = (sh->content_sha == NULL && req->body_len == 0) ? 2 : 1;
     if ((rc = lv_sv4_derive_key_cached(cache, a.access_key, secret, a.date, a.region,
-                                a.service, key)) != LV_OK) {
+                                a.service, mac)) != LV_OK) {
         lv_error_set(err, rc, "cannot derive the signing key");
         goto done;
     }
-    rc = match_signature(req, &a, service, key, payloads, npay, true, err);
+    rc = match_signature(req, &a, service, mac, payloads, npay, true, err);
     if (rc == LV_OK && out)
         *out = a;
 done:
     OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(mac, sizeof mac);
     for (int k = 0; k < QP__N; k++)
         lv_buf_free(&ps[k].value);
     return rc;
@@ -343,26 +390,32 @@ lv_err lv_sigv4_verify(const lv_sigv4_request *req,
         (req->body_len > 0 && req->body == NULL))
         return lv_error_set(err, LV_E_INTERNAL, "invalid verify arguments");
     lv_error_clear(err);
-    size_t cnt;
-    const lv_sigv4_header *ah = lv_sv4_find_header(req, "authorization", &cnt);
-    if (ah == NULL)
-        return verify_presigned(req, expected_service, now, secret_fn,
+    sig_headers sh;
+    scan_headers(req, &sh);
+    if (sh.auth == NULL)
+        return verify_presigned(req, &sh, expected_service, now, secret_fn,
                                 secret_ctx, cache, out, err);
-    if (cnt > 1)
+    if (sh.nauth > 1)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "The request has more than one Authorization "
                             "header.");
-    lv_sigv4_auth a;
-    lv_err rc = lv_sigv4_parse_authorization(
-        ah->value ? ah->value : "", ah->value ? ah->value_len : 0, &a, err);
+    /* Parsed straight into *out: the struct is large, and this runs for
+     * every request. */
+    lv_sigv4_auth local;
+    lv_sigv4_auth *a = out ? out : &local;
+    lv_err rc = sh.auth->value == NULL
+                    ? lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE, "Authorization header is empty.")
+                    : lv_sv4_parse_authorization(sh.auth->value, sh.auth->value_len, a, err);
     if (rc != LV_OK)
         return rc;
 
     /* X-Amz-Date wins over Date, as in AWS; either must be unambiguous. */
-    const lv_sigv4_header *dh = lv_sv4_find_header(req, "x-amz-date", &cnt);
+    const lv_sigv4_header *dh = sh.amz_date;
+    size_t cnt = sh.namz_date;
     bool http_date = false;
     if (dh == NULL) {
-        dh = lv_sv4_find_header(req, "date", &cnt);
+        dh = sh.date;
+        cnt = sh.ndate;
         http_date = true;
     }
     if (dh == NULL)
@@ -382,38 +435,33 @@ lv_err lv_sigv4_verify(const lv_sigv4_request *req,
     if (!http_date) {
         /* lv_sv4_parse_amz_date accepts only the canonical spelling of a date,
          * so the header is already what formatting t would give. */
-        memcpy(a.amz_date, dv, 16);
-        a.amz_date[16] = '\0';
+        memcpy(a->amz_date, dv, 16);
+        a->amz_date[16] = '\0';
     } else {
-        lv_sv4_fmt_amz_date(t, a.amz_date);
+        lv_sv4_fmt_amz_date(t, a->amz_date);
     }
 
-    if ((rc = check_scope(&a, expected_service, err)) != LV_OK ||
-        (rc = check_skew(a.amz_date, t, now, err)) != LV_OK)
+    if ((rc = check_scope(a, expected_service, err)) != LV_OK ||
+        (rc = check_skew(a->amz_date, t, now, err)) != LV_OK)
         return rc;
 
     char secret[SECRET_CAP];
-    unsigned char key[32];
-    memset(key, 0, sizeof key);
-    if ((rc = lookup_secret(secret_fn, secret_ctx, a.access_key, secret,
+    _Alignas(8) unsigned char mac[LV_SIGV4_MAC_STATE];
+    char payload[65];
+    if ((rc = lookup_secret(secret_fn, secret_ctx, a->access_key, secret,
                             err)) != LV_OK)
         goto done;
-    char body_hex[65], hdr_hash[65];
-    bool present;
-    if ((rc = payload_hashes(req, body_hex, hdr_hash, &present, err)) != LV_OK)
+    if ((rc = payload_hash(req, &sh, payload, err)) != LV_OK)
         goto done;
-    const char *payload = present ? hdr_hash : body_hex;
-    if ((rc = lv_sv4_derive_key_cached(cache, a.access_key, secret, a.date, a.region,
-                                a.service, key)) != LV_OK) {
+    if ((rc = lv_sv4_derive_key_cached(cache, a->access_key, secret, a->date, a->region,
+                                a->service, mac)) != LV_OK) {
         lv_error_set(err, rc, "cannot derive the signing key");
         goto done;
     }
-    rc = match_signature(req, &a, expected_service, key, &payload, 1, false,
-                         err);
-    if (rc == LV_OK && out)
-        *out = a;
+    const char *pp = payload;
+    rc = match_signature(req, a, expected_service, mac, &pp, 1, false, err);
 done:
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(key, sizeof key);
+    explicit_bzero(secret, sizeof secret);
+    explicit_bzero(mac, sizeof mac);
     return rc;
 }

@@ -45,6 +45,9 @@ typedef struct lv_sigv4_auth {
 typedef lv_err (*lv_sigv4_secret_fn)(void *ctx, const char *access_key,
                                      char *secret, size_t cap);
 
+/* Room for an HMAC-SHA256 key made ready (two SHA-256 states). */
+#define LV_SIGV4_MAC_STATE 224
+
 /* Per-thread cache of derived signing keys (key/date/region/service).
  * Not thread-safe: give each thread its own. Zero-initialise to use. */
 typedef struct lv_sigv4_cache {
@@ -55,7 +58,9 @@ typedef struct lv_sigv4_cache {
          * than the rest of the lookup) */
         char secret[256];
         size_t secret_len;
-        unsigned char key[32];
+        /* the derived key made ready for HMAC (hash states after its two pads),
+         * so a signature check hashes only the string to sign */
+        _Alignas(8) unsigned char mac[LV_SIGV4_MAC_STATE];
         bool used;
     } slot[8];
     unsigned next;

@@ -7,6 +7,28 @@
 
 #include <openssl/crypto.h>
 
+/* The character classes of sigv4_int.h, as constant expressions over
+ * the byte value, expanded into a table of 256 entries. */
+#define CL_DIGIT(c) ((c) >= '0' && (c) <= '9')
+#define CL_ALNUM(c) (CL_DIGIT(c) || ((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))
+#define CL_TSYM(c)                                                                                       \
+    ((c) == '!' || (c) == '#' || (c) == '$' || (c) == '%' || (c) == '&' || (c) == '\'' || (c) == '*' || \
+     (c) == '+' || (c) == '-' || (c) == '.' || (c) == '^' || (c) == '_' || (c) == '`' || (c) == '|' ||  \
+     (c) == '~')
+#define CL_KEYC(c) ((c) > 0x20 && (c) < 0x7f && (c) != '/' && (c) != ',' && (c) != ';' && (c) != '=')
+#define CL_HEXC(c) (CL_DIGIT(c) || ((c) >= 'a' && (c) <= 'f') || ((c) >= 'A' && (c) <= 'F'))
+#define CL(c)                                                                                       \
+    ((CL_ALNUM(c) || CL_TSYM(c) ? LV_SV4_TCHAR : 0) | (CL_KEYC(c) ? LV_SV4_KEY : 0) |              \
+     (CL_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' ? LV_SV4_SCOPE : 0) |                    \
+     (CL_HEXC(c) ? LV_SV4_XDIGIT : 0) |                                                                 \
+     ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n' ? LV_SV4_WS : 0) |                      \
+     (CL_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~' ? LV_SV4_UNRES : 0) |      \
+     (CL_DIGIT(c) ? LV_SV4_DIGIT : 0))
+#define CL4(c) CL(c), CL((c) + 1), CL((c) + 2), CL((c) + 3)
+#define CL16(c) CL4(c), CL4((c) + 4), CL4((c) + 8), CL4((c) + 12)
+#define CL64(c) CL16(c), CL16((c) + 16), CL16((c) + 32), CL16((c) + 48)
+const unsigned char lv_sv4_cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
+
 static lv_err uri_encode(lv_buf *out, const char *p, size_t n,
                          bool keep_slash)
 {
@@ -203,31 +225,28 @@ static lv_err canonical_query(const char *q, bool skip_signature,
     return rc;
 }
 
-/* Trimall: no blanks at either end, each inner run of blanks one space. */
-static lv_err append_trimmed(lv_buf *out, const char *v, size_t n)
+/* Trimall: no blanks at either end, each inner run of blanks one space.
+ * Writes at most n bytes at w and returns the end. */
+static char *put_trimmed(char *w, const char *v, size_t n)
 {
     size_t s = 0, e = n;
     while (s < e && is_ws(v[s]))
         s++;
     while (e > s && is_ws(v[e - 1]))
         e--;
-    size_t i = s;
-    while (i < e) {
-        size_t run = i;
-        while (run < e && !is_ws(v[run]))
-            run++;
-        lv_err rc = lv_buf_append(out, v + i, run - i);
-        if (rc != LV_OK)
-            return rc;
-        if (run == e)
-            break;
-        if ((rc = lv_buf_putc(out, ' ')) != LV_OK)
-            return rc;
-        while (run < e && is_ws(v[run]))
-            run++;
-        i = run;
+    bool blank = false;
+    for (size_t i = s; i < e; i++) {
+        char c = v[i];
+        if (is_ws(c)) {
+            blank = true;
+            continue;
+        }
+        if (blank)
+            *w++ = ' ';
+        blank = false;
+        *w++ = c;
     }
-    return LV_OK;
+    return w;
 }
 
 const lv_sigv4_header *lv_sv4_find_header(const lv_sigv4_request *req,
@@ -319,27 +338,32 @@ lv_err lv_sv4_build_canonical(const lv_sigv4_request *req,
         (rc = canonical_query(req->query, skip_signature, out)) != LV_OK ||
         (rc = lv_buf_putc(out, '\n')) != LV_OK)
         goto fail_plain;
+    /* Each header line is written in place: room for the name, ':', every
+     * value that could match with its ',' and '\n' is reserved first. */
+    size_t vbytes = 0;
+    for (size_t i = 0; i < req->nheaders; i++)
+        vbytes += (req->headers[i].value ? req->headers[i].value_len : 0) + 1;
     for (const char *p = signed_headers; *p;) {
-        const char *e = strchr(p, ';');
-        size_t nl = e ? (size_t)(e - p) : strlen(p);
-        bool found = false;
-        for (size_t i = 0; i < nl; i++)
-            if ((rc = lv_buf_putc(out, lower(p[i]))) != LV_OK)
-                goto fail_plain;
-        if ((rc = lv_buf_putc(out, ':')) != LV_OK)
+        const char *e = memchr(p, ';', sl - (size_t)(p - signed_headers));
+        size_t nl = e ? (size_t)(e - p) : sl - (size_t)(p - signed_headers);
+        if ((rc = lv_buf_reserve(out, nl + vbytes + 2)) != LV_OK)
             goto fail_plain;
+        char *w = out->data + out->len;
+        for (size_t i = 0; i < nl; i++)
+            *w++ = lower(p[i]);
+        *w++ = ':';
+        bool found = false;
         for (size_t i = 0; i < req->nheaders; i++) {
             const lv_sigv4_header *h = &req->headers[i];
             if (h->name == NULL || !ieq(h->name, h->name_len, p, nl))
                 continue;
             /* Repeated headers are one header whose values are joined
              * with ',' in the order they arrived. */
-            if (found && (rc = lv_buf_putc(out, ',')) != LV_OK)
-                goto fail_plain;
+            if (found)
+                *w++ = ',';
             found = true;
-            if ((rc = append_trimmed(out, h->value ? h->value : "",
-                                     h->value ? h->value_len : 0)) != LV_OK)
-                goto fail_plain;
+            if (h->value)
+                w = put_trimmed(w, h->value, h->value_len);
         }
         if (!found) {
             rc = lv_error_set(err, LV_E_VALIDATION,
@@ -347,8 +371,9 @@ lv_err lv_sv4_build_canonical(const lv_sigv4_request *req,
                               clamp_echo(nl), p);
             goto fail;
         }
-        if ((rc = lv_buf_putc(out, '\n')) != LV_OK)
-            goto fail_plain;
+        *w++ = '\n';
+        out->len = (size_t)(w - out->data);
+        out->data[out->len] = '\0';
         p = e ? e + 1 : p + nl;
     }
     if ((rc = lv_buf_putc(out, '\n')) != LV_OK ||
@@ -447,16 +472,28 @@ lv_err lv_sv4_derive_key(const char *secret, size_t secret_len,
     return rc;
 }
 
-/* The cache spares the four-HMAC chain per request; keying it by the
- * secret's hash means a rotated secret never meets a stale key. */
+static lv_err derive_mac(const char *secret, size_t slen, const char *date, const char *region,
+                         const char *service, unsigned char mac[LV_SIGV4_MAC_STATE])
+{
+    unsigned char key[32];
+    lv_err rc = lv_sv4_derive_key(secret, slen, date, region, service, key);
+    if (rc == LV_OK)
+        lv_sv4_mac_key(key, sizeof key, mac);
+    explicit_bzero(key, sizeof key);
+    return rc;
+}
+
+/* The cache spares the four-HMAC chain and the key's two pad blocks per
+ * request; the secret is kept beside the entry and compared (in constant
+ * time), so a rotated secret never meets a stale key. */
 lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid,
                                 const char *secret, const char *date,
                                 const char *region, const char *service,
-                                unsigned char key[32])
+                                unsigned char mac[LV_SIGV4_MAC_STATE])
 {
     size_t slen = strlen(secret);
     if (cache == NULL)
-        return lv_sv4_derive_key(secret, slen, date, region, service, key);
+        return derive_mac(secret, slen, date, region, service, mac);
     char id[sizeof cache->slot[0].id];
     /* "akid\ndate\nregion\nservice", built without printf (per request). */
     const char *parts[4] = {akid, date, region, service};
@@ -464,24 +501,24 @@ lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid,
     for (size_t i = 0; i < 4; i++) {
         size_t l = i == 1 ? strnlen(date, 8) : strlen(parts[i]);
         if (n + l + 2 > sizeof id)
-            return lv_sv4_derive_key(secret, slen, date, region, service, key);
+            return derive_mac(secret, slen, date, region, service, mac);
         memcpy(id + n, parts[i], l);
         n += l;
         id[n++] = i < 3 ? '\n' : '\0';
     }
     n--; /* the length without the NUL */
     if (slen >= sizeof cache->slot[0].secret)
-        return lv_sv4_derive_key(secret, slen, date, region, service, key);
+        return derive_mac(secret, slen, date, region, service, mac);
     lv_err rc;
     size_t nslots = sizeof cache->slot / sizeof cache->slot[0];
     for (size_t i = 0; i < nslots; i++) {
-        if (cache->slot[i].used && strcmp(cache->slot[i].id, id) == 0 && cache->slot[i].secret_len == slen &&
-            CRYPTO_memcmp(cache->slot[i].secret, secret, slen) == 0) {
-            memcpy(key, cache->slot[i].key, 32);
+        if (cache->slot[i].used && memcmp(cache->slot[i].id, id, n + 1) == 0 &&
+            cache->slot[i].secret_len == slen && ct_eq(cache->slot[i].secret, secret, slen)) {
+            memcpy(mac, cache->slot[i].mac, LV_SIGV4_MAC_STATE);
             return LV_OK;
         }
     }
-    if ((rc = lv_sv4_derive_key(secret, slen, date, region, service, key)) != LV_OK)
+    if ((rc = derive_mac(secret, slen, date, region, service, mac)) != LV_OK)
         return rc;
     /* A stale entry for the same id (old secret) is replaced in place so it
      * does not linger next to the new one. */
@@ -496,7 +533,7 @@ lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid,
     OPENSSL_cleanse(cache->slot[victim].secret, sizeof cache->slot[victim].secret);
     memcpy(cache->slot[victim].secret, secret, slen);
     cache->slot[victim].secret_len = slen;
-    memcpy(cache->slot[victim].key, key, 32);
+    memcpy(cache->slot[victim].mac, mac, LV_SIGV4_MAC_STATE);
     return LV_OK;
 }
 

@@ -1,31 +1,17 @@
-/* sigv4_hash.c - SHA-256 and HMAC-SHA256 for SigV4 with one digest
- * fetch per process and one context per thread, and the per-thread
- * scratch buffers of verification. */
+/* sigv4_hash.c - SHA-256 and HMAC-SHA256 for SigV4, HMAC keys made
+ * ready once, and the per-thread scratch buffers of verification. */
 #include "auth/sigv4_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
-/* OpenSSL 3 looks an algorithm up by name on every EVP_Digest / HMAC()
- * call; that lookup cost more than the hashing itself on the request path.
- * SHA-256 is fetched once for the process, and HMAC is built from it
- * directly (RFC 2104: two hashes) instead of through EVP_MAC, whose
- * per-call setup fetches the digest again. */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-/* Each thread reuses one digest context: creating one per hash (and the
- * provider state behind it) cost more than hashing a request. The key's
- * destructor frees it when the thread ends. */
-static pthread_key_t sha256_ctx_key;
-static bool sha256_ctx_key_ok;
-
-static void free_ctx(void *p)
-{
-    EVP_MD_CTX_free(p);
-}
+/* OpenSSL's SHA256_Init/Update/Final, deprecated in 3.0 in favour of EVP
+ * but still built and maintained, run the same SHA-NI code without EVP's
+ * per-call provider dispatch, context reset and allocation, which cost
+ * more than hashing a request (docs/decisions.md, "SigV4 hashing"). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 /* Buffers that grew past this (a huge query string) are released after
  * use rather than kept for the thread's lifetime. */
@@ -49,10 +35,10 @@ static void free_scratch(void *p)
     free(p);
 }
 
-static void sha256_fetch(void)
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_key_make(void)
 {
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-    sha256_ctx_key_ok = pthread_key_create(&sha256_ctx_key, free_ctx) == 0;
     scratch_key_ok = pthread_key_create(&scratch_key, free_scratch) == 0;
 }
 
@@ -60,7 +46,7 @@ static void sha256_fetch(void)
  * (the caller then uses buffers of its own). */
 scratch *lv_sv4_scratch_get(void)
 {
-    pthread_once(&sha256_once, sha256_fetch);
+    pthread_once(&scratch_once, scratch_key_make);
     if (!scratch_key_ok)
         return NULL;
     scratch *sc = pthread_getspecific(scratch_key);
@@ -81,68 +67,76 @@ scratch *lv_sv4_scratch_get(void)
     return sc;
 }
 
-static const EVP_MD *sha256_alg(void)
+/* Two pieces hashed as one message. */
+static void sha256_2(const void *a, size_t an, const void *b, size_t bn, unsigned char out[32])
 {
-    pthread_once(&sha256_once, sha256_fetch);
-    return sha256_md ? sha256_md : EVP_sha256();
-}
-
-/* Hashes the concatenation of two pieces. */
-static lv_err sha256_2(const void *a, size_t an, const void *b, size_t bn, unsigned char out[32])
-{
-    const EVP_MD *md = sha256_alg();
-    EVP_MD_CTX *c = sha256_ctx_key_ok ? pthread_getspecific(sha256_ctx_key) : NULL;
-    bool owned = false;
-    if (c == NULL) {
-        if ((c = EVP_MD_CTX_new()) == NULL)
-            return LV_E_INTERNAL;
-        if (!sha256_ctx_key_ok || pthread_setspecific(sha256_ctx_key, c) != 0)
-            owned = true;
-    }
-    unsigned int len = 0;
-    bool ok = EVP_DigestInit_ex2(c, md, NULL) == 1 &&
-              (an == 0 || EVP_DigestUpdate(c, a, an) == 1) &&
-              (bn == 0 || EVP_DigestUpdate(c, b, bn) == 1) &&
-              EVP_DigestFinal_ex(c, out, &len) == 1 && len == 32;
-    if (owned)
-        EVP_MD_CTX_free(c);
-    return ok ? LV_OK : LV_E_INTERNAL;
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    if (an)
+        SHA256_Update(&c, a, an);
+    if (bn)
+        SHA256_Update(&c, b, bn);
+    SHA256_Final(out, &c);
 }
 
 lv_err lv_sv4_sha256(const void *p, size_t n, unsigned char out[32])
 {
-    return sha256_2(p, n, NULL, 0, out);
+    sha256_2(p, n, NULL, 0, out);
+    return LV_OK;
 }
 
 lv_err lv_sv4_sha256_hex(const void *p, size_t n, char out[65])
 {
     unsigned char d[32];
-    lv_err rc = lv_sv4_sha256(p, n, d);
-    if (rc == LV_OK)
-        to_hex(d, sizeof d, out);
-    return rc;
+    sha256_2(p, n, NULL, 0, d);
+    to_hex(d, sizeof d, out);
+    return LV_OK;
+}
+
+_Static_assert(2 * sizeof(SHA256_CTX) <= LV_SIGV4_MAC_STATE, "LV_SIGV4_MAC_STATE holds two SHA-256 states");
+
+/* RFC 2104: the key, zero-padded to a block, XORed with 0x36 starts the
+ * inner hash and with 0x5c the outer one. Both states are kept. */
+void lv_sv4_mac_key(const void *key, size_t keylen, unsigned char st[LV_SIGV4_MAC_STATE])
+{
+    unsigned char k[64], pad[64];
+    memset(k, 0, sizeof k);
+    if (keylen > sizeof k)
+        sha256_2(key, keylen, NULL, 0, k); /* long keys are hashed first */
+    else if (keylen > 0)
+        memcpy(k, key, keylen);
+    SHA256_CTX c[2];
+    for (int h = 0; h < 2; h++) {
+        for (size_t i = 0; i < sizeof pad; i++)
+            pad[i] = k[i] ^ (h == 0 ? 0x36 : 0x5c);
+        SHA256_Init(&c[h]);
+        SHA256_Update(&c[h], pad, sizeof pad);
+    }
+    memcpy(st, c, sizeof c);
+    explicit_bzero(k, sizeof k);
+    explicit_bzero(pad, sizeof pad);
+    explicit_bzero(c, sizeof c);
+}
+
+void lv_sv4_mac(const unsigned char st[LV_SIGV4_MAC_STATE], const void *data, size_t n, unsigned char out[32])
+{
+    SHA256_CTX c[2];
+    unsigned char inner[32];
+    memcpy(c, st, sizeof c);
+    SHA256_Update(&c[0], data, n);
+    SHA256_Final(inner, &c[0]);
+    SHA256_Update(&c[1], inner, sizeof inner);
+    SHA256_Final(out, &c[1]);
+    explicit_bzero(inner, sizeof inner);
+    explicit_bzero(c, sizeof c);
 }
 
 lv_err lv_sv4_hmac256(const void *key, size_t keylen, const void *data,
                       size_t n, unsigned char out[32])
 {
-    unsigned char k[64], pad[64], inner[32];
-    memset(k, 0, sizeof k);
-    lv_err rc = LV_OK;
-    if (keylen > sizeof k)
-        rc = lv_sv4_sha256(key, keylen, k); /* long keys are hashed first */
-    else if (keylen > 0)
-        memcpy(k, key, keylen);
-    for (size_t i = 0; i < sizeof pad; i++)
-        pad[i] = k[i] ^ 0x36;
-    if (rc == LV_OK)
-        rc = sha256_2(pad, sizeof pad, data, n, inner);
-    for (size_t i = 0; i < sizeof pad; i++)
-        pad[i] = k[i] ^ 0x5c;
-    if (rc == LV_OK)
-        rc = sha256_2(pad, sizeof pad, inner, sizeof inner, out);
-    OPENSSL_cleanse(k, sizeof k);
-    OPENSSL_cleanse(pad, sizeof pad);
-    OPENSSL_cleanse(inner, sizeof inner);
-    return rc;
+    _Alignas(8) unsigned char st[LV_SIGV4_MAC_STATE];
+    lv_sv4_mac_key(key, keylen, st);
+    lv_sv4_mac(st, data, n, out);
+    explicit_bzero(st, sizeof st);
+    return LV_OK;
 }

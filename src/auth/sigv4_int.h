@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -41,9 +42,21 @@
 
 /* ---- character classes and small helpers ---- */
 
-static inline int clamp_echo(size_t n)
+/* One table lookup per character on the request path (sigv4_canon.c). */
+enum {
+    LV_SV4_TCHAR = 1,   /* RFC 9110 token: what a header name may hold */
+    LV_SV4_KEY = 2,     /* access key id */
+    LV_SV4_SCOPE = 4,   /* region and service */
+    LV_SV4_XDIGIT = 8,
+    LV_SV4_WS = 16,     /* blanks, line breaks included (see is_ws) */
+    LV_SV4_UNRES = 32,  /* RFC 3986 unreserved */
+    LV_SV4_DIGIT = 64,
+};
+extern const unsigned char lv_sv4_cls[256];
+
+static inline bool sv4_is(char c, unsigned cls)
 {
-    return (int)(n > ECHO_MAX ? ECHO_MAX : n);
+    return (lv_sv4_cls[(unsigned char)c] & cls) != 0;
 }
 
 static inline void to_hex(const unsigned char *in, size_t n, char *out)
@@ -53,6 +66,11 @@ static inline void to_hex(const unsigned char *in, size_t n, char *out)
         out[2 * i + 1] = LV_SV4_HEX[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+static inline int clamp_echo(size_t n)
+{
+    return (int)(n > ECHO_MAX ? ECHO_MAX : n);
 }
 
 /* ASCII-only case folding: header names are ASCII, and the C library's
@@ -71,7 +89,7 @@ static inline bool is_sp(char c)
  * canonicalise the way the AWS test suite expects. */
 static inline bool is_ws(char c)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+    return sv4_is(c, LV_SV4_WS);
 }
 
 static inline bool is_digit(char c)
@@ -86,13 +104,40 @@ static inline bool is_alnum(char c)
 
 static inline bool is_unreserved(char c)
 {
-    return is_alnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+    return sv4_is(c, LV_SV4_UNRES);
 }
 
-/* RFC 9110 token characters: what a header name may contain. */
 static inline bool is_tchar(char c)
 {
-    return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+    return sv4_is(c, LV_SV4_TCHAR);
+}
+
+static inline bool is_key_char(char c)
+{
+    return sv4_is(c, LV_SV4_KEY);
+}
+
+static inline bool is_scope_char(char c)
+{
+    return sv4_is(c, LV_SV4_SCOPE);
+}
+
+/* Equality in time that depends on n only: a word at a time, as
+ * CRYPTO_memcmp does a byte at a time. */
+static inline bool ct_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    uint64_t d = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, x + i, 8);
+        memcpy(&v, y + i, 8);
+        d |= u ^ v;
+    }
+    for (; i < n; i++)
+        d |= (uint64_t)(x[i] ^ y[i]);
+    return d == 0;
 }
 
 static inline bool ieq(const char *a, size_t an, const char *b, size_t bn)
@@ -103,17 +148,6 @@ static inline bool ieq(const char *a, size_t an, const char *b, size_t bn)
         if (lower(a[i]) != lower(b[i]))
             return false;
     return true;
-}
-
-static inline bool is_key_char(char c)
-{
-    return c > 0x20 && c < 0x7f && c != '/' && c != ',' && c != ';' &&
-           c != '=';
-}
-
-static inline bool is_scope_char(char c)
-{
-    return is_alnum(c) || c == '-' || c == '_' || c == '.';
 }
 
 /* ---- per-thread scratch (sigv4_hash.c) ---- */
@@ -132,6 +166,9 @@ scratch *lv_sv4_scratch_get(void);
 lv_err lv_sv4_sha256(const void *p, size_t n, unsigned char out[32]);
 lv_err lv_sv4_sha256_hex(const void *p, size_t n, char out[65]);
 lv_err lv_sv4_hmac256(const void *key, size_t keylen, const void *data, size_t n, unsigned char out[32]);
+/* HMAC-SHA256 with the key's pad states computed once (lv_sv4_mac_key). */
+void lv_sv4_mac_key(const void *key, size_t keylen, unsigned char st[LV_SIGV4_MAC_STATE]);
+void lv_sv4_mac(const unsigned char st[LV_SIGV4_MAC_STATE], const void *data, size_t n, unsigned char out[32]);
 lv_err lv_sv4_uri_decode(lv_buf *out, const char *p, size_t n);
 lv_err lv_sv4_canonical_path(const char *path, bool normalize, lv_buf *out, lv_buf *tmp);
 const lv_sigv4_header *lv_sv4_find_header(const lv_sigv4_request *req, const char *name, size_t *count);
@@ -141,7 +178,9 @@ bool lv_sv4_list_has(const char *list, const char *name);
 lv_err lv_sv4_build_canonical(const lv_sigv4_request *req, const char *path_enc, size_t path_len, const char *signed_headers, const char *payload_hash, bool skip_signature, lv_buf *out, lv_error *err);
 lv_err lv_sv4_string_to_sign(const char *amz_date, const char *date, const char *region, const char *service, const char *canonical, size_t canonical_len, lv_buf *out);
 lv_err lv_sv4_derive_key(const char *secret, size_t secret_len, const char *date, const char *region, const char *service, unsigned char key[32]);
-lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid, const char *secret, const char *date, const char *region, const char *service, unsigned char key[32]);
+/* The signing key of (akid, date, region, service), made ready for HMAC
+ * (lv_sv4_mac_key) into mac; cache may be NULL. */
+lv_err lv_sv4_derive_key_cached(lv_sigv4_cache *cache, const char *akid, const char *secret, const char *date, const char *region, const char *service, unsigned char mac[LV_SIGV4_MAC_STATE]);
 lv_err lv_sv4_signature_hex(const unsigned char key[32], const lv_buf *sts, char out[65]);
 bool lv_sv4_parse_amz_date(const char *s, size_t n, time_t *t);
 void lv_sv4_fmt_amz_date(time_t t, char out[17]);
@@ -149,5 +188,6 @@ bool lv_sv4_parse_http_date(const char *s, size_t n, time_t *t);
 lv_err lv_sv4_parse_credential(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
 lv_err lv_sv4_parse_signed_headers(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
 lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a, lv_error *err);
+lv_err lv_sv4_parse_authorization(const char *value, size_t len, lv_sigv4_auth *a, lv_error *err);
 
 #endif

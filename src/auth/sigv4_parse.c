@@ -172,10 +172,10 @@ lv_err lv_sv4_parse_signed_headers(const char *v, size_t n, lv_sigv4_auth *a,
 lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
                               lv_error *err)
 {
-    bool ok = n == 64;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = lv_hexval((unsigned char)v[i]) >= 0;
-    if (!ok)
+    unsigned all = LV_SV4_XDIGIT;
+    for (size_t i = 0; n == 64 && i < n; i++)
+        all &= lv_sv4_cls[(unsigned char)v[i]];
+    if (n != 64 || all == 0)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "Signature must be 64 hexadecimal characters.");
     for (size_t i = 0; i < 64; i++)
@@ -184,15 +184,13 @@ lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
     return LV_OK;
 }
 
-lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
-                                    lv_sigv4_auth *out, lv_error *err)
+/* Parses into *a directly (callers on the request path pass the struct
+ * they return, so nothing is cleared or copied); on failure *a holds
+ * whatever was parsed before the error. */
+lv_err lv_sv4_parse_authorization(const char *value, size_t len,
+                                  lv_sigv4_auth *a, lv_error *err)
 {
-    if (value == NULL || out == NULL)
-        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
-                            "Authorization header is empty.");
-    lv_sigv4_auth a;
-    memset(&a, 0, sizeof a);
-    size_t i = 0, alen = strlen(ALGO);
+    size_t i = 0, alen = sizeof ALGO - 1;
     while (i < len && is_sp(value[i]))
         i++;
     if (len - i < alen || memcmp(value + i, ALGO, alen) != 0 ||
@@ -206,6 +204,7 @@ lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
     size_t vlen[3] = {0, 0, 0};
     static const char *const names[3] = {"Credential", "SignedHeaders",
                                          "Signature"};
+    static const size_t name_len[3] = {10, 13, 9};
     while (i < len) {
         /* SDKs write ", " between parameters; some only "," or " ". */
         if (is_sp(value[i]) || value[i] == ',') {
@@ -226,8 +225,8 @@ lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
         while (i < len && value[i] != ',' && !is_sp(value[i]))
             i++;
         int which = -1;
-        for (int k = 0; k < 3; k++)
-            if (kn == strlen(names[k]) && memcmp(value + ks, names[k], kn) == 0)
+        for (int k = 0; k < 3 && which < 0; k++)
+            if (kn == name_len[k] && memcmp(value + ks, names[k], kn) == 0)
                 which = k;
         if (which < 0)
             return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
@@ -254,10 +253,24 @@ lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE, "%s", msg);
     }
     lv_err rc;
-    if ((rc = lv_sv4_parse_credential(val[0], vlen[0], &a, err)) != LV_OK ||
-        (rc = lv_sv4_parse_signed_headers(val[1], vlen[1], &a, err)) != LV_OK ||
-        (rc = lv_sv4_parse_signature(val[2], vlen[2], &a, err)) != LV_OK)
+    if ((rc = lv_sv4_parse_credential(val[0], vlen[0], a, err)) != LV_OK ||
+        (rc = lv_sv4_parse_signed_headers(val[1], vlen[1], a, err)) != LV_OK ||
+        (rc = lv_sv4_parse_signature(val[2], vlen[2], a, err)) != LV_OK)
         return rc;
-    *out = a;
+    a->amz_date[0] = '\0';
     return LV_OK;
+}
+
+lv_err lv_sigv4_parse_authorization(const char *value, size_t len,
+                                    lv_sigv4_auth *out, lv_error *err)
+{
+    if (value == NULL || out == NULL)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Authorization header is empty.");
+    lv_sigv4_auth a;
+    memset(&a, 0, sizeof a);
+    lv_err rc = lv_sv4_parse_authorization(value, len, &a, err);
+    if (rc == LV_OK)
+        *out = a;
+    return rc;
 }

@@ -811,12 +811,12 @@ static void test_cache(void **state)
     int s = find_slot(&cache, id);
     assert_true(s >= 0);
 
-    /* A spoiled cached key makes verification fail: proof that the second
+    /* A spoiled cached key (its HMAC state) makes verification fail: proof that the second
      * verification takes its key from the cache. */
-    cache.slot[s].key[0] ^= 1;
+    cache.slot[s].mac[0] ^= 1;
     expect_code(verify(&r, "ssm", BOTO_TIME, &c, &cache, NULL, &err),
                 LV_E_INVALID_SIGNATURE, &err);
-    cache.slot[s].key[0] ^= 1;
+    cache.slot[s].mac[0] ^= 1;
     expect_code(verify(&r, "ssm", BOTO_TIME, &c, &cache, NULL, &err), LV_OK,
                 &err);
     assert_int_equal(used_slots(&cache), 1);
