@@ -11,6 +11,7 @@
 
 #include "api/jreq.h"
 #include "api/ssm_int.h"
+#include "json/flat.h"
 #include "json/jw.h"
 #include "api/policy_json.h"
 #include "core/name.h"
@@ -370,21 +371,15 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
     return LV_OK;
 }
 
-static lv_err op_get_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+static lv_err get_parameter(const lv_ssm_ctx *c, const char *name, size_t nlen, bool decrypt, jw *w,
+                            lv_error *err)
 {
-    size_t nlen = 0;
-    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
-    bool decrypt = false;
-    jreq_bool(r, NULL, "WithDecryption", &decrypt);
-    lv_err rc = jreq_finish(r, err);
-    if (rc != LV_OK)
-        return rc;
     lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT, asked = LV_BUF_INIT;
     const lv_param *p;
     const lv_version *v;
     const char *sel;
     lv_engine_rdlock(c->engine);
-    rc = resolve(c, name, nlen, &buf, &cn, &asked, &p, &v, &sel, err);
+    lv_err rc = resolve(c, name, nlen, &buf, &cn, &asked, &p, &v, &sel, err);
     if (rc == LV_OK) {
         jw_obj(w);
         jw_key(w, "Parameter");
@@ -396,6 +391,45 @@ static lv_err op_get_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
     lv_buf_free(&cn);
     lv_buf_free(&asked);
     return rc;
+}
+
+static lv_err op_get_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
+{
+    size_t nlen = 0;
+    const char *name = jreq_str(r, NULL, "Name", true, 1, LV_NAME_WIRE_MAX, &nlen);
+    bool decrypt = false;
+    jreq_bool(r, NULL, "WithDecryption", &decrypt);
+    lv_err rc = jreq_finish(r, err);
+    return rc != LV_OK ? rc : get_parameter(c, name, nlen, decrypt, w, err);
+}
+
+/* The common GetParameter body, {"Name":"...","WithDecryption":bool},
+ * read without building a JSON object; *handled is false for any other
+ * body, which then takes the general path (and its errors). */
+static lv_err get_parameter_flat(const lv_ssm_ctx *c, const char *body, size_t len, jw *w, bool *handled,
+                                 lv_error *err)
+{
+    lv_flat_field f[2];
+    int n = lv_json_flat_fields(body, len, f, 2);
+    const char *name = NULL;
+    size_t nlen = 0;
+    bool decrypt = false;
+    *handled = false;
+    for (int k = 0; k < n; k++) {
+        if (f[k].key_len == 4 && memcmp(f[k].key, "Name", 4) == 0 && f[k].kind == LV_FLAT_STRING) {
+            name = f[k].str;
+            nlen = f[k].str_len;
+        } else if (f[k].key_len == 14 && memcmp(f[k].key, "WithDecryption", 14) == 0 &&
+                   f[k].kind != LV_FLAT_STRING && f[k].kind != LV_FLAT_INT) {
+            decrypt = f[k].kind == LV_FLAT_TRUE;
+        } else {
+            return LV_OK;
+        }
+    }
+    if (name == NULL || nlen < 1 || nlen > LV_NAME_WIRE_MAX)
+        return LV_OK;
+    *handled = true;
+    return get_parameter(c, name, nlen, decrypt, w, err);
 }
 
 static lv_err op_get_parameters(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *err)
@@ -929,11 +963,21 @@ lv_err lv_ssm_dispatch_parsed(const lv_ssm_ctx *c, const char *op, void *parsed,
     int i = lv_ssm_op_index(op);
     if (i < 0)
         return lv_error_set(err, LV_E_UNKNOWN_OPERATION, "Operation %s is not supported.", op);
+    jw w;
+    if (parsed == NULL && ops[i].fn == op_get_parameter) {
+        bool handled;
+        jw_init(&w, out);
+        lv_err rc = get_parameter_flat(c, body, len, &w, &handled, err);
+        if (handled) {
+            if (rc == LV_OK && w.rc != LV_OK)
+                rc = lv_error_set(err, w.rc, "The response could not be built.");
+            return rc;
+        }
+    }
     jreq r;
     lv_err rc = parsed ? jreq_adopt(&r, parsed, err) : jreq_parse(&r, body, len, err);
     if (rc != LV_OK)
         return rc;
-    jw w;
     jw_init(&w, out);
     rc = ops[i].fn(c, &r, &w, err);
     if (rc == LV_OK && w.rc != LV_OK)

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-enum { FLAT_MAX_BODY = 4096, FLAT_MAX_DIGITS = 15 };
+enum { FLAT_MAX_BODY = 4096, FLAT_MAX_DIGITS = 15, FLAT_MAX_KEY = 256 };
 
 static size_t ws(const char *s, size_t i, size_t n)
 {
@@ -37,50 +37,46 @@ static size_t plain_string(const char *s, size_t i, size_t n, size_t *b, size_t 
     return j + 1;
 }
 
-json_t *lv_json_flat_load(const char *s, size_t len)
+int lv_json_flat_fields(const char *s, size_t len, lv_flat_field *f, int max)
 {
     if (s == NULL || len > FLAT_MAX_BODY)
-        return NULL;
+        return -1;
     size_t i = ws(s, 0, len);
     if (i >= len || s[i] != '{')
-        return NULL;
-    json_t *o = json_object();
-    if (o == NULL)
-        return NULL;
+        return -1;
     i = ws(s, i + 1, len);
-    bool first = true;
+    int n = 0;
+    if (i < len && s[i] == '}')
+        return ws(s, i + 1, len) == len ? 0 : -1;
     for (;;) {
-        if (i < len && s[i] == '}' && first) {
-            i++;
-            break;
-        }
         size_t kb, ke;
-        if ((i = plain_string(s, i, len, &kb, &ke)) == 0)
-            goto no;
-        char key[256];
-        if (ke - kb >= sizeof key)
-            goto no;
-        memcpy(key, s + kb, ke - kb);
-        key[ke - kb] = '\0';
-        if (json_object_get(o, key) != NULL)
-            goto no; /* a duplicate: jansson's error, not ours */
+        if (n == max || (i = plain_string(s, i, len, &kb, &ke)) == 0 || ke - kb >= FLAT_MAX_KEY)
+            return -1;
+        for (int k = 0; k < n; k++)
+            if (f[k].key_len == ke - kb && memcmp(f[k].key, s + kb, ke - kb) == 0)
+                return -1; /* a duplicate: jansson's error, not ours */
+        lv_flat_field *x = &f[n];
+        memset(x, 0, sizeof *x);
+        x->key = s + kb;
+        x->key_len = ke - kb;
         i = ws(s, i, len);
         if (i >= len || s[i] != ':')
-            goto no;
+            return -1;
         i = ws(s, i + 1, len);
         if (i >= len)
-            goto no;
-        json_t *v = NULL;
+            return -1;
         if (s[i] == '"') {
             size_t vb, ve;
             if ((i = plain_string(s, i, len, &vb, &ve)) == 0)
-                goto no;
-            v = json_stringn_nocheck(s + vb, ve - vb);
+                return -1;
+            x->kind = LV_FLAT_STRING;
+            x->str = s + vb;
+            x->str_len = ve - vb;
         } else if (len - i >= 4 && memcmp(s + i, "true", 4) == 0) {
-            v = json_true();
+            x->kind = LV_FLAT_TRUE;
             i += 4;
         } else if (len - i >= 5 && memcmp(s + i, "false", 5) == 0) {
-            v = json_false();
+            x->kind = LV_FLAT_FALSE;
             i += 5;
         } else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
             size_t j = i + (s[i] == '-');
@@ -90,37 +86,48 @@ json_t *lv_json_flat_load(const char *s, size_t len)
             /* JSON's integers: no leading zero, no fraction or exponent */
             if (j == d || j - d > FLAT_MAX_DIGITS || (s[d] == '0' && j - d > 1) ||
                 (j < len && (s[j] == '.' || s[j] == 'e' || s[j] == 'E')))
-                goto no;
-            json_int_t x = 0;
+                return -1;
+            int64_t v = 0;
             for (size_t k = d; k < j; k++)
-                x = x * 10 + (s[k] - '0');
-            v = json_integer(s[i] == '-' ? -x : x);
+                v = v * 10 + (s[k] - '0');
+            x->kind = LV_FLAT_INT;
+            x->num = s[i] == '-' ? -v : v;
             i = j;
         } else {
-            goto no;
+            return -1;
         }
+        n++;
         /* after a literal, what follows must end it (jansson reads
          * "truex" as an error, not as true) */
-        if (v == NULL || json_object_set_new_nocheck(o, key, v) != 0)
-            goto no;
         i = ws(s, i, len);
         if (i < len && s[i] == ',') {
             i = ws(s, i + 1, len);
-            first = false;
             continue;
         }
-        if (i < len && s[i] == '}') {
-            i++;
-            break;
-        }
-        goto no;
+        if (i < len && s[i] == '}')
+            return ws(s, i + 1, len) == len ? n : -1;
+        return -1;
     }
-    if (ws(s, i, len) != len)
-        goto no;
+}
+
+json_t *lv_json_flat_load(const char *s, size_t len)
+{
+    lv_flat_field f[LV_FLAT_MAX_FIELDS];
+    int n = lv_json_flat_fields(s, len, f, LV_FLAT_MAX_FIELDS);
+    if (n < 0)
+        return NULL;
+    json_t *o = json_object();
+    for (int k = 0; o != NULL && k < n; k++) {
+        json_t *v = f[k].kind == LV_FLAT_STRING ? json_stringn_nocheck(f[k].str, f[k].str_len)
+                    : f[k].kind == LV_FLAT_TRUE  ? json_true()
+                    : f[k].kind == LV_FLAT_FALSE ? json_false()
+                                                 : json_integer((json_int_t)f[k].num);
+        if (v == NULL || json_object_setn_new_nocheck(o, f[k].key, f[k].key_len, v) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
     return o;
-no:
-    json_decref(o);
-    return NULL;
 }
 
 json_t *lv_json_load_request(const char *s, size_t len, json_error_t *je)

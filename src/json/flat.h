@@ -11,6 +11,28 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
+
+typedef enum { LV_FLAT_STRING, LV_FLAT_TRUE, LV_FLAT_FALSE, LV_FLAT_INT } lv_flat_kind;
+
+/* One member of a flat object, pointing into the body: key and string
+ * contents need no unescaping (plain printable ASCII). */
+typedef struct lv_flat_field {
+    const char *key;
+    size_t key_len;
+    lv_flat_kind kind;
+    const char *str; /* LV_FLAT_STRING */
+    size_t str_len;
+    int64_t num;     /* LV_FLAT_INT */
+} lv_flat_field;
+
+enum { LV_FLAT_MAX_FIELDS = 16 };
+
+/* The members of the simple shape, in order, without allocating: their
+ * count (at most max), or -1 when the body is not that shape or has more
+ * than max members. What json_loadb would make of the same body has the
+ * same members with the same values. */
+int lv_json_flat_fields(const char *s, size_t len, lv_flat_field *f, int max);
 
 /* A new reference, or NULL: not the simple shape (or out of memory). */
 json_t *lv_json_flat_load(const char *s, size_t len);
