@@ -29,6 +29,14 @@
 #define CL64(c) CL16(c), CL16((c) + 16), CL16((c) + 32), CL16((c) + 48)
 const unsigned char lv_sv4_cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
 
+/* Each byte's two lowercase hex digits, for to_hex. */
+#define HX(n) ((char)((n) < 10 ? '0' + (n) : 'a' + (n) - 10))
+#define HP(c) HX((c) >> 4), HX((c) & 15)
+#define HP4(c) HP(c), HP((c) + 1), HP((c) + 2), HP((c) + 3)
+#define HP16(c) HP4(c), HP4((c) + 4), HP4((c) + 8), HP4((c) + 12)
+#define HP64(c) HP16(c), HP16((c) + 16), HP16((c) + 32), HP16((c) + 48)
+const char lv_sv4_hex_pairs[512] = {HP64(0), HP64(64), HP64(128), HP64(192)};
+
 static lv_err uri_encode(lv_buf *out, const char *p, size_t n,
                          bool keep_slash)
 {
@@ -236,6 +244,19 @@ static char *put_trimmed(char *w, const char *v, size_t n)
         e--;
     bool blank = false;
     for (size_t i = s; i < e; i++) {
+        /* Eight bytes none of which is below '!' (so no blank) are
+         * copied at once: most values have no blanks at all. */
+        uint64_t x;
+        while (e - i >= 8 && (memcpy(&x, v + i, 8), ((x - 0x2121212121212121ULL) & ~x & 0x8080808080808080ULL) == 0)) {
+            if (blank)
+                *w++ = ' ';
+            blank = false;
+            memcpy(w, &x, 8);
+            w += 8;
+            i += 8;
+        }
+        if (i == e)
+            break;
         char c = v[i];
         if (is_ws(c)) {
             blank = true;
@@ -325,12 +346,6 @@ lv_err lv_sv4_build_canonical(const lv_sigv4_request *req,
     size_t start = out->len;
     lv_err rc;
     size_t sl = strlen(signed_headers);
-    if (!lv_sv4_signed_headers_valid(signed_headers, sl)) {
-        rc = lv_error_set(err, LV_E_VALIDATION,
-                          "SignedHeaders is not a ';'-separated list of "
-                          "header names.");
-        goto fail;
-    }
     if ((rc = lv_buf_puts(out, req->method)) != LV_OK ||
         (rc = lv_buf_putc(out, '\n')) != LV_OK ||
         (rc = lv_buf_append(out, path_enc, path_len)) != LV_OK ||
@@ -400,6 +415,8 @@ lv_err lv_sigv4_canonical_request(const lv_sigv4_request *req,
     if (req == NULL || req->method == NULL || signed_headers == NULL ||
         payload_hash == NULL || out == NULL ||
         (req->nheaders > 0 && req->headers == NULL))
+        return LV_E_VALIDATION;
+    if (!lv_sv4_signed_headers_valid(signed_headers, strlen(signed_headers)))
         return LV_E_VALIDATION;
     lv_buf path = LV_BUF_INIT, tmp = LV_BUF_INIT;
     lv_err rc = lv_sv4_canonical_path(req->path, normalize_path_, &path, &tmp);

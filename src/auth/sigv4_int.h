@@ -38,8 +38,6 @@
     "provided. Check your AWS Secret Access Key and signing method. Consult " \
     "the service documentation for details."
 
-#define LV_SV4_HEX "0123456789abcdef"
-
 /* ---- character classes and small helpers ---- */
 
 /* One table lookup per character on the request path (sigv4_canon.c). */
@@ -59,12 +57,12 @@ static inline bool sv4_is(char c, unsigned cls)
     return (lv_sv4_cls[(unsigned char)c] & cls) != 0;
 }
 
+extern const char lv_sv4_hex_pairs[512];
+
 static inline void to_hex(const unsigned char *in, size_t n, char *out)
 {
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = LV_SV4_HEX[in[i] >> 4];
-        out[2 * i + 1] = LV_SV4_HEX[in[i] & 15];
-    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(out + 2 * i, lv_sv4_hex_pairs + 2 * in[i], 2);
     out[2 * n] = '\0';
 }
 
@@ -175,6 +173,8 @@ const lv_sigv4_header *lv_sv4_find_header(const lv_sigv4_request *req, const cha
 void lv_sv4_trimmed(const lv_sigv4_header *h, const char **v, size_t *n);
 bool lv_sv4_signed_headers_valid(const char *s, size_t n);
 bool lv_sv4_list_has(const char *list, const char *name);
+/* signed_headers must be a valid list (lv_sv4_signed_headers_valid):
+ * callers check it once, where it arrives. */
 lv_err lv_sv4_build_canonical(const lv_sigv4_request *req, const char *path_enc, size_t path_len, const char *signed_headers, const char *payload_hash, bool skip_signature, lv_buf *out, lv_error *err);
 lv_err lv_sv4_string_to_sign(const char *amz_date, const char *date, const char *region, const char *service, const char *canonical, size_t canonical_len, lv_buf *out);
 lv_err lv_sv4_derive_key(const char *secret, size_t secret_len, const char *date, const char *region, const char *service, unsigned char key[32]);

@@ -90,17 +90,17 @@ lv_err lv_sv4_parse_credential(const char *v, size_t n, lv_sigv4_auth *a,
                                lv_error *err)
 {
     const char *part[5];
-    size_t plen[5], np = 0, s = 0;
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && v[i] != '/')
-            continue;
-        if (np == 5) {
-            np++;
+    size_t plen[5], np = 0;
+    const char *p = v, *end = v + n;
+    while (np < 5) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        part[np] = p;
+        plen[np++] = (size_t)((slash ? slash : end) - p);
+        if (slash == NULL)
             break;
-        }
-        part[np] = v + s;
-        plen[np++] = i - s;
-        s = i + 1;
+        p = slash + 1;
+        if (np == 5)
+            np++; /* a sixth element */
     }
     if (np != 5)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
@@ -173,13 +173,13 @@ lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
                               lv_error *err)
 {
     unsigned all = LV_SV4_XDIGIT;
-    for (size_t i = 0; n == 64 && i < n; i++)
+    for (size_t i = 0; n == 64 && i < n; i++) {
         all &= lv_sv4_cls[(unsigned char)v[i]];
+        a->signature[i] = lower(v[i]);
+    }
     if (n != 64 || all == 0)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "Signature must be 64 hexadecimal characters.");
-    for (size_t i = 0; i < 64; i++)
-        a->signature[i] = lower(v[i]);
     a->signature[64] = '\0';
     return LV_OK;
 }
