@@ -61,6 +61,8 @@ bool lv_acwire_mutating(int op)
 
 bool lv_acwire_path_known(const char *p)
 {
+    if (p[0] != '/' || p[1] == '\0')
+        return false; /* "/", every SSM call */
     static const char *const roots[] = {"/applications", "/deploymentstrategies", "/deployementstrategies",
                                         "/extensions", "/extensionassociations", "/tags/", "/configurationsessions",
                                         "/configuration"};

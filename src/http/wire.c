@@ -56,16 +56,19 @@ static const char *date_now(lv_http_date *d)
 }
 
 /* A field a handler set must not break the framing: a name of visible
- * characters without ':', a value without CR or LF. */
-static int field_ok(const char *name, const char *value)
+ * characters without ':', a value without CR or LF. Their lengths are
+ * measured on the way, for writing them. */
+static int field_ok(const char *name, const char *value, size_t *nl, size_t *vl)
 {
     if (name == NULL || value == NULL || name[0] == '\0')
         return 0;
-    for (const char *p = name; *p; p++)
+    const char *p = name;
+    for (; *p; p++)
         if (*p == ':' || (unsigned char)*p <= 0x20 || *p == 0x7f)
             return 0;
-    size_t n = strlen(value);
-    return memchr(value, '\r', n) == NULL && memchr(value, '\n', n) == NULL;
+    *nl = (size_t)(p - name);
+    *vl = strcspn(value, "\r\n");
+    return value[*vl] == '\0';
 }
 
 static void put_n(lv_buf *o, const char *s, size_t n, lv_err *rc)
@@ -101,11 +104,15 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
 {
     size_t nh = r->nheaders < sizeof r->headers / sizeof r->headers[0]
                     ? r->nheaders : sizeof r->headers / sizeof r->headers[0];
+    size_t nl[sizeof r->headers / sizeof r->headers[0]], vl[sizeof r->headers / sizeof r->headers[0]];
+    size_t ctn, ctl = 0, fields = 0;
     int valid = r->status >= 200 && r->status <= 599;
-    for (size_t i = 0; valid && i < nh; i++)
-        if (r->headers[i].name != NULL && !field_ok(r->headers[i].name, r->headers[i].value))
+    for (size_t i = 0; valid && i < nh; i++) {
+        if (r->headers[i].name != NULL && !field_ok(r->headers[i].name, r->headers[i].value, &nl[i], &vl[i]))
             valid = 0;
-    if (valid && r->content_type != NULL && !field_ok("Content-Type", r->content_type))
+        fields += r->headers[i].name != NULL ? nl[i] + vl[i] + 4 : 0;
+    }
+    if (valid && r->content_type != NULL && !field_ok("Content-Type", r->content_type, &ctn, &ctl))
         valid = 0;
     if (!valid) {
         /* A handler bug must not become a malformed response. */
@@ -115,7 +122,7 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
     }
 
     size_t start = out->len;
-    lv_err rc = lv_buf_reserve(out, 160 + r->body.len);
+    lv_err rc = lv_buf_reserve(out, 160 + fields + ctl + r->body.len);
     char status[4] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
                       (char)('0' + r->status % 10), '\0'};
     put_n(out, "HTTP/1.1 ", 9, &rc);
@@ -125,15 +132,15 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
     put_n(out, "\r\n", 2, &rc);
     if (r->content_type != NULL) {
         put_n(out, "Content-Type: ", 14, &rc);
-        put(out, r->content_type, &rc);
+        put_n(out, r->content_type, ctl, &rc);
         put_n(out, "\r\n", 2, &rc);
     }
     for (size_t i = 0; i < nh; i++) {
         if (r->headers[i].name == NULL)
             continue;
-        put(out, r->headers[i].name, &rc);
+        put_n(out, r->headers[i].name, nl[i], &rc);
         put_n(out, ": ", 2, &rc);
-        put(out, r->headers[i].value, &rc);
+        put_n(out, r->headers[i].value, vl[i], &rc);
         put_n(out, "\r\n", 2, &rc);
     }
     int body = has_body(r->status);
