@@ -19,7 +19,7 @@ static const char *const mutating_ops[] = {
 bool lv_authz_ssm_mutating(const char *op)
 {
     for (size_t i = 0; mutating_ops[i]; i++)
-        if (strcmp(op, mutating_ops[i]) == 0)
+        if (op[0] == mutating_ops[i][0] && strcmp(op, mutating_ops[i]) == 0)
             return true;
     return false;
 }

@@ -946,7 +946,7 @@ const char *lv_ssm_op_name(int i)
 int lv_ssm_op_index(const char *op)
 {
     for (int i = 0; i < lv_ssm_op_count(); i++)
-        if (strcmp(op, ops[i].name) == 0)
+        if (op[0] == ops[i].name[0] && strcmp(op, ops[i].name) == 0)
             return i;
     return -1;
 }

@@ -204,13 +204,16 @@ void lv_http_stop(lv_http_server *s)
 
 const char *lv_http_header_get(const lv_http_request *req, const char *name)
 {
-    /* Asked several times per request over a dozen fields: the first
-     * letter (ASCII, case folded) rules most of them out cheaply. */
+    /* Asked several times per request over a dozen fields: the length and
+     * the first letter (ASCII, case folded) rule most of them out. */
+    size_t nl = strlen(name);
     int first = name[0] | 0x20;
-    for (size_t i = 0; i < req->nheaders; i++)
-        if ((req->headers[i].name[0] | 0x20) == first &&
-            strcasecmp(req->headers[i].name, name) == 0)
-            return req->headers[i].value;
+    for (size_t i = 0; i < req->nheaders; i++) {
+        const lv_http_header *h = &req->headers[i];
+        if ((h->name_len == nl || h->name_len == 0) && (h->name[0] | 0x20) == first &&
+            strcasecmp(h->name, name) == 0)
+            return h->value;
+    }
     return NULL;
 }
 
@@ -220,8 +223,10 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
     if (resp->nheaders >= sizeof resp->headers / sizeof resp->headers[0])
         return LV_E_TOO_BIG;
     /* CR/LF in a value would let it forge headers of its own. */
-    if (strpbrk(value, "\r\n") != NULL || strpbrk(name, "\r\n:") != NULL)
+    size_t n = strcspn(value, "\r\n");
+    if (value[n] != '\0' || name[strcspn(name, "\r\n:")] != '\0')
         return LV_E_VALIDATION;
+    n++;
     size_t used = 0;
     for (size_t i = 0; i < resp->nheaders; i++) {
         /* Integer compare: values may point anywhere (static strings). */
@@ -233,7 +238,6 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
                 used = end;
         }
     }
-    size_t n = strlen(value) + 1;
     if (n > sizeof resp->header_storage - used)
         return LV_E_TOO_BIG;
     char *dst = resp->header_storage + used;
