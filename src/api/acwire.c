@@ -89,8 +89,7 @@ void lv_acwire_header(lv_http_response *resp, const char *name, const char *valu
     char *dst = hdr_store + hdr_used;
     memcpy(dst, value, n);
     hdr_used += n;
-    resp->headers[resp->nheaders].name = name;
-    resp->headers[resp->nheaders].value = dst;
+    resp->headers[resp->nheaders] = (lv_http_header){name, dst, 0, 0}; /* lengths unknown: checked on the wire */
     resp->nheaders++;
 }
 

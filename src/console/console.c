@@ -70,8 +70,7 @@ double lv_console_mono_s(void)
 static void header(lv_http_response *resp, const char *name, const char *value)
 {
     if (resp->nheaders < sizeof resp->headers / sizeof resp->headers[0]) {
-        resp->headers[resp->nheaders].name = name;
-        resp->headers[resp->nheaders].value = value;
+        resp->headers[resp->nheaders] = (lv_http_header){name, value, 0, 0}; /* checked on the wire */
         resp->nheaders++;
     }
 }

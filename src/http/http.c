@@ -223,10 +223,15 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
     if (resp->nheaders >= sizeof resp->headers / sizeof resp->headers[0])
         return LV_E_TOO_BIG;
     /* CR/LF in a value would let it forge headers of its own. */
-    size_t n = strcspn(value, "\r\n");
-    if (value[n] != '\0' || name[strcspn(name, "\r\n:")] != '\0')
+    size_t nl = 0, n = 0;
+    for (; name[nl]; nl++)
+        if (name[nl] == ':' || (unsigned char)name[nl] <= 0x20 || name[nl] == 0x7f)
+            return LV_E_VALIDATION;
+    for (; value[n]; n++)
+        if (value[n] == '\r' || value[n] == '\n')
+            return LV_E_VALIDATION;
+    if (nl == 0)
         return LV_E_VALIDATION;
-    n++;
     size_t used = 0;
     for (size_t i = 0; i < resp->nheaders; i++) {
         /* Integer compare: values may point anywhere (static strings). */
@@ -238,12 +243,11 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
                 used = end;
         }
     }
-    if (n > sizeof resp->header_storage - used)
+    if (n + 1 > sizeof resp->header_storage - used)
         return LV_E_TOO_BIG;
     char *dst = resp->header_storage + used;
-    memcpy(dst, value, n);
-    resp->headers[resp->nheaders].name = name;
-    resp->headers[resp->nheaders].value = dst;
+    memcpy(dst, value, n + 1);
+    resp->headers[resp->nheaders] = (lv_http_header){name, dst, nl, n};
     resp->nheaders++;
     return LV_OK;
 }

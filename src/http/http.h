@@ -12,8 +12,10 @@
 typedef struct lv_http_header {
     const char *name;  /* as received */
     const char *value;
-    /* Their lengths, when known (the listener's parser sets them); 0 in
-     * headers built elsewhere, which then need strlen. */
+    /* Their lengths, when known (the listener's parser sets them, and
+     * lv_http_response_header once it has checked a field); 0 in headers
+     * built elsewhere, which then need strlen (and, in a response, are
+     * checked when written). */
     size_t name_len, value_len;
 } lv_http_header;
 

@@ -108,8 +108,13 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
     size_t ctn, ctl = 0, fields = 0;
     int valid = r->status >= 200 && r->status <= 599;
     for (size_t i = 0; valid && i < nh; i++) {
-        if (r->headers[i].name != NULL && !field_ok(r->headers[i].name, r->headers[i].value, &nl[i], &vl[i]))
+        const lv_http_header *h = &r->headers[i];
+        if (h->name != NULL && h->name_len != 0) {
+            nl[i] = h->name_len; /* checked by lv_http_response_header */
+            vl[i] = h->value_len;
+        } else if (h->name != NULL && !field_ok(h->name, h->value, &nl[i], &vl[i])) {
             valid = 0;
+        }
         fields += r->headers[i].name != NULL ? nl[i] + vl[i] + 4 : 0;
     }
     if (valid && r->content_type != NULL && !field_ok("Content-Type", r->content_type, &ctn, &ctl))
