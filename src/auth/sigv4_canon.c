@@ -23,11 +23,12 @@
      (CL_HEXC(c) ? LV_SV4_XDIGIT : 0) |                                                                 \
      ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n' ? LV_SV4_WS : 0) |                      \
      (CL_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~' ? LV_SV4_UNRES : 0) |      \
-     (CL_DIGIT(c) ? LV_SV4_DIGIT : 0))
+     (CL_DIGIT(c) ? LV_SV4_DIGIT : 0) | ((c) == ';' ? LV_SV4_SEMI : 0) |                           \
+     ((c) == ',' || (c) == ' ' || (c) == '\t' ? LV_SV4_DELIM : 0) | ((c) == '=' ? LV_SV4_EQ : 0))
 #define CL4(c) CL(c), CL((c) + 1), CL((c) + 2), CL((c) + 3)
 #define CL16(c) CL4(c), CL4((c) + 4), CL4((c) + 8), CL4((c) + 12)
 #define CL64(c) CL16(c), CL16((c) + 16), CL16((c) + 32), CL16((c) + 48)
-const unsigned char lv_sv4_cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
+const uint16_t lv_sv4_cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
 
 /* Each byte's two lowercase hex digits, for to_hex. */
 #define HX(n) ((char)((n) < 10 ? '0' + (n) : 'a' + (n) - 10))
@@ -302,18 +303,16 @@ void lv_sv4_trimmed(const lv_sigv4_header *h, const char **v, size_t *n)
     *n = e - s;
 }
 
+/* Names of token characters between single ';'. */
 bool lv_sv4_signed_headers_valid(const char *s, size_t n)
 {
-    if (n == 0)
-        return false;
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == ';') {
-            if (run == 0)
-                return false;
-            run = 0;
-        } else if (is_tchar(s[i])) {
+        unsigned c = lv_sv4_cls[(unsigned char)s[i]];
+        if (c & LV_SV4_TCHAR) {
             run++;
+        } else if ((c & LV_SV4_SEMI) && run > 0) {
+            run = 0;
         } else {
             return false;
         }
@@ -363,14 +362,19 @@ lv_err lv_sv4_build_canonical(const lv_sigv4_request *req,
         size_t nl = e ? (size_t)(e - p) : sl - (size_t)(p - signed_headers);
         if ((rc = lv_buf_reserve(out, nl + vbytes + 2)) != LV_OK)
             goto fail_plain;
-        char *w = out->data + out->len;
+        char *w = out->data + out->len, *lname = w;
         for (size_t i = 0; i < nl; i++)
             *w++ = lower(p[i]);
         *w++ = ':';
         bool found = false;
         for (size_t i = 0; i < req->nheaders; i++) {
             const lv_sigv4_header *h = &req->headers[i];
-            if (h->name == NULL || !ieq(h->name, h->name_len, p, nl))
+            if (h->name == NULL || h->name_len != nl)
+                continue;
+            size_t k = 0;
+            while (k < nl && lower(h->name[k]) == lname[k])
+                k++;
+            if (k < nl)
                 continue;
             /* Repeated headers are one header whose values are joined
              * with ',' in the order they arrived. */

@@ -49,8 +49,11 @@ enum {
     LV_SV4_WS = 16,     /* blanks, line breaks included (see is_ws) */
     LV_SV4_UNRES = 32,  /* RFC 3986 unreserved */
     LV_SV4_DIGIT = 64,
+    LV_SV4_SEMI = 128,  /* ';' */
+    LV_SV4_DELIM = 256, /* what ends an Authorization value: ',' and blanks */
+    LV_SV4_EQ = 512,    /* '=' */
 };
-extern const unsigned char lv_sv4_cls[256];
+extern const uint16_t lv_sv4_cls[256];
 
 static inline bool sv4_is(char c, unsigned cls)
 {

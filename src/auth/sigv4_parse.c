@@ -172,12 +172,17 @@ lv_err lv_sv4_parse_signed_headers(const char *v, size_t n, lv_sigv4_auth *a,
 lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
                               lv_error *err)
 {
+    if (n != 64)
+        return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
+                            "Signature must be 64 hexadecimal characters.");
+    /* Lowered with | 0x20: a digit stays a digit, A-F become a-f. */
     unsigned all = LV_SV4_XDIGIT;
-    for (size_t i = 0; n == 64 && i < n; i++) {
-        all &= lv_sv4_cls[(unsigned char)v[i]];
-        a->signature[i] = lower(v[i]);
+    for (size_t i = 0; i < 64; i++) {
+        unsigned char c = (unsigned char)v[i];
+        all &= lv_sv4_cls[c];
+        a->signature[i] = (char)(c | 0x20);
     }
-    if (n != 64 || all == 0)
+    if (all == 0)
         return lv_error_set(err, LV_E_INCOMPLETE_SIGNATURE,
                             "Signature must be 64 hexadecimal characters.");
     a->signature[64] = '\0';
@@ -207,13 +212,12 @@ lv_err lv_sv4_parse_authorization(const char *value, size_t len,
     static const size_t name_len[3] = {10, 13, 9};
     while (i < len) {
         /* SDKs write ", " between parameters; some only "," or " ". */
-        if (is_sp(value[i]) || value[i] == ',') {
+        if (sv4_is(value[i], LV_SV4_DELIM)) {
             i++;
             continue;
         }
         size_t ks = i;
-        while (i < len && value[i] != '=' && value[i] != ',' &&
-               !is_sp(value[i]))
+        while (i < len && !sv4_is(value[i], LV_SV4_DELIM | LV_SV4_EQ))
             i++;
         size_t kn = i - ks;
         if (i >= len || value[i] != '=')
@@ -222,7 +226,7 @@ lv_err lv_sv4_parse_authorization(const char *value, size_t len,
                                 "equal-sign) in Authorization header.",
                                 clamp_echo(kn), value + ks);
         size_t vs = ++i;
-        while (i < len && value[i] != ',' && !is_sp(value[i]))
+        while (i < len && !sv4_is(value[i], LV_SV4_DELIM))
             i++;
         int which = -1;
         for (int k = 0; k < 3 && which < 0; k++)
