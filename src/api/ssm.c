@@ -319,7 +319,7 @@ static lv_err op_put_parameter(const lv_ssm_ctx *c, jreq *r, jw *w, lv_error *er
 
 /* Resolves "name[:selector]" to a parameter and version under the read
  * lock. *selector_out points into buf (":3" / ":label") or is NULL.
- * *shown gets the name as the parameter was created: "/x" and "x" reach
+ * *shown (unless NULL) gets the name as the parameter was created: "/x" and "x" reach
  * the same parameter, and answers spell it as it was created. */
 static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *buf, lv_buf *cn,
                       lv_buf *shown, const lv_param **pp, const lv_version **vp,
@@ -363,9 +363,11 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
                             "Systems Manager could not find label %s of %s. Verify the label and try again.",
                             sel.label, lv_param_shown(p));
     }
-    lv_buf_reset(shown);
-    if ((rc = lv_buf_puts(shown, lv_param_shown(p))) != LV_OK)
-        return lv_error_set(err, rc, "out of memory");
+    if (shown != NULL) {
+        lv_buf_reset(shown);
+        if ((rc = lv_buf_puts(shown, lv_param_shown(p))) != LV_OK)
+            return lv_error_set(err, rc, "out of memory");
+    }
     *pp = p;
     *vp = v;
     return LV_OK;
@@ -374,22 +376,22 @@ static lv_err resolve(const lv_ssm_ctx *c, const char *in, size_t len, lv_buf *b
 static lv_err get_parameter(const lv_ssm_ctx *c, const char *name, size_t nlen, bool decrypt, jw *w,
                             lv_error *err)
 {
-    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT, asked = LV_BUF_INIT;
+    lv_buf buf = LV_BUF_INIT, cn = LV_BUF_INIT;
     const lv_param *p;
     const lv_version *v;
     const char *sel;
     lv_engine_rdlock(c->engine);
-    lv_err rc = resolve(c, name, nlen, &buf, &cn, &asked, &p, &v, &sel, err);
+    lv_err rc = resolve(c, name, nlen, &buf, &cn, NULL, &p, &v, &sel, err);
     if (rc == LV_OK) {
-        jw_obj(w);
-        jw_key(w, "Parameter");
-        rc = ssm_put_parameter(c, w, p, v, asked.data, sel, decrypt, err);
+        /* {"Parameter": ...}: the object and its one key written as they are */
+        jw_raw(w, "{\"Parameter\":", 13);
+        w->need_comma = false;
+        rc = ssm_put_parameter(c, w, p, v, NULL, sel, decrypt, err);
         jw_obj_end(w);
     }
     lv_engine_rdunlock(c->engine);
     lv_buf_free(&buf);
     lv_buf_free(&cn);
-    lv_buf_free(&asked);
     return rc;
 }
 

@@ -238,7 +238,8 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
         uintptr_t v = (uintptr_t)resp->headers[i].value;
         uintptr_t base = (uintptr_t)resp->header_storage;
         if (v >= base && v < base + sizeof resp->header_storage) {
-            size_t end = (size_t)(v - base) + strlen(resp->headers[i].value) + 1;
+            size_t vl = resp->headers[i].name_len ? resp->headers[i].value_len : strlen(resp->headers[i].value);
+            size_t end = (size_t)(v - base) + vl + 1;
             if (end > used)
                 used = end;
         }
