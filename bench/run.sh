@@ -74,6 +74,10 @@ SRV_CPU=${LEVER_BENCH_SERVER_CPU:-0}
 GEN_CPU=${LEVER_BENCH_CLIENT_CPU:-1}
 ALL_CPUS=$(taskset -pc $$ 2>/dev/null | sed 's/.*: //')
 PLACEMENTS=${LEVER_BENCH_PLACEMENTS:-pinned unpinned}
+# Which of the benchmarks after the server runs to run (all by default;
+# "none" for the server runs alone).
+PARTS=${LEVER_BENCH_PARTS:-client agent appconfig console flags rollout multinode}
+part() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # Starts a background process; its pid lands in $LAST_PID and in PIDS.
 start_bg() {
@@ -550,29 +554,43 @@ grep -q . "$TMP/load-errors.log" 2>/dev/null && note "loader errors (first): $(h
 # The server-side systems are done: stop them so that the client benchmark
 # (100 watcher threads, a single-thread getter loop) has the cores.
 for p in $PIDS; do stop_pid "$p"; done
-log "liblever: propagation and cached getters (bench/client.sh)"
 CLIENT_ARGS=""; [ "$QUICK" = 1 ] && CLIENT_ARGS=--quick
-LEVER_BUILD_DIR=$BUILD LEVERD=$LEVERD timeout -k 10 300 sh "$HERE/client.sh" $CLIENT_ARGS \
-    --out "$TMP/liblever.md" --tsv "$TMP/liblever.tsv" ||
-    note "liblever: bench/client.sh did not finish"
-log "lever-agent: agent vs direct GetParameter (bench/agent.sh)"
-timeout -k 10 300 sh "$HERE/agent.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/agent.md" ||
-    note "lever-agent: bench/agent.sh did not finish"
-log "lever-agent AppConfig: reads vs nginx, deployment -> 100 agents (bench/appconfig.sh)"
-timeout -k 10 600 sh "$HERE/appconfig.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/appconfig.md" ||
-    note "lever-agent AppConfig: bench/appconfig.sh did not finish"
-log "console: page load of a path with 1,000 children among 100,000 parameters (bench/console.sh)"
-timeout -k 10 600 sh "$HERE/console.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/console.md" ||
-    note "console: bench/console.sh did not finish"
-log "feature flags: in-process evaluation, agent ?flag= and OFREP vs nginx (bench/flags.sh)"
-timeout -k 10 300 sh "$HERE/flags.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/flags.md" ||
-    note "feature flags: bench/flags.sh did not finish"
-log "gradual deployments: step/rollback -> 100 agents, 10 deployments in progress vs none (bench/rollout.sh)"
-timeout -k 10 900 sh "$HERE/rollout.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/rollout.md" ||
-    note "gradual deployments: bench/rollout.sh did not finish"
-log "several nodes: 3 leverd on one PostgreSQL vs a 3-member etcd cluster (bench/multinode.sh)"
-timeout -k 10 900 sh "$HERE/multinode.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/multinode.md" ||
-    note "several nodes: bench/multinode.sh did not finish"
+if part client; then
+    log "liblever: propagation and cached getters (bench/client.sh)"
+    LEVER_BUILD_DIR=$BUILD LEVERD=$LEVERD timeout -k 10 300 sh "$HERE/client.sh" $CLIENT_ARGS \
+        --out "$TMP/liblever.md" --tsv "$TMP/liblever.tsv" ||
+        note "liblever: bench/client.sh did not finish"
+fi
+if part agent; then
+    log "lever-agent: agent vs direct GetParameter (bench/agent.sh)"
+    timeout -k 10 300 sh "$HERE/agent.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/agent.md" ||
+        note "lever-agent: bench/agent.sh did not finish"
+fi
+if part appconfig; then
+    log "lever-agent AppConfig: reads vs nginx, deployment -> 100 agents (bench/appconfig.sh)"
+    timeout -k 10 600 sh "$HERE/appconfig.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/appconfig.md" ||
+        note "lever-agent AppConfig: bench/appconfig.sh did not finish"
+fi
+if part console; then
+    log "console: page load of a path with 1,000 children among 100,000 parameters (bench/console.sh)"
+    timeout -k 10 600 sh "$HERE/console.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/console.md" ||
+        note "console: bench/console.sh did not finish"
+fi
+if part flags; then
+    log "feature flags: in-process evaluation, agent ?flag= and OFREP vs nginx (bench/flags.sh)"
+    timeout -k 10 300 sh "$HERE/flags.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/flags.md" ||
+        note "feature flags: bench/flags.sh did not finish"
+fi
+if part rollout; then
+    log "gradual deployments: step/rollback -> 100 agents, 10 deployments in progress vs none (bench/rollout.sh)"
+    timeout -k 10 900 sh "$HERE/rollout.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/rollout.md" ||
+        note "gradual deployments: bench/rollout.sh did not finish"
+fi
+if part multinode; then
+    log "several nodes: 3 leverd on one PostgreSQL vs a 3-member etcd cluster (bench/multinode.sh)"
+    timeout -k 10 900 sh "$HERE/multinode.sh" $CLIENT_ARGS --build "$BUILD" --out "$TMP/multinode.md" ||
+        note "several nodes: bench/multinode.sh did not finish"
+fi
 meta elapsed "$(( $(date +%s) - T_START )) s"
 
 STAMP=$(date -u +%Y-%m-%d)
