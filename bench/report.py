@@ -198,7 +198,9 @@ def main():
       "may use), plus a second leverd and a lever-agent with `--threads 1` for the "
       "256-connection one-thread case; etcd and moto their defaults. In pinned runs every "
       "thread of the server under test is moved to one CPU (`taskset -a -p`) and wrk runs "
-      "with one thread on another (`taskset -c`); unpinned runs leave both on every CPU "
+      "with one thread on another (`taskset -c`); the leverd of pinned runs is one started "
+      "on that CPU (on a copy of the main one's data), so it runs one event loop as a "
+      "leverd confined to one core does. Unpinned runs leave both on every CPU "
       "with two wrk threads. The machine is shared with other work (see the load average "
       "above): absolute figures are noisy, ratios of back-to-back runs less so.")
 

@@ -161,11 +161,12 @@ fi
 
 # start_leverd DATA_DIR PORT LOGFILE: starts leverd, sets LEVER_PID and
 # HEALTH_MS (ms from exec to /healthz 200); returns 1 if it never got healthy.
+# $LAUNCH, when set, prefixes the command (taskset for the pinned leverd).
 start_leverd() {
     local sd sp sl
     sd=$1 sp=$2 sl=$3; shift 3
     LEVER_ROOT_ACCESS_KEY_ID=$AK LEVER_ROOT_SECRET_ACCESS_KEY=$SK \
-        start_bg "$sl" "$LEVERD" --data "$sd" --listen "127.0.0.1:$sp" "$@"
+        start_bg "$sl" ${LAUNCH:-} "$LEVERD" --data "$sd" --listen "127.0.0.1:$sp" "$@"
     LEVER_PID=$LAST_PID
     HEALTH_MS=$("$LVB" wait --addr "127.0.0.1:$sp" --path /healthz --time-limit 120) || {
         note "leverd did not answer /healthz within 120 s (log: $(tail -3 "$sl" | tr '\n' ' '))"
@@ -230,6 +231,25 @@ if [ "$LEVER_OK" = 1 ]; then
             set -- $(load "$LP" "/lvb/tree-1k/service-config/key-%06ld" 0 1000 60)
             [ "${1:-0}" -lt 1000 ] && note "tree-1k: only ${1:-0} of 1000 loaded"
         fi
+    else
+        LEVER_OK=0
+    fi
+fi
+
+# The pinned placement's leverd: a copy of the same data, started on the
+# server CPU, so that it sizes its event loops to the one CPU it may use,
+# as a leverd confined to one core does (the main leverd, moved there
+# while running, would keep one loop per CPU of the machine).
+PIN_OK=0
+case " $PLACEMENTS " in *" pinned "*) WANT_PIN=1 ;; *) WANT_PIN=0 ;; esac
+if [ "$LEVER_OK" = 1 ] && [ "$WANT_PIN" = 1 ]; then
+    stop_pid "$MAIN_PID"
+    cp -a "$TMP/lever" "$TMP/lever-pinned"
+    if start_leverd "$TMP/lever" "$LP" "$TMP/leverd.log"; then
+        MAIN_PID=$LEVER_PID
+        LPP=$(port)
+        LAUNCH="taskset -c $SRV_CPU" start_leverd "$TMP/lever-pinned" "$LPP" "$TMP/leverd-pinned.log" &&
+            { PIN_PID=$LEVER_PID; PIN_OK=1; } || note "the pinned leverd did not start: pinned lever runs use the main one"
     else
         LEVER_OK=0
     fi
@@ -407,6 +427,7 @@ lua() {
         lever)
             [ "$LEVER_OK" = 1 ] || return 1
             PORT=$LP
+            [ "${PLACE:-}" = pinned ] && [ "$PIN_OK" = 1 ] && PORT=$LPP
             case "$2" in
                 get) printf '%s\n' "$REQ_GET" ;;
                 secure) printf '%s\n' "$REQ_SECURE" ;;
@@ -465,7 +486,7 @@ lua() {
 # (in placement $PLACE)
 sys_pid() {
     case "$1" in
-        lever) echo "${MAIN_PID:-}" ;; lever1t) echo "${L1_PID:-}" ;; agent1t) echo "${AG_PID:-}" ;;
+        lever) if [ "${PLACE:-}" = pinned ] && [ "$PIN_OK" = 1 ]; then echo "$PIN_PID"; else echo "${MAIN_PID:-}"; fi ;; lever1t) echo "${L1_PID:-}" ;; agent1t) echo "${AG_PID:-}" ;;
         nginx) echo "${NGX_PID:-}" ;; etcd) echo "${ETCD_PID:-}" ;; moto) echo "${MOTO_PID:-}" ;;
     esac
 }
@@ -511,8 +532,15 @@ pair() {
 # slow for every system (page faults, connection set-up, CPU clocks).
 warm() {
     local ws
-    for ws in lever:get lever1t:get-1t agent1t:agent-1t nginx:get etcd:get moto:get; do
-        lua "${ws%%:*}" "${ws#*:}" || continue
+    for ws in lever:get leverpin:get lever1t:get-1t agent1t:agent-1t nginx:get etcd:get moto:get; do
+        if [ "${ws%%:*}" = leverpin ]; then
+            [ "$PIN_OK" = 1 ] || continue
+            PLACE=pinned
+            lua lever get || continue
+            PLACE=""
+        else
+            lua "${ws%%:*}" "${ws#*:}" || continue
+        fi
         timeout 20 wrk -t2 -c32 -d1s -s "$TMP/run.lua" "http://127.0.0.1:$PORT/" > /dev/null 2>&1
     done
 }
