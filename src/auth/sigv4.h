@@ -79,7 +79,8 @@ typedef struct lv_sigv4_cache {
  * expected_service is "ssm" or "appconfig" etc.; a credential scope naming
  * another service fails. The region is not checked here: compare
  * out->region if it matters. cache may be NULL.
- * On success fills *out (who signed, for which region). Errors, as AWS
+ * On success fills *out (who signed, for which region); on failure *out
+ * may hold part of the Authorization header and means nothing. Errors, as AWS
  * answers them:
  *   LV_E_MISSING_AUTH           no Authorization header (and no presigned query)
  *   LV_E_INCOMPLETE_SIGNATURE   malformed Authorization / missing X-Amz-Date
