@@ -422,7 +422,7 @@ static lv_err get_parameter_flat(const lv_ssm_ctx *c, const char *body, size_t l
             name = f[k].str;
             nlen = f[k].str_len;
         } else if (f[k].key_len == 14 && memcmp(f[k].key, "WithDecryption", 14) == 0 &&
-                   f[k].kind != LV_FLAT_STRING && f[k].kind != LV_FLAT_INT) {
+                   (f[k].kind == LV_FLAT_TRUE || f[k].kind == LV_FLAT_FALSE)) {
             decrypt = f[k].kind == LV_FLAT_TRUE;
         } else {
             return LV_OK;

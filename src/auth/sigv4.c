@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <openssl/crypto.h>
 
 static lv_err check_skew(const char *amz_date, time_t t, time_t now,
                          lv_error *err)
@@ -372,8 +371,8 @@ static lv_err verify_presigned(const lv_sigv4_request *req,
     if (rc == LV_OK && out)
         *out = a;
 done:
-    OPENSSL_cleanse(secret, sizeof secret);
-    OPENSSL_cleanse(mac, sizeof mac);
+    explicit_bzero(secret, sizeof secret);
+    explicit_bzero(mac, sizeof mac);
     for (int k = 0; k < QP__N; k++)
         lv_buf_free(&ps[k].value);
     return rc;

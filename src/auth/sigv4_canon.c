@@ -23,7 +23,7 @@
      (CL_HEXC(c) ? LV_SV4_XDIGIT : 0) |                                                                 \
      ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n' ? LV_SV4_WS : 0) |                      \
      (CL_ALNUM(c) || (c) == '-' || (c) == '_' || (c) == '.' || (c) == '~' ? LV_SV4_UNRES : 0) |      \
-     (CL_DIGIT(c) ? LV_SV4_DIGIT : 0) | ((c) == ';' ? LV_SV4_SEMI : 0) |                           \
+     ((c) == ';' ? LV_SV4_SEMI : 0) |                                                                \
      ((c) == ',' || (c) == ' ' || (c) == '\t' ? LV_SV4_DELIM : 0) | ((c) == '=' ? LV_SV4_EQ : 0))
 #define CL4(c) CL(c), CL((c) + 1), CL((c) + 2), CL((c) + 3)
 #define CL16(c) CL4(c), CL4((c) + 4), CL4((c) + 8), CL4((c) + 12)

@@ -48,10 +48,9 @@ enum {
     LV_SV4_XDIGIT = 8,
     LV_SV4_WS = 16,     /* blanks, line breaks included (see is_ws) */
     LV_SV4_UNRES = 32,  /* RFC 3986 unreserved */
-    LV_SV4_DIGIT = 64,
-    LV_SV4_SEMI = 128,  /* ';' */
-    LV_SV4_DELIM = 256, /* what ends an Authorization value: ',' and blanks */
-    LV_SV4_EQ = 512,    /* '=' */
+    LV_SV4_SEMI = 64,   /* ';' */
+    LV_SV4_DELIM = 128, /* what ends an Authorization value: ',' and blanks */
+    LV_SV4_EQ = 256,    /* '=' */
 };
 extern const uint16_t lv_sv4_cls[256];
 
@@ -96,11 +95,6 @@ static inline bool is_ws(char c)
 static inline bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static inline bool is_alnum(char c)
-{
-    return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 static inline bool is_unreserved(char c)

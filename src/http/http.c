@@ -223,14 +223,8 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
     if (resp->nheaders >= sizeof resp->headers / sizeof resp->headers[0])
         return LV_E_TOO_BIG;
     /* CR/LF in a value would let it forge headers of its own. */
-    size_t nl = 0, n = 0;
-    for (; name[nl]; nl++)
-        if (name[nl] == ':' || (unsigned char)name[nl] <= 0x20 || name[nl] == 0x7f)
-            return LV_E_VALIDATION;
-    for (; value[n]; n++)
-        if (value[n] == '\r' || value[n] == '\n')
-            return LV_E_VALIDATION;
-    if (nl == 0)
+    size_t nl, n;
+    if (!lv_http_field_ok(name, value, &nl, &n))
         return LV_E_VALIDATION;
     size_t used = 0;
     for (size_t i = 0; i < resp->nheaders; i++) {

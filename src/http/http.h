@@ -78,7 +78,9 @@ void lv_http_stop(lv_http_server *s);
 const char *lv_http_header_get(const lv_http_request *req, const char *name);
 
 /* Adds a response header; value is copied into header_storage when it
- * fits, else the call fails with LV_E_TOO_BIG. */
+ * fits, else the call fails with LV_E_TOO_BIG. A name that is empty or
+ * holds ':', blanks or control characters, or a value with CR or LF,
+ * fails with LV_E_VALIDATION (lv_http_field_ok). */
 lv_err lv_http_response_header(lv_http_response *resp, const char *name,
                                const char *value);
 

@@ -55,20 +55,20 @@ static const char *date_now(lv_http_date *d)
     return d->text;
 }
 
-/* A field a handler set must not break the framing: a name of visible
- * characters without ':', a value without CR or LF. Their lengths are
- * measured on the way, for writing them. */
-static int field_ok(const char *name, const char *value, size_t *nl, size_t *vl)
+int lv_http_field_ok(const char *name, const char *value, size_t *nl, size_t *vl)
 {
     if (name == NULL || value == NULL || name[0] == '\0')
         return 0;
-    const char *p = name;
-    for (; *p; p++)
-        if (*p == ':' || (unsigned char)*p <= 0x20 || *p == 0x7f)
+    size_t n = 0, v = 0;
+    for (; name[n]; n++)
+        if (name[n] == ':' || (unsigned char)name[n] <= 0x20 || name[n] == 0x7f)
             return 0;
-    *nl = (size_t)(p - name);
-    *vl = strcspn(value, "\r\n");
-    return value[*vl] == '\0';
+    for (; value[v]; v++)
+        if (value[v] == '\r' || value[v] == '\n')
+            return 0;
+    *nl = n;
+    *vl = v;
+    return 1;
 }
 
 static void put_n(lv_buf *o, const char *s, size_t n, lv_err *rc)
@@ -112,12 +112,12 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
         if (h->name != NULL && h->name_len != 0) {
             nl[i] = h->name_len; /* checked by lv_http_response_header */
             vl[i] = h->value_len;
-        } else if (h->name != NULL && !field_ok(h->name, h->value, &nl[i], &vl[i])) {
+        } else if (h->name != NULL && !lv_http_field_ok(h->name, h->value, &nl[i], &vl[i])) {
             valid = 0;
         }
         fields += r->headers[i].name != NULL ? nl[i] + vl[i] + 4 : 0;
     }
-    if (valid && r->content_type != NULL && !field_ok("Content-Type", r->content_type, &ctn, &ctl))
+    if (valid && r->content_type != NULL && !lv_http_field_ok("Content-Type", r->content_type, &ctn, &ctl))
         valid = 0;
     if (!valid) {
         /* A handler bug must not become a malformed response. */

@@ -14,6 +14,11 @@ typedef struct lv_http_date {
     char text[40];
 } lv_http_date;
 
+/* A field that cannot break the framing: a name of visible characters
+ * without ':', a value without CR or LF. 1 with their lengths in *nl and
+ * *vl, else 0. */
+int lv_http_field_ok(const char *name, const char *value, size_t *nl, size_t *vl);
+
 /* Appends the response to out: the handler's status, Content-Type and
  * headers, Content-Length and Date; "Connection: close" when close_conn;
  * the body unless head_only (a HEAD request). A response with an invalid
