@@ -75,6 +75,27 @@ class ProtocolTest(LeverTestCase):
         parsed = self.assertJsonError(self.server.call_raw(GET, {}), "ValidationException")
         self.assertIn("name", error_message(parsed).lower())
 
+    def test_get_parameter_bodies_beside_the_flat_path(self):
+        # GetParameter reads {"Name":..,"WithDecryption":bool} without a JSON
+        # object; every other body must still get the general path's answer.
+        name = self.n("flat")
+        self.put(name, "v")
+        for body in [{"WithDecryption": False, "Name": name},            # other order
+                     ('{"Name":"%s"}' % name.replace("/", "\\/")).encode(),  # an escape
+                     ('{ "Name" : "%s" ,"WithDecryption":true }' % name).encode()]:
+            with self.subTest(body=body):
+                st, _, parsed, raw = self.server.call_raw(GET, body)
+                self.assertEqual(st, 200, raw)
+                self.assertEqual(parsed["Parameter"]["Value"], "v")
+        for body, code in [({"Name": ""}, "ValidationException"),
+                           ({"Name": "x" * 2049}, "ValidationException"),
+                           ({"Name": 7}, "SerializationException"),
+                           ({"Name": name, "WithDecryption": "yes"}, "SerializationException"),
+                           ({"Name": name, "WithDecryption": 1}, "SerializationException"),
+                           (('{"Name":"%s","Name":"%s"}' % (name, name)).encode(), "SerializationException")]:
+            with self.subTest(body=body):
+                self.assertJsonError(self.server.call_raw(GET, body), code)
+
     def test_max_results_validation_mentions_field(self):
         for mr in (11, 0, -1):
             with self.subTest(max_results=mr):

@@ -21,6 +21,7 @@
 
 #include "http/cpus.h"
 #include "http/http.h"
+#include "http/wire.h"
 
 #define MAX_BODY 1024
 
@@ -366,6 +367,41 @@ static void test_header_helpers(void **state)
     for (size_t i = 0; i < sizeof resp.headers / sizeof resp.headers[0]; i++)
         assert_int_equal(lv_http_response_header(&resp, "N", "v"), LV_OK);
     assert_int_equal(lv_http_response_header(&resp, "N", "v"), LV_E_TOO_BIG);
+
+    /* Lookups with the parser's lengths: a name of another length never
+     * matches, even as a prefix. */
+    lv_http_header hl[] = {{"X-Amz-Target", "t", 12, 1}, {"Host", "h", 4, 1}};
+    lv_http_request lreq = {.headers = hl, .nheaders = 2};
+    assert_string_equal(lv_http_header_get(&lreq, "x-amz-target"), "t");
+    assert_null(lv_http_header_get(&lreq, "x-amz-targe"));
+    assert_string_equal(lv_http_header_get(&lreq, "HOST"), "h");
+
+    /* Names that could break the framing are refused when added. */
+    memset(&resp, 0, sizeof resp);
+    const char *bad_names[] = {"", "Bad Name", "X:Y", "X\x7f", "X\tY"};
+    for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++)
+        assert_int_equal(lv_http_response_header(&resp, bad_names[i], "v"), LV_E_VALIDATION);
+    assert_int_equal(resp.nheaders, 0);
+
+    /* A field added is written with the lengths kept when it was checked;
+     * one a handler set directly (lengths 0) is checked when written, and a
+     * CR/LF in it turns the answer into a 500 instead of a forged field. */
+    assert_int_equal(lv_http_response_header(&resp, "X-Added", "kept"), LV_OK);
+    resp.headers[resp.nheaders++] = (lv_http_header){"X-Direct", "ok", 0, 0};
+    resp.status = 200;
+    lv_buf out = LV_BUF_INIT;
+    lv_http_date date;
+    memset(&date, 0, sizeof date);
+    assert_int_equal(lv_http_wire_response(&out, &resp, 0, 0, &date), LV_OK);
+    assert_int_equal(strncmp(out.data, "HTTP/1.1 200", 12), 0);
+    assert_non_null(strstr(out.data, "\r\nX-Added: kept\r\n"));
+    assert_non_null(strstr(out.data, "\r\nX-Direct: ok\r\n"));
+    lv_buf_reset(&out);
+    resp.headers[1].value = "a\r\nX-Evil: 1";
+    assert_int_equal(lv_http_wire_response(&out, &resp, 0, 0, &date), LV_OK);
+    assert_int_equal(strncmp(out.data, "HTTP/1.1 500", 12), 0);
+    assert_null(strstr(out.data, "X-Evil"));
+    lv_buf_free(&out);
 }
 
 static void test_concurrent(void **state)

@@ -756,6 +756,25 @@ static void test_botocore(void **state)
     assert_non_null(strstr(err.msg, "x-amz-content-sha256"));
     treq_free(&t);
 
+    /* The signature's hex digits are accepted in either case; a byte
+     * that only looks like a digit once lowered (0x10 | 0x20 is '0') is
+     * not. */
+    const char *auth = treq_get(&r, "Authorization");
+    assert_non_null(auth);
+    char *upper = strdup(auth), *sig = strstr(upper, "Signature=") + 10;
+    for (char *q = sig; *q; q++)
+        if (*q >= 'a' && *q <= 'f')
+            *q = (char)(*q - 'a' + 'A');
+    treq_copy(&t, &r);
+    treq_set(&t, "Authorization", upper);
+    expect_code(verify(&t, "ssm", BOTO_TIME, &c, NULL, NULL, &err), LV_OK, &err);
+    sig[0] = 0x10;
+    treq_set(&t, "Authorization", upper);
+    expect_code(verify(&t, "ssm", BOTO_TIME, &c, NULL, NULL, &err), LV_E_INCOMPLETE_SIGNATURE, &err);
+    assert_non_null(strstr(err.msg, "64 hexadecimal"));
+    treq_free(&t);
+    free(upper);
+
     /* Our signer must produce exactly botocore's header. */
     treq_copy(&t, &r);
     treq_del(&t, "Authorization");
@@ -964,6 +983,25 @@ static void test_canonical_edges(void **state)
     assert_int_equal(lv_sigv4_canonical_request(&r, "host;;x", "HASH", true,
                                                 &out),
                      LV_E_VALIDATION);
+    /* Malformed lists at either end, an empty list and a non-token
+     * character are refused as well. */
+    const char *bad[] = {";host", "host;", "", "ho st", "host;x\x01"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(lv_sigv4_canonical_request(&r, bad[i], "HASH", true, &out), LV_E_VALIDATION);
+
+    /* Trimall on values long enough for the eight-byte copy, blanks on
+     * either side of its word boundaries, a repeated header joined. */
+    lv_sigv4_header h2[] = {{"Host", 4, "h", 1},
+                            {"X-Long", 6, "  abcdefgh  ijklmnopqrst\t\t uvwxyz0123456789  end ", 0},
+                            {"x-long", 6, "0123456 89abcdefg", 17},
+                            {"X-Eight", 7, "abcdefgh", 8}};
+    h2[1].value_len = strlen(h2[1].value);
+    lv_sigv4_request r2 = {"GET", "/", NULL, h2, 4, NULL, 0};
+    lv_buf_reset(&out);
+    assert_int_equal(lv_sigv4_canonical_request(&r2, "host;x-eight;x-long", "HASH", true, &out), LV_OK);
+    assert_string_equal(out.data, "GET\n/\n\nhost:h\nx-eight:abcdefgh\n"
+                                  "x-long:abcdefgh ijklmnopqrst uvwxyz0123456789 end,0123456 89abcdefg\n"
+                                  "\nhost;x-eight;x-long\nHASH");
     lv_buf_free(&out);
 }
 
