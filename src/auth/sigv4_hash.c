@@ -9,7 +9,7 @@
 /* OpenSSL's SHA256_Init/Update/Final, deprecated in 3.0 in favour of EVP
  * but still built and maintained, run the same SHA-NI code without EVP's
  * per-call provider dispatch, context reset and allocation, which cost
- * more than hashing a request (docs/decisions.md, "SigV4 hashing"). */
+ * more than hashing a request (docs/decisions.md, "Hashing on the request path"). */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
