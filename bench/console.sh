@@ -43,7 +43,7 @@ cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT INT TERM
 LVB=$TMP/lvbench
 gcc -O2 -std=gnu17 -D_GNU_SOURCE -I"$REPO/src" -o "$LVB" "$HERE/lvbench.c" "$REPO"/src/auth/sigv4*.c \
-    "$REPO/src/core/buf.c" "$REPO/src/core/err.c" -lcrypto -lpthread
+    "$REPO/src/core/buf.c" "$REPO/src/core/hex.c" "$REPO/src/core/err.c" -lcrypto -lpthread
 PORT=$("$LVB" port)
 AK=AKIABENCHCONSOLE0001
 SK=benchConsoleSecret0123456789

@@ -124,7 +124,7 @@ if ! taskset -c "$SRV_CPU,$GEN_CPU" true 2> /dev/null || [ "$SRV_CPU" = "$GEN_CP
 fi
 LVB=$TMP/lvbench
 if ! gcc -O2 -std=gnu17 -D_GNU_SOURCE -I"$REPO/src" -o "$LVB" "$HERE/lvbench.c" \
-        "$REPO"/src/auth/sigv4*.c "$REPO/src/core/buf.c" "$REPO/src/core/err.c" \
+        "$REPO"/src/auth/sigv4*.c "$REPO/src/core/buf.c" "$REPO/src/core/hex.c" "$REPO/src/core/err.c" \
         -lcrypto -lpthread 2> "$TMP/lvbench-build.log"; then
     log "cannot build bench/lvbench.c:"; cat "$TMP/lvbench-build.log" >&2
     exit 0

@@ -26,6 +26,7 @@
 #include "auth/policy_iam.h"
 #include "auth/sigv4.h"
 #include "console/console.h"
+#include "core/hex.h"
 #include "core/name.h"
 #include "hooks/hooks.h"
 #include <openssl/crypto.h>
@@ -114,17 +115,7 @@ static void request_id(char out[37])
         uint64_t v = s[1] + y;
         memcpy(b + 8 * i, &v, 8);
     }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    static const char hx[] = "0123456789abcdef";
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hx[b[i] >> 4];
-        out[o++] = hx[b[i] & 15];
-    }
-    out[o] = '\0';
+    lv_uuid4_text(b, out);
 }
 
 static void answer_error(lv_http_response *resp, const lv_error *e)

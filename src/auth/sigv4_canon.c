@@ -30,13 +30,6 @@
 #define CL64(c) CL16(c), CL16((c) + 16), CL16((c) + 32), CL16((c) + 48)
 const uint16_t lv_sv4_cls[256] = {CL64(0), CL64(64), CL64(128), CL64(192)};
 
-/* Each byte's two lowercase hex digits, for to_hex. */
-#define HX(n) ((char)((n) < 10 ? '0' + (n) : 'a' + (n) - 10))
-#define HP(c) HX((c) >> 4), HX((c) & 15)
-#define HP4(c) HP(c), HP((c) + 1), HP((c) + 2), HP((c) + 3)
-#define HP16(c) HP4(c), HP4((c) + 4), HP4((c) + 8), HP4((c) + 12)
-#define HP64(c) HP16(c), HP16((c) + 16), HP16((c) + 32), HP16((c) + 48)
-const char lv_sv4_hex_pairs[512] = {HP64(0), HP64(64), HP64(128), HP64(192)};
 
 static lv_err uri_encode(lv_buf *out, const char *p, size_t n,
                          bool keep_slash)

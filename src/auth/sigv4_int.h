@@ -59,12 +59,10 @@ static inline bool sv4_is(char c, unsigned cls)
     return (lv_sv4_cls[(unsigned char)c] & cls) != 0;
 }
 
-extern const char lv_sv4_hex_pairs[512];
-
 static inline void to_hex(const unsigned char *in, size_t n, char *out)
 {
     for (size_t i = 0; i < n; i++)
-        memcpy(out + 2 * i, lv_sv4_hex_pairs + 2 * in[i], 2);
+        memcpy(out + 2 * i, lv_hex_pairs + 2 * in[i], 2);
     out[2 * n] = '\0';
 }
 

@@ -1,6 +1,7 @@
 /* session.c - the console's session table: a fixed array scanned in full
  * on every lookup (constant time in the id), guarded by one mutex. */
 #include "console/session.h"
+#include "core/hex.h"
 
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -54,12 +55,7 @@ static lv_err random_hex(char out[LV_SESSION_ID_LEN + 1])
             return LV_E_INTERNAL;
         got += (size_t)n;
     }
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < sizeof b; i++) {
-        out[2 * i] = hx[b[i] >> 4];
-        out[2 * i + 1] = hx[b[i] & 15];
-    }
-    out[LV_SESSION_ID_LEN] = '\0';
+    lv_hex_encode(b, sizeof b, out);
     OPENSSL_cleanse(b, sizeof b);
     return LV_OK;
 }

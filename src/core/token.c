@@ -1,6 +1,7 @@
 /* token.c - NextToken encoding: hex of (kind, query hash, position) with a
  * checksum, so a mangled or foreign token is told apart from a real one. */
 #include "core/token.h"
+#include "core/hex.h"
 
 #include <string.h>
 
@@ -16,19 +17,13 @@ uint32_t lv_token_hash(uint32_t h, const void *p, size_t n)
     return h;
 }
 
-static const char hexd[] = "0123456789abcdef";
-
 static lv_err put_hex(lv_buf *b, const void *p, size_t n)
 {
     lv_err rc = lv_buf_reserve(b, n * 2);
     if (rc != LV_OK)
         return rc;
-    const unsigned char *s = p;
-    for (size_t i = 0; i < n; i++) {
-        b->data[b->len++] = hexd[s[i] >> 4];
-        b->data[b->len++] = hexd[s[i] & 15];
-    }
-    b->data[b->len] = '\0';
+    lv_hex_encode(p, n, b->data + b->len);
+    b->len += 2 * n;
     return LV_OK;
 }
 

@@ -33,13 +33,8 @@ void lv_sha256_hex(const void *p, size_t n, char out[65])
 {
     unsigned char md[32];
     unsigned int len = 0;
-    static const char hx[] = "0123456789abcdef";
     EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[64] = '\0';
+    lv_hex_encode(md, sizeof md, out);
 }
 
 /* ---------- master key file ---------- */
@@ -51,11 +46,7 @@ static lv_err write_key_file(const char *path, const unsigned char key[LV_MASTER
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp)
         return lv_error_set(err, LV_E_IO, "master key path too long");
     char text[2 * LV_MASTER_KEY_LEN + 2];
-    static const char hx[] = "0123456789abcdef";
-    for (int i = 0; i < LV_MASTER_KEY_LEN; i++) {
-        text[2 * i] = hx[key[i] >> 4];
-        text[2 * i + 1] = hx[key[i] & 15];
-    }
+    lv_hex_encode(key, LV_MASTER_KEY_LEN, text);
     text[2 * LV_MASTER_KEY_LEN] = '\n';
     /* A leftover from an earlier crash of a process with our pid would
      * make O_EXCL fail forever; the name is ours, so clear it. */

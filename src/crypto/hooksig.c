@@ -1,5 +1,6 @@
 /* hooksig.c - HMAC-SHA256 webhook signatures (OpenSSL's HMAC). */
 #include "crypto/hooksig.h"
+#include "core/hex.h"
 
 #include <inttypes.h>
 #include <openssl/crypto.h>
@@ -23,12 +24,12 @@ static bool mac(const void *key, size_t klen, int64_t t, const void *body, size_
               mdlen == 32;
     EVP_MAC_CTX_free(c);
     EVP_MAC_free(m);
-    static const char hx[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        hex[2 * i] = ok ? hx[md[i] >> 4] : '0';
-        hex[2 * i + 1] = ok ? hx[md[i] & 15] : '0';
+    if (ok) {
+        lv_hex_encode(md, 32, hex);
+    } else {
+        memset(hex, '0', 64);
+        hex[64] = '\0';
     }
-    hex[64] = '\0';
     OPENSSL_cleanse(md, sizeof md);
     return ok;
 }

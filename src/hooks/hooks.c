@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/hex.h"
 #include "json/hookevent.h"
 
 int64_t lv_hooks_mono_ms(void)
@@ -35,17 +36,7 @@ static void uuid(char out[37])
         for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
             b[i] = (unsigned char)(x >> 56);
     }
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    static const char hx[] = "0123456789abcdef";
-    int o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hx[b[i] >> 4];
-        out[o++] = hx[b[i] & 15];
-    }
-    out[o] = '\0';
+    lv_uuid4_text(b, out);
 }
 
 lv_err lv_hooks_open(lv_engine *e, const lv_hooks_config *cfg, lv_hooks **out, lv_error *err)

@@ -20,6 +20,7 @@
 #include "api/throttle.h"
 #include "auth/keys.h"
 #include "auth/keystore.h"
+#include "core/hex.h"
 #include "engine/engine.h"
 #include "hooks/hooks.h"
 #include "http/cpus.h"
@@ -459,15 +460,11 @@ static char *hook_key(const config *cfg)
     if (dflt && access(path, F_OK) != 0) {
         unsigned char rnd[32];
         char hex[66];
-        static const char hx[] = "0123456789abcdef";
         if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
             fprintf(stderr, "leverd: cannot make a hook key: no random bytes\n");
             return NULL;
         }
-        for (int i = 0; i < 32; i++) {
-            hex[2 * i] = hx[rnd[i] >> 4];
-            hex[2 * i + 1] = hx[rnd[i] & 15];
-        }
+        lv_hex_encode(rnd, sizeof rnd, hex);
         hex[64] = '\n';
         hex[65] = '\0';
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
