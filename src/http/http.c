@@ -226,22 +226,12 @@ lv_err lv_http_response_header(lv_http_response *resp, const char *name,
     size_t nl, n;
     if (!lv_http_field_ok(name, value, &nl, &n))
         return LV_E_VALIDATION;
-    size_t used = 0;
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        /* Integer compare: values may point anywhere (static strings). */
-        uintptr_t v = (uintptr_t)resp->headers[i].value;
-        uintptr_t base = (uintptr_t)resp->header_storage;
-        if (v >= base && v < base + sizeof resp->header_storage) {
-            size_t vl = resp->headers[i].name_len ? resp->headers[i].value_len : strlen(resp->headers[i].value);
-            size_t end = (size_t)(v - base) + vl + 1;
-            if (end > used)
-                used = end;
-        }
-    }
+    size_t used = resp->storage_used;
     if (n + 1 > sizeof resp->header_storage - used)
         return LV_E_TOO_BIG;
     char *dst = resp->header_storage + used;
     memcpy(dst, value, n + 1);
+    resp->storage_used = used + n + 1;
     resp->headers[resp->nheaders] = (lv_http_header){name, dst, nl, n};
     resp->nheaders++;
     return LV_OK;

@@ -37,6 +37,7 @@ typedef struct lv_http_response {
     const char *content_type;  /* static string */
     lv_http_header headers[16]; /* extra headers; static or handler-owned strings */
     size_t nheaders;
+    size_t storage_used;       /* bytes of header_storage taken (http.c) */
     /* scratch for header values built per request; a label rollout's
      * x-lever-rollout-seed holds a parameter name (up to 1011 bytes) */
     char header_storage[2560];

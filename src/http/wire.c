@@ -59,30 +59,23 @@ int lv_http_field_ok(const char *name, const char *value, size_t *nl, size_t *vl
 {
     if (name == NULL || value == NULL || name[0] == '\0')
         return 0;
-    size_t n = 0, v = 0;
-    for (; name[n]; n++)
-        if (name[n] == ':' || (unsigned char)name[n] <= 0x20 || name[n] == 0x7f)
-            return 0;
-    for (; value[v]; v++)
-        if (value[v] == '\r' || value[v] == '\n')
-            return 0;
+    /* A name is visible ASCII (0x21-0x7e) but ':'; the subtraction folds
+     * the two bounds into one unsigned compare. */
+    size_t n = 0;
+    while ((unsigned char)(name[n] - 0x21) < 0x5e && name[n] != ':')
+        n++;
+    if (name[n] != '\0')
+        return 0;
+    size_t v = strcspn(value, "\r\n");
+    if (value[v] != '\0')
+        return 0;
     *nl = n;
     *vl = v;
     return 1;
 }
 
-static void put_n(lv_buf *o, const char *s, size_t n, lv_err *rc)
-{
-    if (*rc == LV_OK)
-        *rc = lv_buf_append(o, s, n);
-}
-
-static void put(lv_buf *o, const char *s, lv_err *rc)
-{
-    put_n(o, s, strlen(s), rc);
-}
-
-static void put_uint(lv_buf *o, size_t v, lv_err *rc)
+/* Writes v in decimal at w; returns the end. */
+static char *put_uint(char *w, size_t v)
 {
     char d[24];
     size_t i = sizeof d;
@@ -90,8 +83,8 @@ static void put_uint(lv_buf *o, size_t v, lv_err *rc)
         d[--i] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    if (*rc == LV_OK)
-        *rc = lv_buf_append(o, d + i, sizeof d - i);
+    memcpy(w, d + i, sizeof d - i);
+    return w + (sizeof d - i);
 }
 
 static int has_body(int status)
@@ -126,45 +119,55 @@ lv_err lv_http_wire_response(lv_buf *out, const lv_http_response *r, int close_c
                                   close_conn, date);
     }
 
-    size_t start = out->len;
-    lv_err rc = lv_buf_reserve(out, 160 + fields + ctl + r->body.len);
-    char status[4] = {(char)('0' + r->status / 100), (char)('0' + r->status / 10 % 10),
-                      (char)('0' + r->status % 10), '\0'};
-    put_n(out, "HTTP/1.1 ", 9, &rc);
-    put_n(out, status, 3, &rc);
-    put_n(out, " ", 1, &rc);
-    put(out, reason(r->status), &rc);
-    put_n(out, "\r\n", 2, &rc);
+    /* One reservation covers the whole answer: the fixed parts (status
+     * line with the longest reason, Content-Length's digits, Date and
+     * Connection) take under 192 bytes. */
+    const char *why = reason(r->status), *when = date_now(date);
+    size_t wl = strlen(why), dl = strlen(when);
+    int body = has_body(r->status);
+    size_t blen = body && !head_only ? r->body.len : 0;
+    lv_err rc = lv_buf_reserve(out, 128 + wl + dl + fields + ctl + blen);
+    if (rc != LV_OK)
+        return rc;
+    char *w = out->data + out->len;
+#define LV_PUT(p, n) (memcpy(w, (p), (n)), w += (n))
+    LV_PUT("HTTP/1.1 ", 9);
+    *w++ = (char)('0' + r->status / 100);
+    *w++ = (char)('0' + r->status / 10 % 10);
+    *w++ = (char)('0' + r->status % 10);
+    *w++ = ' ';
+    LV_PUT(why, wl);
+    LV_PUT("\r\n", 2);
     if (r->content_type != NULL) {
-        put_n(out, "Content-Type: ", 14, &rc);
-        put_n(out, r->content_type, ctl, &rc);
-        put_n(out, "\r\n", 2, &rc);
+        LV_PUT("Content-Type: ", 14);
+        LV_PUT(r->content_type, ctl);
+        LV_PUT("\r\n", 2);
     }
     for (size_t i = 0; i < nh; i++) {
         if (r->headers[i].name == NULL)
             continue;
-        put_n(out, r->headers[i].name, nl[i], &rc);
-        put_n(out, ": ", 2, &rc);
-        put_n(out, r->headers[i].value, vl[i], &rc);
-        put_n(out, "\r\n", 2, &rc);
+        LV_PUT(r->headers[i].name, nl[i]);
+        LV_PUT(": ", 2);
+        LV_PUT(r->headers[i].value, vl[i]);
+        LV_PUT("\r\n", 2);
     }
-    int body = has_body(r->status);
     if (body) {
-        put_n(out, "Content-Length: ", 16, &rc);
-        put_uint(out, r->body.len, &rc);
-        put_n(out, "\r\n", 2, &rc);
+        LV_PUT("Content-Length: ", 16);
+        w = put_uint(w, r->body.len);
+        LV_PUT("\r\n", 2);
     }
-    put_n(out, "Date: ", 6, &rc);
-    put(out, date_now(date), &rc);
-    put(out, close_conn ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n", &rc);
-    if (body && !head_only && r->body.len > 0 && rc == LV_OK)
-        rc = lv_buf_append(out, r->body.data, r->body.len);
-    if (rc != LV_OK) {
-        out->len = start;
-        if (out->data)
-            out->data[start] = '\0';
-    }
-    return rc;
+    LV_PUT("Date: ", 6);
+    LV_PUT(when, dl);
+    if (close_conn)
+        LV_PUT("\r\nConnection: close\r\n\r\n", 23);
+    else
+        LV_PUT("\r\n\r\n", 4);
+    if (blen > 0)
+        LV_PUT(r->body.data, blen);
+#undef LV_PUT
+    *w = '\0';
+    out->len = (size_t)(w - out->data);
+    return LV_OK;
 }
 
 lv_err lv_http_wire_error(lv_buf *out, int status, const char *type, const char *msg,
