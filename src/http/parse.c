@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* RFC 9110 tchar, as a table: it is asked of every byte of every name. */
 static const unsigned char tchar[256] = {
@@ -37,33 +40,54 @@ static int is_vchar(unsigned char c)
 {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
-
-/* Whether v[0, n) is all field-value characters. Eight bytes at a time
- * (a word with no byte below 0x20 and none equal to 0x7f passes at once),
- * byte by byte only for a word with a tab or a bad byte in it: the values
- * of a signed request are most of its head. */
-static int values_ok(const char *v, size_t n)
+/* The first byte at or after v[i] that is below 0x20 (tab included) or
+ * DEL, within v[0, n); n when there is none. Sixteen bytes at a time where
+ * SSE2 is there (every x86-64), else eight: a block with no such byte
+ * passes at once, and the lowest flagged byte of a block is its first. */
+static size_t first_control(const char *v, size_t i, size_t n)
 {
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        uint64_t w;
-        memcpy(&w, v + k, 8);
-        uint64_t low = (w - 0x20 * ones) & ~w & highs;  /* some byte < 0x20 */
-        uint64_t d = w ^ (0x7f * ones);
-        uint64_t del = (d - ones) & ~d & highs;          /* some byte == 0x7f */
-        if ((low | del) == 0)
-            continue;
-        for (size_t j = k; j < k + 8; j++)
-            if (!is_vchar((unsigned char)v[j]))
-                return 0;
+#if defined(__SSE2__)
+    /* A byte is below 0x20 when its unsigned minimum with 0x1f is itself. */
+    const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f);
+    while (n - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v + i));
+        __m128i bad = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x), _mm_cmpeq_epi8(x, c7f));
+        int m = _mm_movemask_epi8(bad);
+        if (m != 0)
+            return i + (size_t)__builtin_ctz((unsigned)m);
+        i += 16;
     }
-    for (; k < n; k++)
-        if (!is_vchar((unsigned char)v[k]))
-            return 0;
-    return 1;
+#endif
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (n - i >= 8) {
+        uint64_t w;
+        memcpy(&w, v + i, 8);
+        uint64_t d = w ^ (0x7f * ones);
+        uint64_t hit = (((w - 0x20 * ones) & ~w) | ((d - ones) & ~d)) & highs;
+        if (hit != 0)
+            return i + (size_t)__builtin_ctzll(hit) / 8;
+        i += 8;
+    }
+    while (i < n && (unsigned char)v[i] >= 0x20 && v[i] != 0x7f)
+        i++;
+    return i;
 }
 
+/* Where a field value starting at v[i] stops: the first byte that cannot
+ * be in a value (its line's CR, or a bad one), or n. One pass finds the
+ * line's end and checks the value (the values of a signed request are
+ * most of its head). */
+static size_t value_stop(const char *v, size_t i, size_t n)
+{
+    for (;;) {
+        i = first_control(v, i, n);
+        if (i < n && v[i] == '\t') {
+            i++;
+            continue;
+        }
+        return i;
+    }
+}
 typedef struct line_span {
     size_t method_end, target, target_end;
     int minor;
@@ -111,22 +135,6 @@ static void connection_options(const char *v, int *close_, int *keep)
     }
 }
 
-/* Where the head ends (just past its empty line), or 0 when it has not
- * ended within buf[0, len). */
-static size_t head_end(const char *buf, size_t len)
-{
-    for (size_t i = 0; i + 3 < len;) {
-        const char *nl = memchr(buf + i + 1, '\n', len - i - 1);
-        if (nl == NULL)
-            return 0;
-        size_t at = (size_t)(nl - buf);
-        if (at + 2 < len && buf[at + 1] == '\r' && buf[at + 2] == '\n')
-            return at + 3;
-        i = at;
-    }
-    return 0;
-}
-
 long lv_http_parse_head(char *buf, size_t len, size_t max_head,
                         lv_http_header *headers, size_t maxh, lv_http_head *h)
 {
@@ -137,20 +145,60 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
     char *b = buf + skip;
     size_t n = len - skip;
     size_t lim = n < max_head ? n : max_head;
-
     const char *cr = memchr(b, '\r', lim);
     if (cr == NULL)
         return n >= max_head ? -414 : 0;
     size_t le = (size_t)(cr - b);
     line_span sp;
-    if (le + 1 < n && b[le + 1] != '\n')
+    if (le + 1 >= n) /* the LF is still to come (and a lone CR may start an empty line) */
+        return n >= max_head ? -414 : 0;
+    if (b[le + 1] != '\n')
         return -400;
     long rc = check_request_line(b, le, &sp);
     if (rc != 0)
         return rc;
-    size_t end = head_end(b, lim);
-    if (end == 0)
-        return n >= max_head ? -431 : 0;
+
+    /* One pass over the fields finds and checks each line without writing:
+     * a head that has not ended yet is left as it is, to be read again
+     * with more bytes. Running out of bytes within lim is "not yet", or
+     * 431 when lim is the cap. */
+    long short_ = n >= max_head ? -431 : 0;
+    size_t pos = le + 2, nh = 0;
+    for (;;) {
+        if (pos >= lim)
+            return short_;
+        if (b[pos] == '\r') {
+            if (pos + 1 >= lim)
+                return short_;
+            if (b[pos + 1] != '\n')
+                return -400;
+            pos += 2;
+            break; /* the empty line */
+        }
+        size_t i = pos;
+        while (i < lim && is_tchar((unsigned char)b[i]))
+            i++;
+        if (i >= lim)
+            return short_;
+        if (i == pos || b[i] != ':')
+            return -400; /* no name, folded line, space before ':' */
+        size_t name_end = i++;
+        while (i < lim && (b[i] == ' ' || b[i] == '\t'))
+            i++;
+        size_t vs = i, eol = value_stop(b, i, lim);
+        if (eol + 1 >= lim)
+            return eol >= lim || b[eol] == '\r' ? short_ : -400;
+        if (b[eol] != '\r' || b[eol + 1] != '\n')
+            return -400;
+        size_t ve = eol;
+        while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'))
+            ve--;
+        if (nh >= maxh)
+            return -431;
+        headers[nh++] = (lv_http_header){b + pos, b + vs, name_end - pos, ve - vs};
+        pos = eol + 2;
+    }
+    size_t end = pos;
 
     memset(h, 0, sizeof *h);
     h->minor = sp.minor;
@@ -158,42 +206,15 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
     b[sp.method_end] = '\0';
     h->target = b + sp.target;
     b[sp.target_end] = '\0';
-
+    h->nheaders = nh;
+    for (size_t k = 0; k < nh; k++) { /* the pointers are into b */
+        b[headers[k].name - b + headers[k].name_len] = '\0';
+        b[headers[k].value - b + headers[k].value_len] = '\0';
+    }
     int has_length = 0, has_te = 0, close_ = 0, keep = 0;
-    size_t pos = le + 2;
-    while (pos + 2 <= end) {
-        char *line = b + pos;
-        char *eol = memchr(line, '\r', end - pos);
-        if (eol == NULL || eol[1] != '\n')
-            return -400;
-        pos = (size_t)(eol - b) + 2;
-        if (eol == line)
-            break; /* the empty line */
-        size_t i = 0, ll = (size_t)(eol - line);
-        while (i < ll && is_tchar((unsigned char)line[i]))
-            i++;
-        if (i == 0 || i >= ll || line[i] != ':')
-            return -400; /* no name, folded line, space before ':' */
-        char *name = line;
-        size_t nl = i;
-        line[i++] = '\0';
-        while (i < ll && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        char *val = line + i;
-        size_t ve = ll;
-        while (ve > i && (line[ve - 1] == ' ' || line[ve - 1] == '\t'))
-            ve--;
-        if (!values_ok(line + i, ve - i))
-            return -400;
-        line[ve] = '\0';
-        if (h->nheaders >= maxh)
-            return -431;
-        headers[h->nheaders].name = name;
-        headers[h->nheaders].value = val;
-        headers[h->nheaders].name_len = nl;
-        headers[h->nheaders].value_len = ve - i;
-        h->nheaders++;
-
+    for (size_t k = 0; k < nh; k++) {
+        const char *name = headers[k].name, *val = headers[k].value;
+        size_t nl = headers[k].name_len;
         /* Only four names matter to the framing; the length and first
          * letter rule out the others before any comparison. */
         int first = name[0] | 0x20;
@@ -223,7 +244,6 @@ long lv_http_parse_head(char *buf, size_t len, size_t max_head,
     h->keep_alive = h->minor >= 1 ? !close_ : (keep && !close_);
     return (long)(skip + end);
 }
-
 enum {
     CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
     CH_TRAILER_START, CH_TRAILER, CH_TRAILER_LF, CH_END_LF,

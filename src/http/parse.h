@@ -33,7 +33,8 @@ typedef struct lv_http_head {
  * than maxh fields), 501 (a transfer coding other than chunked), 505
  * (not HTTP/1.x), 417 (an Expect other than 100-continue). On success
  * headers[0, h->nheaders) name every field, with values trimmed. buf is
- * modified only on success. */
+ * written (NULs after the method, target, names and values) only once the
+ * head is complete; a head that is not yet is left as it was. */
 long lv_http_parse_head(char *buf, size_t len, size_t max_head,
                         lv_http_header *headers, size_t maxh, lv_http_head *h);
 

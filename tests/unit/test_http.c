@@ -21,6 +21,7 @@
 
 #include "http/cpus.h"
 #include "http/http.h"
+#include "http/parse.h"
 #include "http/wire.h"
 
 #define MAX_BODY 1024
@@ -531,6 +532,57 @@ static void test_pipelining(void **state)
 }
 
 /* Framing that could be read two ways is refused before the handler. */
+/* Field values are checked in blocks of sixteen and eight bytes and then
+ * byte by byte: a bad byte, a tab and obs-text at every position of
+ * values of every length up to 40 must be told the same way, and every
+ * prefix of a good head is "not yet", left unwritten. */
+static void test_parse_head_values(void **state)
+{
+    (void)state;
+    static const unsigned char odd[] = {0x01, '\n', 0x7f, 0x1f, '\r', '\t', 0x80, 0xff, ' '};
+    for (size_t len = 1; len <= 40; len++) {
+        for (size_t at = 0; at < len; at++) {
+            for (size_t k = 0; k < sizeof odd; k++) {
+                char req[128], copy[128];
+                int n = snprintf(req, sizeof req, "GET / HTTP/1.1\r\nX-V: %.*s\r\nHost: h\r\n\r\n",
+                                 (int)len, "0123456789abcdefghijklmnopqrstuvwxyzABCD");
+                char *v = strstr(req, "X-V: ") + 5;
+                v[at] = (char)odd[k];
+                memcpy(copy, req, (size_t)n);
+                lv_http_header f[8];
+                lv_http_head h;
+                long r = lv_http_parse_head(req, (size_t)n, 4096, f, 8, &h);
+                int good = odd[k] == '\t' || odd[k] >= 0x80 || odd[k] == ' ';
+                if (!good) {
+                    if (r != -400)
+                        fail_msg("len %zu at %zu byte 0x%02x: %ld, want -400", len, at, odd[k], r);
+                    continue;
+                }
+                if (r != n)
+                    fail_msg("len %zu at %zu byte 0x%02x: %ld, want %d", len, at, odd[k], r, n);
+                assert_int_equal(h.nheaders, 2);
+                assert_string_equal(f[1].name, "Host");
+                assert_string_equal(f[1].value, "h");
+                /* A blank or tab at either end is trimmed, inside is kept. */
+                size_t s0 = 0, e = len;
+                if (odd[k] == ' ' || odd[k] == '\t') {
+                    if (at == 0)
+                        s0 = 1;
+                    if (at == len - 1)
+                        e = len - 1;
+                }
+                assert_int_equal(f[0].value_len, e > s0 ? e - s0 : 0);
+                assert_memory_equal(f[0].value, copy + (v - req) + s0, f[0].value_len);
+                for (int p = 0; p < n; p++) {
+                    memcpy(req, copy, (size_t)n);
+                    assert_int_equal(lv_http_parse_head(req, (size_t)p, 4096, f, 8, &h), 0);
+                    assert_memory_equal(req, copy, (size_t)n);
+                }
+            }
+        }
+    }
+}
+
 static void test_malformed_framing(void **state)
 {
     (void)state;
@@ -692,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_huge_headers),
         cmocka_unit_test(test_pipelining),
         cmocka_unit_test(test_malformed_framing),
+        cmocka_unit_test(test_parse_head_values),
         cmocka_unit_test(test_cpus),
         cmocka_unit_test(test_defer_resume),
     };
