@@ -189,6 +189,26 @@ lv_err lv_sv4_parse_signature(const char *v, size_t n, lv_sigv4_auth *a,
     return LV_OK;
 }
 
+/* Where the parameter value starting at v[i] ends: the first ',', blank
+ * or tab at or after i, else len. Eight bytes at a time while a word has
+ * no byte below 0x21 and no ',' (a credential scope and a signature are
+ * most of the header); the word that has one is finished byte by byte. */
+static size_t until_delim(const char *v, size_t i, size_t len)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    while (len - i >= 8) {
+        uint64_t w;
+        memcpy(&w, v + i, 8);
+        uint64_t comma = w ^ (',' * ones);
+        if ((((w - 0x21 * ones) & ~w) | ((comma - ones) & ~comma)) & highs)
+            break;
+        i += 8;
+    }
+    while (i < len && !sv4_is(v[i], LV_SV4_DELIM))
+        i++;
+    return i;
+}
+
 /* Parses into *a directly (callers on the request path pass the struct
  * they return, so nothing is cleared or copied); on failure *a holds
  * whatever was parsed before the error. */
@@ -226,8 +246,7 @@ lv_err lv_sv4_parse_authorization(const char *value, size_t len,
                                 "equal-sign) in Authorization header.",
                                 clamp_echo(kn), value + ks);
         size_t vs = ++i;
-        while (i < len && !sv4_is(value[i], LV_SV4_DELIM))
-            i++;
+        i = until_delim(value, i, len);
         int which = -1;
         for (int k = 0; k < 3 && which < 0; k++)
             if (kn == name_len[k] && memcmp(value + ks, names[k], kn) == 0)
